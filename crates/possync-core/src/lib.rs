@@ -1,0 +1,34 @@
+//! possync-core: the deterministic domain of possync.
+//!
+//! Everything here is a pure function of its inputs: money and quantities as
+//! exact integers, the catalog, configs and their sync links, orders and the
+//! ops that edit them, totals and taxes, visibility and payment rules. There
+//! is no I/O, no clock and no randomness in this crate: time, ids and the
+//! catalog are passed in. That is what lets the engine and the simulation
+//! replay any history exactly.
+
+pub mod apply;
+pub mod catalog;
+pub mod ids;
+pub mod limits;
+pub mod links;
+pub mod numbers;
+pub mod op;
+pub mod order;
+pub mod patch;
+pub mod text;
+pub mod timestamp;
+pub mod totals;
+pub mod visibility;
+
+pub use apply::{ApplyContext, Applied, CatalogView, SaleProduct, apply};
+pub use catalog::*;
+pub use ids::*;
+pub use links::{LinkError, SyncLinks};
+pub use numbers::{Discount, Money, NumberError, Quantity, TaxRate};
+pub use op::{Op, PaymentInput, Reject, RejectCode};
+pub use order::{By, Line, LineTax, Lock, Order, OrderState, Origin, Payment, Totals};
+pub use patch::Patch;
+pub use text::{Name, Note, TextError};
+pub use timestamp::Timestamp;
+pub use visibility::{can_read, can_see_draft};
