@@ -1,1 +1,213 @@
-//! possync-store.
+//! possync-store: where the shop's data lives.
+//!
+//! [`Store`] is the one interface the server uses; [`sqlite::SqliteStore`] is
+//! the embedded default (WAL, `synchronous=FULL`) and a PostgreSQL store
+//! implements the same trait for several server nodes. The contract test
+//! suite in [`contract`] runs against every implementation, so they cannot drift.
+//!
+//! The store holds no rules of its own beyond integrity: validation lives in
+//! `possync-core` types, which is why every input here is already parsed.
+
+pub mod contract;
+pub mod sqlite;
+
+use async_trait::async_trait;
+use possync_core::*;
+use serde::{Deserialize, Serialize};
+
+/// What can go wrong in a store call, by what the caller should answer.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The record does not exist (HTTP 404).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The input refers to something that does not exist or breaks a rule (HTTP 400).
+    #[error("{0}")]
+    Invalid(String),
+    /// The input clashes with existing data: a taken login or barcode, a closed session (HTTP 409).
+    #[error("{0}")]
+    Conflict(String),
+    /// The database failed; the cause is logged, never shown to clients (HTTP 503).
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Who a bearer token belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TokenOwner {
+    /// A back-office login.
+    User { user_id: UserId },
+    /// A terminal bound to one session, opened by `user_id`.
+    Terminal { user_id: UserId, session_id: SessionId },
+}
+
+/// One accepted op as it is kept in the order's history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    pub version: u64,
+    pub op_id: OpId,
+    pub op: Op,
+    pub by: By,
+    pub at: Timestamp,
+}
+
+/// The first final answer given to an op, kept so a resend gets it again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum OpOutcome {
+    Accepted { order_id: OrderId, version: u64 },
+    Rejected { order_id: OrderId, reject: Reject },
+}
+
+/// One entry of a group commit.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CommitEntry {
+    /// An accepted op: the order at its new version, and the history row.
+    /// When `order.state` became `paid`, the store also records the payments,
+    /// the stock moves of tracked products and, if asked, the invoice.
+    Accepted { order: Order, entry: HistoryEntry },
+    /// A final reject, remembered for idempotency.
+    Rejected { op_id: OpId, order_id: OrderId, reject: Reject, at: Timestamp },
+}
+
+/// The cash and payment summary of a session, as printed at closing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionReport {
+    pub session: Session,
+    pub orders_paid: u64,
+    pub sales_total: Money,
+    pub tax_total: Money,
+    pub payments: Vec<PaymentTotal>,
+    pub cash: CashSummary,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentTotal {
+    pub method_id: PaymentMethodId,
+    pub name: Name,
+    pub kind: PaymentMethodKind,
+    pub amount: Money,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CashSummary {
+    pub opening: Money,
+    /// Cash received, before change.
+    pub payments: Money,
+    pub change_given: Money,
+    /// opening + payments − change_given: what the drawer should hold.
+    pub expected: Money,
+    pub counted: Option<Money>,
+    /// counted − expected, once counted.
+    pub difference: Option<Money>,
+}
+
+/// One stock movement, written when an order with tracked products is paid.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StockMove {
+    pub product_id: ProductId,
+    pub order_id: OrderId,
+    /// Negative when goods leave the shop.
+    pub qty: Quantity,
+    pub at: Timestamp,
+}
+
+/// The shop's durable state. Every method is one transaction.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    // Users and authentication.
+    async fn count_users(&self) -> StoreResult<u64>;
+    async fn list_users(&self) -> StoreResult<Vec<User>>;
+    async fn get_user(&self, user_id: UserId) -> StoreResult<User>;
+    /// Fails with `Conflict` when the login is taken.
+    async fn create_user(&self, login: &Login, name: &Name, role: Role, password_hash: &str) -> StoreResult<User>;
+    /// Changes name, role and/or password hash. Refuses (`Conflict`) to demote the last manager.
+    async fn update_user(
+        &self,
+        user_id: UserId,
+        name: Option<&Name>,
+        role: Option<Role>,
+        password_hash: Option<&str>,
+    ) -> StoreResult<User>;
+    /// The user and their password hash, for login.
+    async fn find_login(&self, login: &Login) -> StoreResult<Option<(User, String)>>;
+    /// Stores a token by its hash (the token itself is never stored).
+    async fn create_token(&self, token_hash: &str, owner: TokenOwner, created_at: Timestamp) -> StoreResult<()>;
+    async fn find_token(&self, token_hash: &str) -> StoreResult<Option<TokenOwner>>;
+
+    // Catalog. Creates check references (category, taxes) and answer `Invalid` for unknown ones;
+    // a barcode already used by another product is a `Conflict`.
+    async fn list_products(&self) -> StoreResult<Vec<Product>>;
+    async fn get_product(&self, product_id: ProductId) -> StoreResult<Product>;
+    async fn create_product(&self, new: &ProductNew) -> StoreResult<Product>;
+    async fn update_product(&self, product_id: ProductId, changes: &ProductChanges) -> StoreResult<Product>;
+    async fn list_categories(&self) -> StoreResult<Vec<Category>>;
+    async fn get_category(&self, category_id: CategoryId) -> StoreResult<Category>;
+    async fn create_category(&self, new: &CategoryNew) -> StoreResult<Category>;
+    async fn update_category(&self, category_id: CategoryId, changes: &CategoryChanges) -> StoreResult<Category>;
+    async fn list_taxes(&self) -> StoreResult<Vec<Tax>>;
+    async fn get_tax(&self, tax_id: TaxId) -> StoreResult<Tax>;
+    async fn create_tax(&self, new: &TaxNew) -> StoreResult<Tax>;
+    async fn update_tax(&self, tax_id: TaxId, changes: &TaxChanges) -> StoreResult<Tax>;
+    async fn list_customers(&self) -> StoreResult<Vec<Customer>>;
+    async fn get_customer(&self, customer_id: CustomerId) -> StoreResult<Customer>;
+    async fn create_customer(&self, new: &CustomerNew) -> StoreResult<Customer>;
+    async fn update_customer(&self, customer_id: CustomerId, changes: &CustomerChanges) -> StoreResult<Customer>;
+    async fn list_payment_methods(&self) -> StoreResult<Vec<PaymentMethod>>;
+    async fn get_payment_method(&self, method_id: PaymentMethodId) -> StoreResult<PaymentMethod>;
+    async fn create_payment_method(&self, new: &PaymentMethodNew) -> StoreResult<PaymentMethod>;
+    async fn update_payment_method(
+        &self,
+        method_id: PaymentMethodId,
+        changes: &PaymentMethodChanges,
+    ) -> StoreResult<PaymentMethod>;
+
+    // Configs and sync links. `sync_with` and `open_session_id` are filled in on every read.
+    async fn list_configs(&self) -> StoreResult<Vec<Config>>;
+    async fn get_config(&self, config_id: ConfigId) -> StoreResult<Config>;
+    /// Creates the config and links it two-way to `new.sync_with` (unknown ids: `Invalid`).
+    async fn create_config(&self, new: &ConfigNew) -> StoreResult<Config>;
+    async fn update_config(&self, config_id: ConfigId, changes: &ConfigChanges) -> StoreResult<Config>;
+    /// Replaces the config's links (two-way; dropped links vanish both ways).
+    /// Self-links and unknown ids are `Invalid` and change nothing.
+    async fn set_sync_with(&self, config_id: ConfigId, linked: &[ConfigId]) -> StoreResult<Config>;
+    async fn load_links(&self) -> StoreResult<SyncLinks>;
+
+    // Sessions.
+    /// Opens a session for the config, or joins the one already open (`joined` = true).
+    /// At most one session per config is open, even under concurrent calls.
+    async fn open_or_join_session(
+        &self,
+        config_id: ConfigId,
+        user_id: UserId,
+        opening_cash: Money,
+        now: Timestamp,
+    ) -> StoreResult<(Session, bool)>;
+    async fn get_session(&self, session_id: SessionId) -> StoreResult<Session>;
+    /// Newest first.
+    async fn list_sessions(&self) -> StoreResult<Vec<Session>>;
+    /// Closes an open session (a closed one is a `Conflict`) and returns its report.
+    async fn close_session(
+        &self,
+        session_id: SessionId,
+        counted_cash: Option<Money>,
+        now: Timestamp,
+    ) -> StoreResult<SessionReport>;
+    async fn session_report(&self, session_id: SessionId) -> StoreResult<SessionReport>;
+
+    // Orders.
+    async fn get_order(&self, order_id: OrderId) -> StoreResult<Option<Order>>;
+    /// Orders in `state`, oldest first.
+    async fn list_orders(&self, state: OrderState) -> StoreResult<Vec<Order>>;
+    /// Writes a batch of op outcomes in one transaction: all or nothing.
+    /// An accepted entry's version must be exactly one more than the stored
+    /// order's (1 for a new order), else the whole batch fails with `Conflict`.
+    async fn commit_batch(&self, entries: &[CommitEntry]) -> StoreResult<()>;
+    /// The first final answer given to `op_id`, if any.
+    async fn find_op_outcome(&self, op_id: OpId) -> StoreResult<Option<OpOutcome>>;
+    /// Every accepted op of the order, in version order.
+    async fn order_history(&self, order_id: OrderId) -> StoreResult<Vec<HistoryEntry>>;
+    async fn list_stock_moves(&self, product_id: ProductId) -> StoreResult<Vec<StockMove>>;
+}
