@@ -10,6 +10,7 @@
 pub mod apply;
 pub mod catalog;
 pub mod ids;
+pub mod journal;
 pub mod limits;
 pub mod links;
 pub mod numbers;
@@ -24,6 +25,7 @@ pub mod visibility;
 pub use apply::{ApplyContext, Applied, CatalogView, SaleProduct, apply};
 pub use catalog::*;
 pub use ids::*;
+pub use journal::{CommitEntry, HistoryEntry, OpOutcome};
 pub use links::{LinkError, SyncLinks};
 pub use numbers::{Discount, Money, NumberError, Quantity, TaxRate};
 pub use op::{Op, PaymentInput, Reject, RejectCode};

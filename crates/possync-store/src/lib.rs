@@ -43,34 +43,7 @@ pub enum TokenOwner {
     Terminal { user_id: UserId, session_id: SessionId },
 }
 
-/// One accepted op as it is kept in the order's history.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct HistoryEntry {
-    pub version: u64,
-    pub op_id: OpId,
-    pub op: Op,
-    pub by: By,
-    pub at: Timestamp,
-}
-
-/// The first final answer given to an op, kept so a resend gets it again.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "outcome", rename_all = "snake_case")]
-pub enum OpOutcome {
-    Accepted { order_id: OrderId, version: u64 },
-    Rejected { order_id: OrderId, reject: Reject },
-}
-
-/// One entry of a group commit.
-#[derive(Debug, Clone, PartialEq)]
-pub enum CommitEntry {
-    /// An accepted op: the order at its new version, and the history row.
-    /// When `order.state` became `paid`, the store also records the payments,
-    /// the stock moves of tracked products and, if asked, the invoice.
-    Accepted { order: Order, entry: HistoryEntry },
-    /// A final reject, remembered for idempotency.
-    Rejected { op_id: OpId, order_id: OrderId, reject: Reject, at: Timestamp },
-}
+pub use possync_core::journal::{CommitEntry, HistoryEntry, OpOutcome};
 
 /// The cash and payment summary of a session, as printed at closing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
