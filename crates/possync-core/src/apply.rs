@@ -58,7 +58,9 @@ impl std::fmt::Debug for ApplyContext<'_> {
     }
 }
 
-/// The result of an accepted op.
+/// The result of an accepted op. Returned once per op and moved on at once,
+/// so the large variant is not worth a box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Applied {
     /// The order at its next version.
@@ -89,7 +91,15 @@ pub fn apply(
         share,
     } = op
     {
-        return create(current, order_id, *config_id, *customer_id, note, *share, ctx);
+        return create(
+            current,
+            order_id,
+            *config_id,
+            *customer_id,
+            note,
+            *share,
+            ctx,
+        );
     }
     let Some(current) = current else {
         return Err(reject(RejectCode::NotFound, "no such order"));
@@ -97,20 +107,26 @@ pub fn apply(
     match current.state {
         OrderState::Draft => {}
         OrderState::Paid => return Err(reject(RejectCode::Paid, "this order is already paid")),
-        OrderState::Cancelled => return Err(reject(RejectCode::Cancelled, "this order was cancelled")),
-    }
-    if let Some(lock) = current.live_lock(ctx.now) {
-        if lock.terminal != ctx.by.terminal {
-            return Err(reject(
-                RejectCode::Locked,
-                format!("being paid at {}", lock.config_name),
-            ));
+        OrderState::Cancelled => {
+            return Err(reject(RejectCode::Cancelled, "this order was cancelled"));
         }
+    }
+    if let Some(lock) = current.live_lock(ctx.now)
+        && lock.terminal != ctx.by.terminal
+    {
+        return Err(reject(
+            RejectCode::Locked,
+            format!("being paid at {}", lock.config_name),
+        ));
     }
 
     let mut next = current.clone();
     // An expired lock is dropped by the first op that comes after it.
-    if next.lock.as_ref().is_some_and(|lock| !lock.is_live(ctx.now)) {
+    if next
+        .lock
+        .as_ref()
+        .is_some_and(|lock| !lock.is_live(ctx.now))
+    {
         next.lock = None;
     }
     edit(&mut next, op, ctx)?;
@@ -136,10 +152,10 @@ fn create(
             "an order is created in the caller's own config",
         ));
     }
-    if let Some(customer_id) = customer_id {
-        if !ctx.catalog.customer_exists(customer_id) {
-            return Err(invalid(format!("unknown customer {customer_id}")));
-        }
+    if let Some(customer_id) = customer_id
+        && !ctx.catalog.customer_exists(customer_id)
+    {
+        return Err(invalid(format!("unknown customer {customer_id}")));
     }
     let shared = share.unwrap_or(false) || ctx.auto_share;
     let note = note.clone().unwrap_or_default();
@@ -151,7 +167,10 @@ fn create(
         return if same {
             Ok(Applied::Unchanged)
         } else {
-            Err(reject(RejectCode::Exists, "an order with this id already exists"))
+            Err(reject(
+                RejectCode::Exists,
+                "an order with this id already exists",
+            ))
         };
     }
     Ok(Applied::Changed(Order {
@@ -193,7 +212,11 @@ fn line_mut(order: &mut Order, line_id: LineId) -> Result<&mut Line, Reject> {
 }
 
 /// Changes one line and recomputes its amounts, refusing amounts out of range.
-fn edit_line(order: &mut Order, line_id: LineId, change: impl FnOnce(&mut Line) -> Result<(), Reject>) -> Result<(), Reject> {
+fn edit_line(
+    order: &mut Order,
+    line_id: LineId,
+    change: impl FnOnce(&mut Line) -> Result<(), Reject>,
+) -> Result<(), Reject> {
     let line = line_mut(order, line_id)?;
     change(line)?;
     recompute_line(line).map_err(|error| invalid(error.to_string()))
@@ -219,16 +242,31 @@ fn edit(order: &mut Order, op: &Op, ctx: &ApplyContext<'_>) -> Result<(), Reject
             unit_price,
             discount,
             note,
-        } => add_line(order, *line_id, *product_id, *qty, *unit_price, *discount, note, ctx)?,
+        } => add_line(
+            order,
+            *line_id,
+            *product_id,
+            *qty,
+            *unit_price,
+            *discount,
+            note,
+            ctx,
+        )?,
         Op::AddQty { line_id, delta } => edit_line(order, *line_id, |line| {
-            line.qty = line.qty.checked_add(*delta).map_err(|error| invalid(error.to_string()))?;
+            line.qty = line
+                .qty
+                .checked_add(*delta)
+                .map_err(|error| invalid(error.to_string()))?;
             Ok(())
         })?,
         Op::SetQty { line_id, qty } => edit_line(order, *line_id, |line| {
             line.qty = *qty;
             Ok(())
         })?,
-        Op::SetPrice { line_id, unit_price } => edit_line(order, *line_id, |line| {
+        Op::SetPrice {
+            line_id,
+            unit_price,
+        } => edit_line(order, *line_id, |line| {
             line.unit_price = *unit_price;
             Ok(())
         })?,
@@ -245,10 +283,10 @@ fn edit(order: &mut Order, op: &Op, ctx: &ApplyContext<'_>) -> Result<(), Reject
             order.removed_line_ids.insert(*line_id);
         }
         Op::SetCustomer { customer_id } => {
-            if let Some(customer_id) = customer_id {
-                if !ctx.catalog.customer_exists(*customer_id) {
-                    return Err(invalid(format!("unknown customer {customer_id}")));
-                }
+            if let Some(customer_id) = customer_id
+                && !ctx.catalog.customer_exists(*customer_id)
+            {
+                return Err(invalid(format!("unknown customer {customer_id}")));
             }
             order.customer_id = *customer_id;
         }
@@ -267,7 +305,13 @@ fn edit(order: &mut Order, op: &Op, ctx: &ApplyContext<'_>) -> Result<(), Reject
             payments,
             expected_total,
             invoice,
-        } => pay(order, payments, *expected_total, invoice.unwrap_or(false), ctx)?,
+        } => pay(
+            order,
+            payments,
+            *expected_total,
+            invoice.unwrap_or(false),
+            ctx,
+        )?,
         Op::Cancel { .. } => {
             order.state = OrderState::Cancelled;
             order.lock = None;
@@ -348,7 +392,9 @@ fn pay(
             .payment_method_kind(payment.method_id)
             .ok_or_else(|| invalid(format!("unknown payment method {}", payment.method_id)))?;
         if payment.amount == Money::ZERO || (payment.amount.minor() < 0) != (total.minor() < 0) {
-            return Err(invalid("each payment must be non-zero and of the sign of the total"));
+            return Err(invalid(
+                "each payment must be non-zero and of the sign of the total",
+            ));
         }
         paid += i128::from(payment.amount.minor());
         if kind == PaymentMethodKind::Cash {
@@ -360,14 +406,20 @@ fn pay(
         if paid < total_minor {
             return Err(reject(
                 RejectCode::Underpaid,
-                format!("{} is still due", Money::from_i128(total_minor - paid).unwrap_or(total)),
+                format!(
+                    "{} is still due",
+                    Money::from_i128(total_minor - paid).unwrap_or(total)
+                ),
             ));
         }
         paid - total_minor
     } else {
         // A refund pays out exactly what is owed.
         if paid != total_minor {
-            return Err(reject(RejectCode::Underpaid, "a refund must pay out exactly the total"));
+            return Err(reject(
+                RejectCode::Underpaid,
+                "a refund must pay out exactly the total",
+            ));
         }
         0
     };

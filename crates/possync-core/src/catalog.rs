@@ -52,7 +52,10 @@ impl Login {
         if text.len() > 64 {
             return Err(TextError::TooLong { max: 64 });
         }
-        if !text.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)) {
+        if !text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+        {
             return Err(TextError::ControlCharacter);
         }
         Ok(Login(text))
@@ -105,7 +108,9 @@ deserialize_by_parse!(Barcode, Login, Password);
 fn bounded_tax_ids<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<TaxId>, D::Error> {
     let mut tax_ids = Vec::<TaxId>::deserialize(deserializer)?;
     if tax_ids.len() > TAXES_PER_LINE_MAX {
-        return Err(de::Error::custom(format!("at most {TAXES_PER_LINE_MAX} taxes")));
+        return Err(de::Error::custom(format!(
+            "at most {TAXES_PER_LINE_MAX} taxes"
+        )));
     }
     tax_ids.sort();
     tax_ids.dedup();
@@ -440,7 +445,8 @@ mod tests {
 
     #[test]
     fn product_changes_distinguish_absent_from_null() {
-        let changes: ProductChanges = serde_json::from_str(r#"{"barcode":null,"price":990}"#).unwrap();
+        let changes: ProductChanges =
+            serde_json::from_str(r#"{"barcode":null,"price":990}"#).unwrap();
         assert_eq!(changes.barcode, Some(None));
         assert_eq!(changes.category_id, None);
         assert_eq!(changes.price, Some(Money::new(990).unwrap()));
@@ -463,6 +469,9 @@ mod tests {
     fn logins_are_normalized() {
         assert_eq!(Login::parse(" Admin ").unwrap().as_str(), "admin");
         assert!(Login::parse("a b").is_err());
-        assert_eq!(format!("{:?}", Password::parse("secret").unwrap()), "Password(***)");
+        assert_eq!(
+            format!("{:?}", Password::parse("secret").unwrap()),
+            "Password(***)"
+        );
     }
 }

@@ -26,7 +26,9 @@ pub enum OpOutcome {
     Rejected { order_id: OrderId, reject: Reject },
 }
 
-/// One entry of a group commit.
+/// One entry of a group commit. Entries are built once and moved into the
+/// batch, so the large variant is not worth a box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum CommitEntry {
     /// An accepted op: the order at its new version, and the history row.
@@ -34,6 +36,10 @@ pub enum CommitEntry {
     /// the stock moves of tracked products and, if asked, the invoice.
     Accepted { order: Order, entry: HistoryEntry },
     /// A final reject, remembered for idempotency.
-    Rejected { op_id: OpId, order_id: OrderId, reject: Reject, at: Timestamp },
+    Rejected {
+        op_id: OpId,
+        order_id: OrderId,
+        reject: Reject,
+        at: Timestamp,
+    },
 }
-

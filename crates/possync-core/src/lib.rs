@@ -22,7 +22,7 @@ pub mod timestamp;
 pub mod totals;
 pub mod visibility;
 
-pub use apply::{ApplyContext, Applied, CatalogView, SaleProduct, apply};
+pub use apply::{Applied, ApplyContext, CatalogView, SaleProduct, apply};
 pub use catalog::*;
 pub use ids::*;
 pub use journal::{CommitEntry, HistoryEntry, OpOutcome};

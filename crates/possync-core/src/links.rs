@@ -128,7 +128,10 @@ mod tests {
     #[test]
     fn self_and_unknown_links_are_refused() {
         let links = SyncLinks::default();
-        assert_eq!(links.set_sync_with(c(1), &[c(1)], |_| true), Err(LinkError::SelfLink));
+        assert_eq!(
+            links.set_sync_with(c(1), &[c(1)], |_| true),
+            Err(LinkError::SelfLink)
+        );
         assert_eq!(
             links.set_sync_with(c(1), &[c(9)], |id| id != c(9)),
             Err(LinkError::UnknownConfig(c(9)))

@@ -235,7 +235,8 @@ impl<'de> Deserialize<'de> for Quantity {
             fraction_digits: 3,
             expecting: "a quantity as a decimal string such as \"2\" or \"0.350\"",
         })?;
-        let milli = i64::try_from(scaled).map_err(|_| de::Error::custom("quantity out of range"))?;
+        let milli =
+            i64::try_from(scaled).map_err(|_| de::Error::custom("quantity out of range"))?;
         Quantity::from_milli(milli).map_err(de::Error::custom)
     }
 }
@@ -341,16 +342,27 @@ mod tests {
             ("null", None),
         ];
         for (json, expected) in cases {
-            let parsed = serde_json::from_str::<Quantity>(json).ok().map(Quantity::milli);
+            let parsed = serde_json::from_str::<Quantity>(json)
+                .ok()
+                .map(Quantity::milli);
             assert_eq!(parsed, *expected, "{json}");
         }
     }
 
     #[test]
     fn quantities_answer_as_short_strings() {
-        for (milli, text) in [(2000, "2"), (350, "0.35"), (-1000, "-1"), (1, "0.001"), (0, "0")] {
+        for (milli, text) in [
+            (2000, "2"),
+            (350, "0.35"),
+            (-1000, "-1"),
+            (1, "0.001"),
+            (0, "0"),
+        ] {
             let quantity = Quantity::from_milli(milli).unwrap();
-            assert_eq!(serde_json::to_string(&quantity).unwrap(), format!("\"{text}\""));
+            assert_eq!(
+                serde_json::to_string(&quantity).unwrap(),
+                format!("\"{text}\"")
+            );
             assert_eq!(text.parse::<Quantity>().unwrap(), quantity);
         }
     }
@@ -362,8 +374,16 @@ mod tests {
         assert!("100.01".parse::<Discount>().is_err());
         assert!("-1".parse::<Discount>().is_err());
         assert!("1.001".parse::<Discount>().is_err());
-        assert_eq!(serde_json::from_str::<TaxRate>("21").unwrap().basis_points(), 2100);
-        assert_eq!(serde_json::to_string(&TaxRate::from_basis_points(550).unwrap()).unwrap(), "\"5.5\"");
+        assert_eq!(
+            serde_json::from_str::<TaxRate>("21")
+                .unwrap()
+                .basis_points(),
+            2100
+        );
+        assert_eq!(
+            serde_json::to_string(&TaxRate::from_basis_points(550).unwrap()).unwrap(),
+            "\"5.5\""
+        );
     }
 
     #[test]

@@ -13,10 +13,14 @@ pub struct PaymentInput {
     pub amount: Money,
 }
 
-fn bounded_payments<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<PaymentInput>, D::Error> {
+fn bounded_payments<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<PaymentInput>, D::Error> {
     let payments = Vec::<PaymentInput>::deserialize(deserializer)?;
     if payments.len() > PAYMENTS_PER_ORDER_MAX {
-        return Err(de::Error::custom(format!("at most {PAYMENTS_PER_ORDER_MAX} payments")));
+        return Err(de::Error::custom(format!(
+            "at most {PAYMENTS_PER_ORDER_MAX} payments"
+        )));
     }
     Ok(payments)
 }
@@ -215,7 +219,10 @@ mod tests {
         )
         .unwrap();
         assert!(matches!(op, Op::AddLine { qty, .. } if qty.milli() == 2000));
-        assert_eq!(serde_json::from_str::<Op>(r#"{"kind":"share"}"#).unwrap(), Op::Share {});
+        assert_eq!(
+            serde_json::from_str::<Op>(r#"{"kind":"share"}"#).unwrap(),
+            Op::Share {}
+        );
         assert_eq!(
             serde_json::from_str::<Op>(r#"{"kind":"set_customer","customer_id":null}"#).unwrap(),
             Op::SetCustomer { customer_id: None }

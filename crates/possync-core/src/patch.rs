@@ -37,8 +37,23 @@ impl Patch {
             )*};
         }
         diff_fields!(
-            id, reference, state, version, origin, shared, customer_id, note, totals, lock,
-            payments, change, invoice, paid_by, removed_line_ids, created_at, updated_at,
+            id,
+            reference,
+            state,
+            version,
+            origin,
+            shared,
+            customer_id,
+            note,
+            totals,
+            lock,
+            payments,
+            change,
+            invoice,
+            paid_by,
+            removed_line_ids,
+            created_at,
+            updated_at,
             updated_by
         );
         let before_lines: BTreeMap<LineId, &Line> =
@@ -66,7 +81,8 @@ impl Patch {
 
     /// Applies the patch to `order`, as a terminal does with a `change` message.
     pub fn apply_to(&self, order: &Order) -> Result<Order, PatchError> {
-        let mut value = serde_json::to_value(order).map_err(|error| PatchError(error.to_string()))?;
+        let mut value =
+            serde_json::to_value(order).map_err(|error| PatchError(error.to_string()))?;
         let object = value
             .as_object_mut()
             .ok_or_else(|| PatchError("order is not an object".into()))?;
@@ -85,7 +101,11 @@ impl Patch {
             .cloned()
             .collect();
         for line in &self.upsert_lines {
-            match patched.lines.iter_mut().find(|existing| existing.id == line.id) {
+            match patched
+                .lines
+                .iter_mut()
+                .find(|existing| existing.id == line.id)
+            {
                 Some(existing) => *existing = line.clone(),
                 None => patched.lines.push(line.clone()),
             }

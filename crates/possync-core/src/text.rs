@@ -27,7 +27,9 @@ impl Name {
             return Err(TextError::Empty);
         }
         if trimmed.chars().count() > NAME_CHARS_MAX {
-            return Err(TextError::TooLong { max: NAME_CHARS_MAX });
+            return Err(TextError::TooLong {
+                max: NAME_CHARS_MAX,
+            });
         }
         if trimmed.chars().any(char::is_control) {
             return Err(TextError::ControlCharacter);
@@ -48,9 +50,14 @@ pub struct Note(String);
 impl Note {
     pub fn parse(text: &str) -> Result<Self, TextError> {
         if text.chars().count() > NOTE_CHARS_MAX {
-            return Err(TextError::TooLong { max: NOTE_CHARS_MAX });
+            return Err(TextError::TooLong {
+                max: NOTE_CHARS_MAX,
+            });
         }
-        if text.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        if text
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t')
+        {
             return Err(TextError::ControlCharacter);
         }
         Ok(Note(text.to_owned()))
@@ -99,14 +106,20 @@ mod tests {
     fn names_are_trimmed_and_bounded() {
         assert_eq!(Name::parse("  Bar ").unwrap().as_str(), "Bar");
         assert_eq!(Name::parse("   "), Err(TextError::Empty));
-        assert_eq!(Name::parse(&"x".repeat(121)), Err(TextError::TooLong { max: 120 }));
+        assert_eq!(
+            Name::parse(&"x".repeat(121)),
+            Err(TextError::TooLong { max: 120 })
+        );
         assert!(Name::parse(&"é".repeat(120)).is_ok());
         assert_eq!(Name::parse("a\u{0}b"), Err(TextError::ControlCharacter));
     }
 
     #[test]
     fn notes_keep_line_breaks() {
-        assert_eq!(Note::parse("no ice\nextra lemon").unwrap().as_str(), "no ice\nextra lemon");
+        assert_eq!(
+            Note::parse("no ice\nextra lemon").unwrap().as_str(),
+            "no ice\nextra lemon"
+        );
         assert!(Note::parse("").unwrap().is_empty());
         assert!(Note::parse(&"x".repeat(1001)).is_err());
         assert!(Note::parse("\u{7}").is_err());

@@ -34,7 +34,9 @@ impl Timestamp {
     pub fn parse_rfc3339(text: &str) -> Option<Self> {
         let parsed = OffsetDateTime::parse(text, &Rfc3339).ok()?;
         let millis = i64::try_from(parsed.unix_timestamp_nanos() / 1_000_000).ok()?;
-        (0..=Self::MILLIS_MAX).contains(&millis).then_some(Timestamp(millis))
+        (0..=Self::MILLIS_MAX)
+            .contains(&millis)
+            .then_some(Timestamp(millis))
     }
 }
 

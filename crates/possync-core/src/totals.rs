@@ -95,7 +95,10 @@ pub fn recompute_line(line: &mut Line) -> Result<(), AmountOutOfRange> {
 /// Sums the lines. Cannot overflow: lines are bounded in amount and in number.
 pub fn order_totals(lines: &[Line]) -> Totals {
     let sum = |pick: fn(&Line) -> Money| -> Money {
-        let total: i128 = lines.iter().map(|line| i128::from(pick(line).minor())).sum();
+        let total: i128 = lines
+            .iter()
+            .map(|line| i128::from(pick(line).minor()))
+            .sum();
         // LINES_PER_ORDER_MAX × LINE_AMOUNT_ABS_MAX_MINOR is far inside Money's bounds.
         Money::from_i128(total).unwrap_or(Money::ZERO)
     };
@@ -137,7 +140,11 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            (amounts.subtotal.minor(), amounts.tax.minor(), amounts.total.minor()),
+            (
+                amounts.subtotal.minor(),
+                amounts.tax.minor(),
+                amounts.total.minor()
+            ),
             expected,
             "price {price} qty {qty} discount {discount}"
         );
@@ -160,7 +167,13 @@ mod tests {
         // 100% discount.
         check(499, "3", "100", &[tax(2100, true)], (0, 0, 0));
         // Included 10% and excluded 5% together: 11.00 → base 10.00, +0.50.
-        check(1100, "1", "0", &[tax(1000, true), tax(500, false)], (1000, 150, 1150));
+        check(
+            1100,
+            "1",
+            "0",
+            &[tax(1000, true), tax(500, false)],
+            (1000, 150, 1150),
+        );
     }
 
     #[test]
@@ -184,8 +197,12 @@ mod tests {
     }
 
     fn arbitrary_taxes() -> impl Strategy<Value = Vec<LineTax>> {
-        prop::collection::vec((0i64..=10_000, any::<bool>()), 0..=8)
-            .prop_map(|taxes| taxes.into_iter().map(|(rate, included)| tax(rate, included)).collect())
+        prop::collection::vec((0i64..=10_000, any::<bool>()), 0..=8).prop_map(|taxes| {
+            taxes
+                .into_iter()
+                .map(|(rate, included)| tax(rate, included))
+                .collect()
+        })
     }
 
     proptest! {

@@ -22,7 +22,10 @@ pub fn can_read(order: &Order, config_id: ConfigId, links: &SyncLinks) -> bool {
         OrderState::Draft => can_see_draft(order, config_id, links),
         OrderState::Paid => {
             order.origin.config_id == config_id
-                || order.paid_by.as_ref().is_some_and(|by| by.config_id == config_id)
+                || order
+                    .paid_by
+                    .as_ref()
+                    .is_some_and(|by| by.config_id == config_id)
         }
         OrderState::Cancelled => order.origin.config_id == config_id,
     }

@@ -5,7 +5,9 @@
 //! bounds becomes a [`DecodeError`] with the contract's code. Server messages
 //! are encoded once per message, however many connections receive them.
 
-use possync_core::{By, Config, Op, OpId, Order, OrderId, Patch, RejectCode, Session, TerminalId, Timestamp};
+use possync_core::{
+    By, Config, Op, OpId, Order, OrderId, Patch, RejectCode, Session, TerminalId, Timestamp,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -119,7 +121,8 @@ pub fn decode_client_message(text: &str) -> Result<ClientMessage, DecodeError> {
             format!("messages are limited to {CLIENT_FRAME_BYTES_MAX} bytes"),
         ));
     }
-    let value: Value = serde_json::from_str(text).map_err(|error| invalid(format!("not JSON: {error}")))?;
+    let value: Value =
+        serde_json::from_str(text).map_err(|error| invalid(format!("not JSON: {error}")))?;
     let Value::Object(object) = value else {
         return Err(invalid("a message is a JSON object"));
     };
@@ -170,7 +173,10 @@ pub fn decode_client_message(text: &str) -> Result<ClientMessage, DecodeError> {
         "ping" => Ok(ClientMessage::Ping {
             t: object.get("t").cloned().unwrap_or(Value::Null),
         }),
-        other => Err(invalid(format!("unknown message type {:?}", other.chars().take(40).collect::<String>()))),
+        other => Err(invalid(format!(
+            "unknown message type {:?}",
+            other.chars().take(40).collect::<String>()
+        ))),
     }
 }
 
@@ -180,23 +186,36 @@ fn decode_op_frame(object: &serde_json::Map<String, Value>) -> Result<OpRequest,
     let op_id: OpId = field(object, "op_id")
         .cloned()
         .ok_or_else(|| invalid("an op needs an \"op_id\""))
-        .and_then(|value| serde_json::from_value(value).map_err(|_| invalid("\"op_id\" must be a UUID")))?;
+        .and_then(|value| {
+            serde_json::from_value(value).map_err(|_| invalid("\"op_id\" must be a UUID"))
+        })?;
     let order_id: OrderId = field(object, "order_id")
         .cloned()
         .ok_or_else(|| invalid("an op needs an \"order_id\""))
-        .and_then(|value| serde_json::from_value(value).map_err(|_| invalid("\"order_id\" must be a UUID")))?;
+        .and_then(|value| {
+            serde_json::from_value(value).map_err(|_| invalid("\"order_id\" must be a UUID"))
+        })?;
     decode_op_body(op_id, order_id, field(object, "op"))
 }
 
 /// Parses the `op` object of an op whose ids are known.
-pub fn decode_op_body(op_id: OpId, order_id: OrderId, op: Option<&Value>) -> Result<OpRequest, DecodeError> {
+pub fn decode_op_body(
+    op_id: OpId,
+    order_id: OrderId,
+    op: Option<&Value>,
+) -> Result<OpRequest, DecodeError> {
     let with_ids = |error: DecodeError| DecodeError {
         op: Some((op_id, order_id)),
         ..error
     };
     let op = op.ok_or_else(|| with_ids(invalid("an op needs an \"op\" object")))?;
-    let op: Op = serde_json::from_value(op.clone()).map_err(|error| with_ids(invalid(format!("bad op: {error}"))))?;
-    Ok(OpRequest { op_id, order_id, op })
+    let op: Op = serde_json::from_value(op.clone())
+        .map_err(|error| with_ids(invalid(format!("bad op: {error}"))))?;
+    Ok(OpRequest {
+        op_id,
+        order_id,
+        op,
+    })
 }
 
 /// A linked config as named in `welcome`.
@@ -282,7 +301,8 @@ impl ServerMessage {
     /// (no maps with non-string keys, no non-finite floats).
     pub fn encode(&self) -> String {
         serde_json::to_string(self).unwrap_or_else(|_| {
-            r#"{"type":"error","code":"internal","message":"could not encode a message"}"#.to_owned()
+            r#"{"type":"error","code":"internal","message":"could not encode a message"}"#
+                .to_owned()
         })
     }
 }
@@ -305,7 +325,13 @@ mod tests {
             r#"{{"type":"op","op_id":"{OP_ID}","order_id":"{ORDER_ID}","op":{{"kind":"share"}}}}"#
         ))
         .unwrap();
-        assert!(matches!(op, ClientMessage::Op(OpRequest { op: Op::Share {}, .. })));
+        assert!(matches!(
+            op,
+            ClientMessage::Op(OpRequest {
+                op: Op::Share {},
+                ..
+            })
+        ));
         assert!(matches!(
             decode_client_message(r#"{"type":"presence","order_id":null}"#).unwrap(),
             ClientMessage::Presence { order_id: None }
@@ -326,14 +352,28 @@ mod tests {
         check("not json", RejectCode::Invalid, false);
         check("[1,2]", RejectCode::Invalid, false);
         check(r#"{"type":"nope"}"#, RejectCode::Invalid, false);
-        check(r#"{"type":"hello","protocol":2,"terminal":"x"}"#, RejectCode::Invalid, false);
-        check(r#"{"type":"op","op_id":"x","order_id":"y","op":{}}"#, RejectCode::Invalid, false);
         check(
-            &format!(r#"{{"type":"op","op_id":"{OP_ID}","order_id":"{ORDER_ID}","op":{{"kind":"set_qty"}}}}"#),
+            r#"{"type":"hello","protocol":2,"terminal":"x"}"#,
+            RejectCode::Invalid,
+            false,
+        );
+        check(
+            r#"{"type":"op","op_id":"x","order_id":"y","op":{}}"#,
+            RejectCode::Invalid,
+            false,
+        );
+        check(
+            &format!(
+                r#"{{"type":"op","op_id":"{OP_ID}","order_id":"{ORDER_ID}","op":{{"kind":"set_qty"}}}}"#
+            ),
             RejectCode::Invalid,
             true,
         );
-        check(&" ".repeat(CLIENT_FRAME_BYTES_MAX + 1), RejectCode::TooLarge, false);
+        check(
+            &" ".repeat(CLIENT_FRAME_BYTES_MAX + 1),
+            RejectCode::TooLarge,
+            false,
+        );
     }
 
     #[test]
