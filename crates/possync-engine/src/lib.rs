@@ -363,16 +363,13 @@ impl Engine {
         messages
     }
 
-    /// The `removed` message for an order this config may not (or no longer) see, if it exists.
+    /// The `removed` message for an order this config may not (or no longer)
+    /// see, if the order exists. It is sent for orders the terminal names (in
+    /// `known` or `resync`): a terminal holding a copy must learn to drop it,
+    /// even when the link or the sharing that let it see the order is gone.
     fn removed_for(&self, order_id: OrderId, config_id: ConfigId) -> Option<ServerMessage> {
         if let Some(order) = self.drafts.get(&order_id) {
-            if can_see_draft(order, config_id, &self.links) {
-                return None;
-            }
-            // Never tell a config about a draft it could never see.
-            let origin_is_linked_or_own = order.origin.config_id == config_id
-                || self.links.are_linked(order.origin.config_id, config_id);
-            return origin_is_linked_or_own.then(|| {
+            return (!can_see_draft(order, config_id, &self.links)).then(|| {
                 removed_message(
                     order_id,
                     RemovedReason::Unshared,
@@ -382,14 +379,12 @@ impl Engine {
             });
         }
         let finished = self.finished.get(&order_id)?;
-        finished.known_to(config_id, &self.links).then(|| {
-            removed_message(
-                order_id,
-                finished.removed_reason(),
-                finished.version,
-                &finished.updated_by,
-            )
-        })
+        Some(removed_message(
+            order_id,
+            finished.removed_reason(),
+            finished.version,
+            &finished.updated_by,
+        ))
     }
 
     /// Answers a `resync`: the current state of each order the connection may see.
