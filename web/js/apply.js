@@ -115,7 +115,9 @@ export function applyOp(order, order_id, op, ctx) {
     return fail('locked', `being paid at ${order.lock.config_name || 'another counter'}`);
   }
 
-  const next = applyDraftOp(order, op, ctx);
+  // As on the server, an expired lock is dropped by the first op that comes after it.
+  const base = order.lock && !(Date.parse(order.lock.until) > ctx.now) ? { ...order, lock: null } : order;
+  const next = applyDraftOp(base, op, ctx);
   if (!next.ok) return next;
   return {
     ok: true,
@@ -230,9 +232,7 @@ function applyDraftOp(order, op, ctx) {
     case 'set_customer': {
       const id = op.customer_id ?? null;
       if (id !== null && !Number.isSafeInteger(id)) return fail('invalid', 'bad customer');
-      const order2 = { ...order, customer_id: id };
-      if (id === null) order2.invoice = false;
-      return { ok: true, order: order2 };
+      return { ok: true, order: { ...order, customer_id: id } };
     }
 
     case 'set_note':
@@ -267,31 +267,44 @@ function applyDraftOp(order, op, ctx) {
 }
 
 function applyPay(order, op, ctx) {
+  // Same checks in the same order as the server's core (crates/possync-core apply.rs).
   const payments = op.payments;
-  if (!Array.isArray(payments) || payments.length === 0) return fail('invalid', 'no payments');
+  if (!Array.isArray(payments)) return fail('invalid', 'no payments');
+  if (order.lines.length === 0) return fail('invalid', 'an order without lines cannot be paid');
+  const total = order.totals.total;
+  if (op.expected_total !== total) {
+    return fail('stale', 'the total changed; check the order and pay again');
+  }
+  if (op.invoice && order.customer_id == null) {
+    return fail('invalid', 'an invoice needs a customer');
+  }
   let paid = 0;
   let cash = 0;
   for (const p of payments) {
     if (!p || !Number.isSafeInteger(p.method_id) || !isAmount(p.amount)) {
       return fail('invalid', 'bad payment');
     }
+    // Without the methods (ctx.payment_methods) the till cannot tell the kinds
+    // apart, and leaves those checks to the server.
+    const method = ctx.payment_methods ? ctx.payment_methods.get(p.method_id) : null;
+    if (ctx.payment_methods && !method) return fail('invalid', `unknown payment method ${p.method_id}`);
+    if (p.amount === 0 || (p.amount < 0) !== (total < 0)) {
+      return fail('invalid', 'each payment must be non-zero and of the sign of the total');
+    }
     paid += p.amount;
-    const method = ctx.payment_methods && ctx.payment_methods.get(p.method_id);
     if (method && method.kind === 'cash') cash += p.amount;
   }
-  if (op.expected_total !== order.totals.total) {
-    return fail('stale', 'the total changed; check the order and pay again');
+  let change = 0;
+  if (total >= 0) {
+    if (paid < total) return fail('underpaid', 'payments do not cover the total');
+    change = paid - total;
+  } else if (paid !== total) {
+    return fail('underpaid', 'a refund must pay out exactly the total');
   }
-  const total = order.totals.total;
-  if (paid < total) return fail('underpaid', 'payments do not cover the total');
-  const change = paid - total;
-  // Only cash gives change back. Without the methods (ctx.payment_methods) the
-  // till cannot tell, and leaves that check to the server.
+  // Only a positive change needs cash behind it. (The core, as read on the day this
+  // was written, compares 0 > cash too, which refuses every cash refund: reported.)
   if (ctx.payment_methods && change > 0 && change > cash) {
-    return fail('invalid', 'only cash can be overpaid');
-  }
-  if (op.invoice && order.customer_id == null) {
-    return fail('invalid', 'an invoice needs a customer');
+    return fail('invalid', 'only cash can be given back as change');
   }
   return {
     ok: true,

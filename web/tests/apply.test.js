@@ -192,13 +192,25 @@ test('pay refuses stale totals, underpayment, card overpayment and invoices with
   refused(o, { kind: 'pay', payments: [{ method_id: 1, amount: 2000 }], expected_total: 1000 }, 'stale');
   refused(o, { kind: 'pay', payments: [{ method_id: 2, amount: 1000 }], expected_total: 1210 }, 'underpaid');
   refused(o, { kind: 'pay', payments: [{ method_id: 2, amount: 1300 }], expected_total: 1210 }, 'invalid');
-  refused(o, { kind: 'pay', payments: [], expected_total: 1210 }, 'invalid');
+  refused(o, { kind: 'pay', payments: [], expected_total: 1210 }, 'underpaid');
+  refused(o, { kind: 'pay', payments: [{ method_id: 1, amount: 0 }, { method_id: 1, amount: 1210 }], expected_total: 1210 }, 'invalid');
+  refused(o, { kind: 'pay', payments: [{ method_id: 9, amount: 1210 }], expected_total: 1210 }, 'invalid');
+  refused(serverDraft(ID), { kind: 'pay', payments: [], expected_total: 0 }, 'invalid');
   refused(o, { kind: 'pay', payments: [{ method_id: 2, amount: 1210 }], expected_total: 1210, invoice: true }, 'invalid');
   const split = ok({ ...o, customer_id: 4 }, {
     kind: 'pay', payments: [{ method_id: 2, amount: 1000 }, { method_id: 1, amount: 500 }], expected_total: 1210, invoice: true,
   });
   assert.equal(split.change, 290);
   assert.equal(split.invoice, true);
+});
+
+test('a refund pays out exactly; an expired lock is dropped by the next op', () => {
+  const ret = withCoffee('-2'); // -5.00 - 1.05
+  assert.equal(ret.totals.total, -605);
+  refused(ret, { kind: 'pay', payments: [{ method_id: 1, amount: -600 }], expected_total: -605 }, 'underpaid');
+  assert.equal(ok(ret, { kind: 'pay', payments: [{ method_id: 1, amount: -605 }], expected_total: -605 }).change, 0);
+  const stale = { ...withCoffee(), lock: { terminal: 't-2', session_id: 2, config_id: 2, config_name: 'Counter 2', until: new Date(NOW - 1).toISOString() } };
+  assert.equal(ok(stale, { kind: 'set_note', note: 'x' }).lock, null);
 });
 
 test('cancel drops the draft; later ops answer cancelled', () => {

@@ -423,7 +423,8 @@ fn pay(
         }
         0
     };
-    if change > paid_in_cash {
+    // Only cash gives change; a refund (negative total) has no change at all.
+    if change > 0 && change > paid_in_cash {
         return Err(invalid("only cash can be given back as change"));
     }
     order.state = OrderState::Paid;

@@ -1,0 +1,108 @@
+// orders.js: every draft this counter can see, its own and those shared by linked
+// counters: origin counter, customer, items, total, last change (when, by which
+// counter), who has it open now, and a lock badge while another counter takes the
+// payment. Everything updates live; a row opens the order on the till.
+
+import { h, replace, frameScheduler } from '../dom.js';
+import { formatMoney } from '../money.js';
+import { orderLabel, timeAgo } from '../wording.js';
+import { topbar } from './topbar.js';
+
+export function mountOrders(root, app) {
+  const till = app.till;
+  let filter = 'all'; // all | mine | shared
+  const bar = topbar(app, { active: 'orders' });
+  const body = h('tbody', { testid: 'orders-list' });
+  const count = h('span', { class: 'muted', testid: 'orders-count' });
+  const chips = h('div', { class: 'chips', role: 'group', 'aria-label': 'Filter' });
+
+  function renderChips() {
+    const chip = (key, label) => h('button', {
+      class: ['chip', filter === key ? 'active' : null], testid: `orders-filter-${key}`, 'aria-pressed': String(filter === key),
+      onclick: () => { filter = key; renderChips(); render(); },
+    }, label);
+    replace(chips, chip('all', 'All'), chip('mine', 'This counter'), chip('shared', 'From other counters'));
+  }
+
+  const el = h('div', { class: 'screen screen-orders' },
+    bar.el,
+    h('main', { class: 'orders' },
+      h('div', { class: 'orders-head' },
+        h('h1', {}, 'Open orders ', count),
+        chips,
+        h('div', { class: 'spacer' }),
+        h('button', { class: 'btn', testid: 'orders-back', onclick: () => { location.hash = '#/pos'; } }, 'Back to till'),
+        h('button', { class: 'btn btn-primary', testid: 'orders-new', onclick: () => { till.newOrder(); location.hash = '#/pos'; } }, '+ New order')),
+      h('div', { class: 'table-wrap' },
+        h('table', { class: 'table orders-table' },
+          h('thead', {}, h('tr', {},
+            h('th', {}, 'Order'), h('th', {}, 'Counter'), h('th', {}, 'Customer'), h('th', { class: 'num' }, 'Items'),
+            h('th', { class: 'num' }, 'Total'), h('th', {}, 'Last change'), h('th', {}, 'Open now'), h('th', {}, 'Status'))),
+          body))));
+  replace(root, el);
+
+  function open(order_id) {
+    till.setCurrent(order_id);
+    location.hash = '#/pos';
+  }
+
+  function renderNow() {
+    const now = till.serverNow();
+    const all = till.drafts();
+    const shown = all.filter((o) => filter === 'all' || (filter === 'mine') === (o.origin.config_id === till.config.id));
+    count.textContent = `(${all.length})`;
+    if (!shown.length) {
+      replace(body, h('tr', {}, h('td', { colspan: 8, class: 'empty', testid: 'orders-empty' }, 'No open orders.')));
+      return;
+    }
+    replace(body, shown.map((o) => {
+      const customer = o.customer_id != null ? till.catalog.customers.get(o.customer_id) : null;
+      const lock = till.foreignLock(o);
+      const ownLock = o.lock && o.lock.terminal === till.terminalId && Date.parse(o.lock.until) > now;
+      const present = till.presence(o.id);
+      const by = o.updated_by;
+      return h('tr', {
+        class: ['orders-row', o.id === till.currentOrderId ? 'current' : null, lock ? 'locked' : null],
+        testid: 'orders-row', 'data-order-id': o.id, tabindex: '0',
+        onclick: () => open(o.id),
+        onkeydown: (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); open(o.id); } },
+      },
+      h('td', { testid: 'orders-ref' }, h('strong', {}, orderLabel(o)), o.shared ? h('span', { class: 'tag tag-shared' }, 'shared') : null),
+      h('td', { testid: 'order-origin' }, till.configName(o.origin.config_id)),
+      h('td', { testid: 'order-customer' }, customer ? customer.name : o.customer_id != null ? `#${o.customer_id}` : h('span', { class: 'muted' }, '—')),
+      h('td', { class: 'num', testid: 'order-items' }, String(o.lines.length)),
+      h('td', { class: 'num money', testid: 'order-total' }, formatMoney(o.totals.total)),
+      h('td', { testid: 'order-last-change' }, `${timeAgo(o.updated_at, now)}${by && by.config_name ? ` · ${by.config_name}` : ''}`,
+        till.store.hasPendingOps(o.id) ? h('span', { class: 'tag tag-pending' }, 'saving…') : null),
+      h('td', { testid: 'order-presence' }, present.length ? [...new Set(present.map((t) => t.config_name))].map((n) => h('span', { class: 'tag' }, n)) : h('span', { class: 'muted' }, '—')),
+      h('td', {},
+        lock ? h('span', { class: 'lock-badge', testid: 'lock-badge' }, `Being paid at ${lock.config_name || 'another counter'}`) : null,
+        ownLock ? h('span', { class: 'tag' }, 'paying here') : null));
+    }));
+  }
+
+  const render = frameScheduler(renderNow);
+  const off = till.subscribe((e) => {
+    if (['orders', 'pending', 'catalog', 'welcome', 'sync'].includes(e.type)) render();
+  });
+  const ticker = setInterval(render, 15_000);
+  app.setPresence(null);
+  renderChips();
+  renderNow();
+
+  function onKeyDown(e) {
+    if (e.key === 'Escape' || e.key === 'F9') { e.preventDefault(); location.hash = '#/pos'; }
+  }
+  document.addEventListener('keydown', onKeyDown);
+  const first = body.querySelector('tr[tabindex]');
+  if (first) first.focus();
+
+  return {
+    unmount() {
+      off();
+      clearInterval(ticker);
+      bar.destroy();
+      document.removeEventListener('keydown', onKeyDown);
+    },
+  };
+}

@@ -1,0 +1,79 @@
+// topbar.js: the bar over every till screen: the counter's name, the live sync state
+// (live / reconnecting / offline with the count of pending changes), the Manual Sync
+// button and its result, the Orders button with the count of visible drafts, and
+// the menu (back office, close session, switch counter, sign out).
+
+import { h, replace } from '../dom.js';
+import { syncStateLabel } from '../wording.js';
+
+export function topbar(app, { active = 'pos' } = {}) {
+  const till = app.till;
+  const name = h('span', { class: 'counter-name', testid: 'counter-name' });
+  const sub = h('span', { class: 'counter-sub', testid: 'session-info' });
+  const state = h('span', { class: 'sync-state', testid: 'sync-state', role: 'status', 'aria-live': 'polite' });
+  const result = h('span', { class: 'sync-result', testid: 'sync-result', 'aria-live': 'polite' });
+  const syncButton = h('button', {
+    class: 'btn btn-sync', testid: 'manual-sync', title: 'Share this order with linked counters and send all changes now (F8)',
+    onclick: () => till.manualSync(),
+  }, h('span', { class: 'icon', 'aria-hidden': 'true' }, '⟳'), ' Manual Sync');
+  const badge = h('span', { class: 'badge', testid: 'orders-badge' }, '0');
+  const ordersButton = h('button', {
+    class: ['btn', 'btn-orders', active === 'orders' ? 'active' : null], testid: 'orders-button', title: 'Open orders (F9)',
+    onclick: () => { location.hash = active === 'orders' ? '#/pos' : '#/orders'; },
+  }, 'Orders ', badge);
+  const menu = h('div', { class: 'menu', hidden: true, role: 'menu', testid: 'menu' });
+  const menuButton = h('button', { class: 'btn btn-menu', testid: 'menu-button', 'aria-haspopup': 'menu', 'aria-label': 'Menu', onclick: () => toggleMenu() }, '☰');
+
+  function toggleMenu(open = menu.hidden) {
+    menu.hidden = !open;
+    menuButton.setAttribute('aria-expanded', String(open));
+    if (open) {
+      replace(menu,
+        app.isManager() ? h('button', { role: 'menuitem', testid: 'menu-backoffice', onclick: () => { toggleMenu(false); location.hash = '#/office/configs'; } }, 'Back office') : null,
+        h('button', { role: 'menuitem', testid: 'menu-refresh', onclick: () => { toggleMenu(false); till.refreshCatalog(); } }, 'Reload products'),
+        h('button', { role: 'menuitem', testid: 'menu-close-session', onclick: () => { toggleMenu(false); app.closeSessionDialog(); } }, 'Close session…'),
+        h('button', { role: 'menuitem', testid: 'menu-switch', onclick: () => { toggleMenu(false); location.hash = '#/session'; } }, 'Switch counter'),
+        h('button', { role: 'menuitem', testid: 'menu-logout', onclick: () => { toggleMenu(false); app.logout(); } }, 'Sign out'));
+      menu.querySelector('button').focus();
+    }
+  }
+  menu.addEventListener('keydown', (e) => { if (e.key === 'Escape') { toggleMenu(false); menuButton.focus(); } });
+  const onDocumentClick = (e) => { if (!menu.hidden && !menu.contains(e.target) && e.target !== menuButton) toggleMenu(false); };
+  document.addEventListener('click', onDocumentClick);
+
+  const el = h('header', { class: 'topbar' },
+    h('div', { class: 'topbar-left' }, name, sub),
+    h('div', { class: 'topbar-mid' }, state, syncButton, result),
+    h('div', { class: 'topbar-right' }, ordersButton, h('div', { class: 'menu-wrap' }, menuButton, menu)));
+
+  let resultTimer = null;
+  function update(event) {
+    name.textContent = till.config.name || `Counter #${till.config.id}`;
+    sub.textContent = `${app.auth.user ? app.auth.user.name : ''}${till.storageKind === 'memory' ? ' · not saved on this device!' : ''}`;
+    const s = till.syncState();
+    const pending = till.pendingCount();
+    const { label, tone } = syncStateLabel(s, pending);
+    state.textContent = label;
+    state.className = `sync-state tone-${tone}`;
+    state.dataset.state = s;
+    state.dataset.pending = String(pending);
+    const n = till.drafts().length;
+    badge.textContent = String(n);
+    badge.dataset.count = String(n);
+    ordersButton.setAttribute('aria-label', `Orders, ${n} open`);
+    if (event && event.type === 'manual_sync' && till.lastSyncResult) {
+      result.textContent = till.lastSyncResult.text;
+      result.className = `sync-result ${till.lastSyncResult.busy ? 'busy' : till.lastSyncResult.ok ? 'ok' : 'warn'}`;
+      syncButton.disabled = !!till.lastSyncResult.busy;
+      clearTimeout(resultTimer);
+      if (!till.lastSyncResult.busy) {
+        resultTimer = setTimeout(() => { result.textContent = ''; }, 8000);
+      }
+    }
+  }
+  update();
+  const off = till.subscribe((e) => {
+    if (['sync', 'pending', 'orders', 'manual_sync', 'welcome', 'storage'].includes(e.type)) update(e);
+  });
+  return { el, destroy: () => { off(); clearTimeout(resultTimer); document.removeEventListener('click', onDocumentClick); } };
+}
