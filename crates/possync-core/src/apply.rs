@@ -8,7 +8,9 @@
 
 use crate::catalog::PaymentMethodKind;
 use crate::ids::*;
-use crate::limits::{LINE_IDS_PER_ORDER_MAX, LINES_PER_ORDER_MAX};
+use crate::limits::{
+    LINE_AMOUNT_ABS_MAX_MINOR, LINE_IDS_PER_ORDER_MAX, LINES_PER_ORDER_MAX, PAYMENTS_PER_ORDER_MAX,
+};
 use crate::numbers::{Discount, Money, Quantity};
 use crate::op::{Op, PaymentInput, Reject, RejectCode};
 use crate::order::{By, Line, LineTax, Lock, Order, OrderState, Origin, Payment, Totals};
@@ -266,10 +268,13 @@ fn edit(order: &mut Order, op: &Op, ctx: &ApplyContext<'_>) -> Result<(), Reject
         Op::SetPrice {
             line_id,
             unit_price,
-        } => edit_line(order, *line_id, |line| {
-            line.unit_price = *unit_price;
-            Ok(())
-        })?,
+        } => {
+            check_unit_price(*unit_price)?;
+            edit_line(order, *line_id, |line| {
+                line.unit_price = *unit_price;
+                Ok(())
+            })?
+        }
         Op::SetDiscount { line_id, discount } => edit_line(order, *line_id, |line| {
             line.discount = *discount;
             Ok(())
@@ -334,13 +339,22 @@ fn add_line(
     if order.removed_line_ids.contains(&line_id) || order.line(line_id).is_some() {
         return Err(invalid("this line id is already used in the order"));
     }
-    if order.lines.len() >= LINES_PER_ORDER_MAX
-        || order.lines.len() + order.removed_line_ids.len() >= LINE_IDS_PER_ORDER_MAX
-    {
+    if order.lines.len() >= LINES_PER_ORDER_MAX {
         return Err(reject(
             RejectCode::TooLarge,
             format!("an order holds at most {LINES_PER_ORDER_MAX} lines"),
         ));
+    }
+    if order.lines.len() + order.removed_line_ids.len() >= LINE_IDS_PER_ORDER_MAX {
+        return Err(reject(
+            RejectCode::TooLarge,
+            format!(
+                "an order uses at most {LINE_IDS_PER_ORDER_MAX} line ids, removed lines included: start a new order"
+            ),
+        ));
+    }
+    if let Some(unit_price) = unit_price {
+        check_unit_price(unit_price)?;
     }
     let product = ctx
         .catalog
@@ -364,6 +378,16 @@ fn add_line(
     Ok(())
 }
 
+/// A unit price is a line amount: bounded like one, even on a zero quantity.
+fn check_unit_price(unit_price: Money) -> Result<(), Reject> {
+    if unit_price.minor().unsigned_abs() > LINE_AMOUNT_ABS_MAX_MINOR as u64 {
+        return Err(invalid(format!(
+            "a unit price is at most {LINE_AMOUNT_ABS_MAX_MINOR} minor units"
+        )));
+    }
+    Ok(())
+}
+
 fn pay(
     order: &mut Order,
     payments: &[PaymentInput],
@@ -383,6 +407,11 @@ fn pay(
     }
     if invoice && order.customer_id.is_none() {
         return Err(invalid("an invoice needs a customer"));
+    }
+    if payments.len() > PAYMENTS_PER_ORDER_MAX {
+        return Err(invalid(format!(
+            "at most {PAYMENTS_PER_ORDER_MAX} payments"
+        )));
     }
     let mut paid: i128 = 0;
     let mut paid_in_cash: i128 = 0;
@@ -414,12 +443,15 @@ fn pay(
         }
         paid - total_minor
     } else {
-        // A refund pays out exactly what is owed.
-        if paid != total_minor {
+        // A refund pays out exactly what is owed: less is underpaid, more is a mistake.
+        if paid > total_minor {
             return Err(reject(
                 RejectCode::Underpaid,
-                "a refund must pay out exactly the total",
+                "a refund must pay out the whole total",
             ));
+        }
+        if paid < total_minor {
+            return Err(invalid("a refund cannot pay out more than the total"));
         }
         0
     };

@@ -34,13 +34,19 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// Entries in one `commit_batch` at most; a larger batch is `Invalid`.
+pub const COMMIT_ENTRIES_PER_BATCH_MAX: usize = 10_000;
+
 /// Who a bearer token belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TokenOwner {
     /// A back-office login.
     User { user_id: UserId },
     /// A terminal bound to one session, opened by `user_id`.
-    Terminal { user_id: UserId, session_id: SessionId },
+    Terminal {
+        user_id: UserId,
+        session_id: SessionId,
+    },
 }
 
 pub use possync_core::journal::{CommitEntry, HistoryEntry, OpOutcome};
@@ -87,6 +93,18 @@ pub struct StockMove {
     pub at: Timestamp,
 }
 
+/// An invoice, written when an order paid with `invoice` asked for one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Invoice {
+    /// Sequential, starting at 1, never reused.
+    pub number: u64,
+    pub order_id: OrderId,
+    pub customer_id: CustomerId,
+    /// The order's total.
+    pub total: Money,
+    pub at: Timestamp,
+}
+
 /// The shop's durable state. Every method is one transaction.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -95,7 +113,13 @@ pub trait Store: Send + Sync + 'static {
     async fn list_users(&self) -> StoreResult<Vec<User>>;
     async fn get_user(&self, user_id: UserId) -> StoreResult<User>;
     /// Fails with `Conflict` when the login is taken.
-    async fn create_user(&self, login: &Login, name: &Name, role: Role, password_hash: &str) -> StoreResult<User>;
+    async fn create_user(
+        &self,
+        login: &Login,
+        name: &Name,
+        role: Role,
+        password_hash: &str,
+    ) -> StoreResult<User>;
     /// Changes name, role and/or password hash. Refuses (`Conflict`) to demote the last manager.
     async fn update_user(
         &self,
@@ -107,7 +131,12 @@ pub trait Store: Send + Sync + 'static {
     /// The user and their password hash, for login.
     async fn find_login(&self, login: &Login) -> StoreResult<Option<(User, String)>>;
     /// Stores a token by its hash (the token itself is never stored).
-    async fn create_token(&self, token_hash: &str, owner: TokenOwner, created_at: Timestamp) -> StoreResult<()>;
+    async fn create_token(
+        &self,
+        token_hash: &str,
+        owner: TokenOwner,
+        created_at: Timestamp,
+    ) -> StoreResult<()>;
     async fn find_token(&self, token_hash: &str) -> StoreResult<Option<TokenOwner>>;
 
     // Catalog. Creates check references (category, taxes) and answer `Invalid` for unknown ones;
@@ -115,11 +144,19 @@ pub trait Store: Send + Sync + 'static {
     async fn list_products(&self) -> StoreResult<Vec<Product>>;
     async fn get_product(&self, product_id: ProductId) -> StoreResult<Product>;
     async fn create_product(&self, new: &ProductNew) -> StoreResult<Product>;
-    async fn update_product(&self, product_id: ProductId, changes: &ProductChanges) -> StoreResult<Product>;
+    async fn update_product(
+        &self,
+        product_id: ProductId,
+        changes: &ProductChanges,
+    ) -> StoreResult<Product>;
     async fn list_categories(&self) -> StoreResult<Vec<Category>>;
     async fn get_category(&self, category_id: CategoryId) -> StoreResult<Category>;
     async fn create_category(&self, new: &CategoryNew) -> StoreResult<Category>;
-    async fn update_category(&self, category_id: CategoryId, changes: &CategoryChanges) -> StoreResult<Category>;
+    async fn update_category(
+        &self,
+        category_id: CategoryId,
+        changes: &CategoryChanges,
+    ) -> StoreResult<Category>;
     async fn list_taxes(&self) -> StoreResult<Vec<Tax>>;
     async fn get_tax(&self, tax_id: TaxId) -> StoreResult<Tax>;
     async fn create_tax(&self, new: &TaxNew) -> StoreResult<Tax>;
@@ -127,7 +164,11 @@ pub trait Store: Send + Sync + 'static {
     async fn list_customers(&self) -> StoreResult<Vec<Customer>>;
     async fn get_customer(&self, customer_id: CustomerId) -> StoreResult<Customer>;
     async fn create_customer(&self, new: &CustomerNew) -> StoreResult<Customer>;
-    async fn update_customer(&self, customer_id: CustomerId, changes: &CustomerChanges) -> StoreResult<Customer>;
+    async fn update_customer(
+        &self,
+        customer_id: CustomerId,
+        changes: &CustomerChanges,
+    ) -> StoreResult<Customer>;
     async fn list_payment_methods(&self) -> StoreResult<Vec<PaymentMethod>>;
     async fn get_payment_method(&self, method_id: PaymentMethodId) -> StoreResult<PaymentMethod>;
     async fn create_payment_method(&self, new: &PaymentMethodNew) -> StoreResult<PaymentMethod>;
@@ -142,7 +183,11 @@ pub trait Store: Send + Sync + 'static {
     async fn get_config(&self, config_id: ConfigId) -> StoreResult<Config>;
     /// Creates the config and links it two-way to `new.sync_with` (unknown ids: `Invalid`).
     async fn create_config(&self, new: &ConfigNew) -> StoreResult<Config>;
-    async fn update_config(&self, config_id: ConfigId, changes: &ConfigChanges) -> StoreResult<Config>;
+    async fn update_config(
+        &self,
+        config_id: ConfigId,
+        changes: &ConfigChanges,
+    ) -> StoreResult<Config>;
     /// Replaces the config's links (two-way; dropped links vanish both ways).
     /// Self-links and unknown ids are `Invalid` and change nothing.
     async fn set_sync_with(&self, config_id: ConfigId, linked: &[ConfigId]) -> StoreResult<Config>;
@@ -176,11 +221,17 @@ pub trait Store: Send + Sync + 'static {
     async fn list_orders(&self, state: OrderState) -> StoreResult<Vec<Order>>;
     /// Writes a batch of op outcomes in one transaction: all or nothing.
     /// An accepted entry's version must be exactly one more than the stored
-    /// order's (1 for a new order), else the whole batch fails with `Conflict`.
+    /// order's (1 for a new order), else the whole batch fails with `Conflict`;
+    /// so does an accepted op whose `op_id` already has an outcome. A rejected
+    /// entry whose `op_id` already has an outcome keeps the first one.
+    /// At most [`COMMIT_ENTRIES_PER_BATCH_MAX`] entries.
     async fn commit_batch(&self, entries: &[CommitEntry]) -> StoreResult<()>;
     /// The first final answer given to `op_id`, if any.
     async fn find_op_outcome(&self, op_id: OpId) -> StoreResult<Option<OpOutcome>>;
     /// Every accepted op of the order, in version order.
     async fn order_history(&self, order_id: OrderId) -> StoreResult<Vec<HistoryEntry>>;
+    /// The stock moves of a product, oldest first (`NotFound` for an unknown product).
     async fn list_stock_moves(&self, product_id: ProductId) -> StoreResult<Vec<StockMove>>;
+    /// Every invoice, by number.
+    async fn list_invoices(&self) -> StoreResult<Vec<Invoice>>;
 }
