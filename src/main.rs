@@ -1,1 +1,82 @@
-fn main() {}
+//! possync: the server (`possync serve`) and its admin commands (`possync user ...`).
+//!
+//! Everything a shop needs runs from this one binary: the HTTP API, the live sync,
+//! the embedded web POS and the SQLite file in the data directory. The binary is
+//! the only place that uses `anyhow`: it turns every failure into one readable
+//! line and a non-zero exit code.
+
+mod console;
+mod data_dir;
+mod demo;
+mod logging;
+mod serve;
+mod users;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "possync",
+    version,
+    about = "Shared draft orders between point-of-sale counters",
+    long_about = "possync lets several counters of one shop work on the same open order: start it at one till, finish it at another."
+)]
+struct Cli {
+    /// The directory holding the database (possync.db) and the lock file.
+    #[arg(
+        long,
+        global = true,
+        env = "POSSYNC_DATA_DIR",
+        default_value = "./possync-data"
+    )]
+    data_dir: PathBuf,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server: HTTP API, live sync and the web POS.
+    Serve(serve::ServeArgs),
+    /// Manage back-office users (while no server runs on the same data directory).
+    User {
+        #[command(subcommand)]
+        command: users::UserCommand,
+    },
+}
+
+/// Tells the person what went wrong, on stderr; a closed stderr is ignored.
+fn complain(message: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "possync: error: {message}");
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            complain(format_args!("could not start the async runtime: {error}"));
+            return ExitCode::FAILURE;
+        }
+    };
+    let outcome = runtime.block_on(async {
+        match cli.command {
+            Command::Serve(args) => serve::run(&cli.data_dir, args).await,
+            Command::User { command } => users::run(&cli.data_dir, command).await,
+        }
+    });
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            complain(format_args!("{error:#}"));
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,201 @@
+//! The catalog: products, categories, taxes, customers and payment methods.
+//!
+//! Each collection has the same four routes (list, create, read one, change),
+//! read by any user or terminal and written by managers only. One macro writes
+//! them, so the five collections cannot drift apart in rules or documentation.
+
+use crate::auth::{Caller, ManagerCaller};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiJson, ApiPath};
+use crate::schemas;
+use crate::state::{AppState, ShopChange};
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use possync_core::*;
+
+/// Writes the list, create, get and update handlers of one catalog collection.
+///
+/// `$record`, `$new` and `$changes` name both the core type (used to parse and
+/// encode) and its schema mirror in [`crate::schemas`] (used for the document).
+macro_rules! catalog_collection {
+    (
+        collection_path: $collection_path:literal,
+        item_path: $item_path:literal,
+        id_type: $id_type:ident,
+        record: $record:ident,
+        new: $new:ident,
+        changes: $changes:ident,
+        conflict_code: $conflict_code:literal,
+        list: $list_handler:ident => $store_list:ident, $list_doc:literal,
+        create: $create_handler:ident => $store_create:ident, $create_doc:literal,
+        get: $get_handler:ident => $store_get:ident, $get_doc:literal,
+        update: $update_handler:ident => $store_update:ident, $update_doc:literal $(,)?
+    ) => {
+        #[doc = $list_doc]
+        #[utoipa::path(
+            get,
+            path = $collection_path,
+            tag = "catalog",
+            responses(
+                (status = 200, description = "Every record, in id order", body = Vec<schemas::$record>),
+                (status = 401, description = "No or bad token", body = schemas::ErrorBody),
+            )
+        )]
+        pub async fn $list_handler(State(state): State<AppState>, _caller: Caller) -> ApiResult<Json<Vec<$record>>> {
+            Ok(Json(state.store.$store_list().await?))
+        }
+
+        #[doc = $create_doc]
+        #[utoipa::path(
+            post,
+            path = $collection_path,
+            tag = "catalog",
+            request_body = schemas::$new,
+            responses(
+                (status = 201, description = "Created", body = schemas::$record),
+                (status = 400, description = "Invalid body or unknown referenced id", body = schemas::ErrorBody),
+                (status = 401, description = "No or bad token", body = schemas::ErrorBody),
+                (status = 403, description = "Not a manager", body = schemas::ErrorBody),
+                (status = 409, description = "Clashes with an existing record", body = schemas::ErrorBody),
+                (status = 413, description = "Body too large", body = schemas::ErrorBody),
+            )
+        )]
+        pub async fn $create_handler(
+            State(state): State<AppState>,
+            ManagerCaller(manager): ManagerCaller,
+            ApiJson(new): ApiJson<$new>,
+        ) -> ApiResult<(StatusCode, Json<$record>)> {
+            let record = state
+                .store
+                .$store_create(&new)
+                .await
+                .map_err(|error| ApiError::from_store_with_conflict_code(error, $conflict_code))?;
+            state.notify(ShopChange::Catalog).await;
+            tracing::info!(id = %record.id, by = %manager.login.as_str(), concat!(stringify!($record), " created"));
+            Ok((StatusCode::CREATED, Json(record)))
+        }
+
+        #[doc = $get_doc]
+        #[utoipa::path(
+            get,
+            path = $item_path,
+            tag = "catalog",
+            params(("id" = i64, Path, description = "Record id")),
+            responses(
+                (status = 200, description = "The record", body = schemas::$record),
+                (status = 400, description = "Not an integer id", body = schemas::ErrorBody),
+                (status = 401, description = "No or bad token", body = schemas::ErrorBody),
+                (status = 404, description = "No such record", body = schemas::ErrorBody),
+            )
+        )]
+        pub async fn $get_handler(
+            State(state): State<AppState>,
+            _caller: Caller,
+            ApiPath(id): ApiPath<$id_type>,
+        ) -> ApiResult<Json<$record>> {
+            Ok(Json(state.store.$store_get(id).await?))
+        }
+
+        #[doc = $update_doc]
+        #[utoipa::path(
+            patch,
+            path = $item_path,
+            tag = "catalog",
+            params(("id" = i64, Path, description = "Record id")),
+            request_body = schemas::$changes,
+            responses(
+                (status = 200, description = "The changed record", body = schemas::$record),
+                (status = 400, description = "Invalid body or unknown referenced id", body = schemas::ErrorBody),
+                (status = 401, description = "No or bad token", body = schemas::ErrorBody),
+                (status = 403, description = "Not a manager", body = schemas::ErrorBody),
+                (status = 404, description = "No such record", body = schemas::ErrorBody),
+                (status = 409, description = "Clashes with an existing record", body = schemas::ErrorBody),
+            )
+        )]
+        pub async fn $update_handler(
+            State(state): State<AppState>,
+            _manager: ManagerCaller,
+            ApiPath(id): ApiPath<$id_type>,
+            ApiJson(changes): ApiJson<$changes>,
+        ) -> ApiResult<Json<$record>> {
+            let record = state
+                .store
+                .$store_update(id, &changes)
+                .await
+                .map_err(|error| ApiError::from_store_with_conflict_code(error, $conflict_code))?;
+            state.notify(ShopChange::Catalog).await;
+            Ok(Json(record))
+        }
+    };
+}
+
+catalog_collection! {
+    collection_path: "/api/v1/products",
+    item_path: "/api/v1/products/{id}",
+    id_type: ProductId,
+    record: Product,
+    new: ProductNew,
+    changes: ProductChanges,
+    conflict_code: "barcode_taken",
+    list: list_products => list_products, "Lists the products on sale.",
+    create: create_product => create_product, "Adds a product; its category and taxes must exist and its barcode be unused.",
+    get: get_product => get_product, "One product.",
+    update: update_product => update_product, "Changes a product; `null` clears its category or barcode.",
+}
+
+catalog_collection! {
+    collection_path: "/api/v1/categories",
+    item_path: "/api/v1/categories/{id}",
+    id_type: CategoryId,
+    record: Category,
+    new: CategoryNew,
+    changes: CategoryChanges,
+    conflict_code: "conflict",
+    list: list_categories => list_categories, "Lists the product categories.",
+    create: create_category => create_category, "Adds a category.",
+    get: get_category => get_category, "One category.",
+    update: update_category => update_category, "Renames a category.",
+}
+
+catalog_collection! {
+    collection_path: "/api/v1/taxes",
+    item_path: "/api/v1/taxes/{id}",
+    id_type: TaxId,
+    record: Tax,
+    new: TaxNew,
+    changes: TaxChanges,
+    conflict_code: "conflict",
+    list: list_taxes => list_taxes, "Lists the taxes.",
+    create: create_tax => create_tax, "Adds a tax (percent, price-included or added on top).",
+    get: get_tax => get_tax, "One tax.",
+    update: update_tax => update_tax, "Changes a tax; lines already in orders keep the rate they were added with.",
+}
+
+catalog_collection! {
+    collection_path: "/api/v1/customers",
+    item_path: "/api/v1/customers/{id}",
+    id_type: CustomerId,
+    record: Customer,
+    new: CustomerNew,
+    changes: CustomerChanges,
+    conflict_code: "conflict",
+    list: list_customers => list_customers, "Lists the customers.",
+    create: create_customer => create_customer, "Adds a customer.",
+    get: get_customer => get_customer, "One customer.",
+    update: update_customer => update_customer, "Changes a customer; `null` clears the email or phone.",
+}
+
+catalog_collection! {
+    collection_path: "/api/v1/payment_methods",
+    item_path: "/api/v1/payment_methods/{id}",
+    id_type: PaymentMethodId,
+    record: PaymentMethod,
+    new: PaymentMethodNew,
+    changes: PaymentMethodChanges,
+    conflict_code: "conflict",
+    list: list_payment_methods => list_payment_methods, "Lists the payment methods (cash, card, other).",
+    create: create_payment_method => create_payment_method, "Adds a payment method.",
+    get: get_payment_method => get_payment_method, "One payment method.",
+    update: update_payment_method => update_payment_method, "Changes a payment method.",
+}

@@ -1,0 +1,123 @@
+//! Staff logins, managed by managers. Passwords are hashed here (argon2, off the
+//! async workers) and never leave the store; no answer contains a hash.
+
+use crate::auth::{ManagerCaller, hash_password_off_thread};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiJson, ApiPath};
+use crate::schemas;
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use possync_core::{User, UserChanges, UserId, UserNew};
+
+/// Lists every user (managers only).
+#[utoipa::path(
+    get,
+    path = "/api/v1/users",
+    tag = "users",
+    responses(
+        (status = 200, description = "Every user", body = Vec<schemas::User>),
+        (status = 401, description = "No or bad token", body = schemas::ErrorBody),
+        (status = 403, description = "Not a manager", body = schemas::ErrorBody),
+    )
+)]
+pub async fn list_users(
+    State(state): State<AppState>,
+    _manager: ManagerCaller,
+) -> ApiResult<Json<Vec<User>>> {
+    Ok(Json(state.store.list_users().await?))
+}
+
+/// Adds a user with a password.
+#[utoipa::path(
+    post,
+    path = "/api/v1/users",
+    tag = "users",
+    request_body = schemas::UserNew,
+    responses(
+        (status = 201, description = "Created", body = schemas::User),
+        (status = 400, description = "Invalid body", body = schemas::ErrorBody),
+        (status = 401, description = "No or bad token", body = schemas::ErrorBody),
+        (status = 403, description = "Not a manager", body = schemas::ErrorBody),
+        (status = 409, description = "The login is taken (code `login_taken`)", body = schemas::ErrorBody),
+    )
+)]
+pub async fn create_user(
+    State(state): State<AppState>,
+    ManagerCaller(manager): ManagerCaller,
+    ApiJson(new): ApiJson<UserNew>,
+) -> ApiResult<(StatusCode, Json<User>)> {
+    let password_hash = hash_password_off_thread(new.password).await?;
+    let user = state
+        .store
+        .create_user(&new.login, &new.name, new.role, &password_hash)
+        .await
+        .map_err(|error| ApiError::from_store_with_conflict_code(error, "login_taken"))?;
+    tracing::info!(user_id = %user.id, login = %user.login.as_str(), role = user.role.as_str(), by = %manager.login.as_str(), "user created");
+    Ok((StatusCode::CREATED, Json(user)))
+}
+
+/// One user (managers only).
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/{id}",
+    tag = "users",
+    params(("id" = i64, Path, description = "User id")),
+    responses(
+        (status = 200, description = "The user", body = schemas::User),
+        (status = 400, description = "Not an integer id", body = schemas::ErrorBody),
+        (status = 401, description = "No or bad token", body = schemas::ErrorBody),
+        (status = 403, description = "Not a manager", body = schemas::ErrorBody),
+        (status = 404, description = "No such user", body = schemas::ErrorBody),
+    )
+)]
+pub async fn get_user(
+    State(state): State<AppState>,
+    _manager: ManagerCaller,
+    ApiPath(user_id): ApiPath<UserId>,
+) -> ApiResult<Json<User>> {
+    Ok(Json(state.store.get_user(user_id).await?))
+}
+
+/// Changes a user's name, role or password. The last manager cannot be demoted.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/users/{id}",
+    tag = "users",
+    params(("id" = i64, Path, description = "User id")),
+    request_body = schemas::UserChanges,
+    responses(
+        (status = 200, description = "The changed user", body = schemas::User),
+        (status = 400, description = "Invalid body", body = schemas::ErrorBody),
+        (status = 401, description = "No or bad token", body = schemas::ErrorBody),
+        (status = 403, description = "Not a manager", body = schemas::ErrorBody),
+        (status = 404, description = "No such user", body = schemas::ErrorBody),
+        (status = 409, description = "Would leave the shop without a manager (code `last_manager`)", body = schemas::ErrorBody),
+    )
+)]
+pub async fn update_user(
+    State(state): State<AppState>,
+    ManagerCaller(manager): ManagerCaller,
+    ApiPath(user_id): ApiPath<UserId>,
+    ApiJson(changes): ApiJson<UserChanges>,
+) -> ApiResult<Json<User>> {
+    // Look the user up before hashing, so an unknown id costs no argon2 run.
+    state.store.get_user(user_id).await?;
+    let password_hash = match changes.password {
+        Some(password) => Some(hash_password_off_thread(password).await?),
+        None => None,
+    };
+    let user = state
+        .store
+        .update_user(
+            user_id,
+            changes.name.as_ref(),
+            changes.role,
+            password_hash.as_deref(),
+        )
+        .await
+        .map_err(|error| ApiError::from_store_with_conflict_code(error, "last_manager"))?;
+    tracing::info!(user_id = %user.id, by = %manager.login.as_str(), password_changed = password_hash.is_some(), "user changed");
+    Ok(Json(user))
+}

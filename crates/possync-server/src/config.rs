@@ -1,0 +1,32 @@
+//! The server's tunable limits and switches, with the defaults a shop runs with.
+
+/// How the HTTP server behaves. Every limit is named with its unit last.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerConfig {
+    /// Live sync: leases, batch sizes, queue bounds, heartbeats, rate limits.
+    pub sync: crate::sync::SyncSettings,
+    /// Largest request body accepted, in bytes; a larger one is answered 413 `too_large`.
+    pub body_bytes_max: usize,
+    /// Mark the token cookie `Secure` (only sent over HTTPS). Off by default because a
+    /// shop's back room usually serves plain HTTP on the local network.
+    pub secure_cookies: bool,
+    /// Failed logins per login name within a minute before further attempts at that
+    /// login answer 429 `rate_limited` until the minute is over: it caps password guessing.
+    pub login_failures_per_minute_max: u32,
+}
+
+impl ServerConfig {
+    /// 256 KiB: an order with hundreds of lines or a catalog import batch fits; a flood does not.
+    pub const BODY_BYTES_MAX_DEFAULT: usize = 256 * 1024;
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            sync: crate::sync::SyncSettings::default(),
+            body_bytes_max: Self::BODY_BYTES_MAX_DEFAULT,
+            secure_cookies: false,
+            login_failures_per_minute_max: 10,
+        }
+    }
+}

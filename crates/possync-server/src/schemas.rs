@@ -1,0 +1,485 @@
+//! OpenAPI schemas of the `possync-core` and `possync-store` types the API sends and accepts.
+//!
+//! The core stays free of documentation dependencies, so this module mirrors its
+//! wire shapes for utoipa: each struct here has the name and the JSON fields of the
+//! core type it documents, and is never used to parse or encode anything.
+//! `tests/openapi.rs` compares these schemas with the JSON the server really sends,
+//! so a field added to a core type without a mirror fails the tests.
+
+#![allow(dead_code)] // The structs exist for their ToSchema impls only.
+
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// The body of every error answer.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"error": {"code": "invalid", "message": "invalid request body: missing field `name`"}}))]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// invalid, unauthorized, forbidden, not_found, conflict (or a precise 409 code such as
+    /// login_taken, barcode_taken, last_manager, session_closed), too_large, rate_limited, unavailable.
+    pub code: String,
+    /// A sentence for people; never contains internal details.
+    pub message: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Manager,
+    Cashier,
+}
+
+/// A back-office user. The password hash is never sent.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct User {
+    pub id: i64,
+    pub login: String,
+    pub name: String,
+    pub role: Role,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserNew {
+    /// 1 to 64 of a-z, 0-9, `.`, `_`, `-` (upper case is folded to lower case).
+    pub login: String,
+    pub name: String,
+    pub role: Role,
+    /// 1 to 256 characters.
+    pub password: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserChanges {
+    pub name: Option<String>,
+    pub role: Option<Role>,
+    pub password: Option<String>,
+}
+
+/// A POS configuration: one counter or till.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Config {
+    pub id: i64,
+    pub name: String,
+    /// The configs linked to this one (two-way, not transitive).
+    pub sync_with: Vec<i64>,
+    /// New drafts are shared with the linked configs at once.
+    pub auto_share: bool,
+    pub open_session_id: Option<i64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConfigNew {
+    pub name: String,
+    #[schema(default = json!([]))]
+    pub sync_with: Option<Vec<i64>>,
+    #[schema(default = false)]
+    pub auto_share: Option<bool>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConfigChanges {
+    pub name: Option<String>,
+    pub auto_share: Option<bool>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Product {
+    pub id: i64,
+    pub name: String,
+    /// Unit price in minor units, as on the shelf (tax included when the tax says so).
+    pub price: i64,
+    pub category_id: Option<i64>,
+    pub barcode: Option<String>,
+    pub tax_ids: Vec<i64>,
+    pub tracks_stock: bool,
+    /// Quantity as a decimal string, at most 3 fractional digits.
+    #[schema(example = "12")]
+    pub on_hand: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProductNew {
+    pub name: String,
+    pub price: i64,
+    pub category_id: Option<i64>,
+    /// 1 to 64 ASCII letters and digits.
+    pub barcode: Option<String>,
+    /// At most 8.
+    pub tax_ids: Option<Vec<i64>>,
+    pub tracks_stock: Option<bool>,
+    #[schema(example = "12")]
+    pub on_hand: Option<String>,
+}
+
+/// A partial update; `null` clears `category_id` or `barcode`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProductChanges {
+    pub name: Option<String>,
+    pub price: Option<i64>,
+    pub category_id: Option<i64>,
+    pub barcode: Option<String>,
+    pub tax_ids: Option<Vec<i64>>,
+    pub tracks_stock: Option<bool>,
+    pub on_hand: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Category {
+    pub id: i64,
+    pub name: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CategoryNew {
+    pub name: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CategoryChanges {
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Tax {
+    pub id: i64,
+    pub name: String,
+    /// Percent as a decimal string, 0 to 100, at most 2 fractional digits.
+    #[schema(example = "21")]
+    pub rate: String,
+    /// The tax is contained in the shelf price (else it is added on top).
+    pub price_included: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TaxNew {
+    pub name: String,
+    #[schema(example = "21")]
+    pub rate: String,
+    pub price_included: Option<bool>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TaxChanges {
+    pub name: Option<String>,
+    pub rate: Option<String>,
+    pub price_included: Option<bool>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Customer {
+    pub id: i64,
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CustomerNew {
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CustomerChanges {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentMethodKind {
+    Cash,
+    Card,
+    Other,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PaymentMethod {
+    pub id: i64,
+    pub name: String,
+    pub kind: PaymentMethodKind,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PaymentMethodNew {
+    pub name: String,
+    pub kind: PaymentMethodKind,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PaymentMethodChanges {
+    pub name: Option<String>,
+    pub kind: Option<PaymentMethodKind>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionState {
+    Open,
+    Closed,
+}
+
+/// One opening of a config (a shift).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Session {
+    pub id: i64,
+    pub config_id: i64,
+    pub state: SessionState,
+    #[schema(format = DateTime)]
+    pub opened_at: String,
+    #[schema(format = DateTime)]
+    pub closed_at: Option<String>,
+    pub opened_by: i64,
+    /// Minor units.
+    pub opening_cash: i64,
+    pub counted_cash: Option<i64>,
+}
+
+/// The cash and payment summary of a session, as printed at closing.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionReport {
+    pub session: Session,
+    pub orders_paid: u64,
+    pub sales_total: i64,
+    pub tax_total: i64,
+    pub payments: Vec<PaymentTotal>,
+    pub cash: CashSummary,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PaymentTotal {
+    pub method_id: i64,
+    pub name: String,
+    pub kind: PaymentMethodKind,
+    pub amount: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CashSummary {
+    pub opening: i64,
+    /// Cash received, before change.
+    pub payments: i64,
+    pub change_given: i64,
+    /// opening + payments - change_given.
+    pub expected: i64,
+    pub counted: Option<i64>,
+    /// counted - expected, once counted.
+    pub difference: Option<i64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderState {
+    Draft,
+    Paid,
+    Cancelled,
+}
+
+/// Who did something: a terminal of a session of a config.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct By {
+    pub session_id: i64,
+    pub config_id: i64,
+    pub config_name: String,
+    pub terminal: Uuid,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Origin {
+    pub config_id: i64,
+    pub session_id: i64,
+}
+
+/// A payment lock: while `until` is in the future only `terminal` may edit or pay.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Lock {
+    pub terminal: Uuid,
+    pub session_id: i64,
+    pub config_id: i64,
+    pub config_name: String,
+    #[schema(format = DateTime)]
+    pub until: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Payment {
+    pub method_id: i64,
+    /// Minor units.
+    pub amount: i64,
+}
+
+/// A tax as it applied when the line was added.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LineTax {
+    pub tax_id: i64,
+    #[schema(example = "10")]
+    pub rate: String,
+    pub price_included: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Totals {
+    /// Before tax, minor units.
+    pub subtotal: i64,
+    pub tax: i64,
+    /// After tax: what the customer pays.
+    pub total: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Line {
+    pub id: Uuid,
+    pub product_id: i64,
+    pub name: String,
+    #[schema(example = "2")]
+    pub qty: String,
+    pub unit_price: i64,
+    #[schema(example = "0")]
+    pub discount: String,
+    pub note: String,
+    pub taxes: Vec<LineTax>,
+    pub subtotal: i64,
+    pub tax: i64,
+    pub total: i64,
+}
+
+/// The order object of the wire contract.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Order {
+    pub id: Uuid,
+    pub reference: String,
+    pub state: OrderState,
+    pub version: u64,
+    pub origin: Origin,
+    pub shared: bool,
+    pub customer_id: Option<i64>,
+    pub note: String,
+    pub lines: Vec<Line>,
+    pub totals: Totals,
+    pub lock: Option<Lock>,
+    pub payments: Vec<Payment>,
+    /// Cash returned, minor units.
+    pub change: i64,
+    /// An invoice was asked for at payment.
+    pub invoice: bool,
+    pub paid_by: Option<By>,
+    /// Lines removed from this order; an edit of one is refused with `line_removed`.
+    pub removed_line_ids: Vec<Uuid>,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    #[schema(format = DateTime)]
+    pub updated_at: String,
+    pub updated_by: By,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OpKind {
+    Create,
+    Share,
+    Unshare,
+    AddLine,
+    AddQty,
+    SetQty,
+    SetPrice,
+    SetDiscount,
+    SetLineNote,
+    RemoveLine,
+    SetCustomer,
+    SetNote,
+    BeginPayment,
+    CancelPayment,
+    Pay,
+    Cancel,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PaymentInput {
+    pub method_id: i64,
+    pub amount: i64,
+}
+
+/// One edit of one order. `kind` says which of the other fields apply
+/// (see the ops table of the protocol).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Op {
+    pub kind: OpKind,
+    pub config_id: Option<i64>,
+    pub customer_id: Option<i64>,
+    pub note: Option<String>,
+    pub share: Option<bool>,
+    pub line_id: Option<Uuid>,
+    pub product_id: Option<i64>,
+    pub qty: Option<String>,
+    pub delta: Option<String>,
+    pub unit_price: Option<i64>,
+    pub discount: Option<String>,
+    pub payments: Option<Vec<PaymentInput>>,
+    pub expected_total: Option<i64>,
+    pub invoice: Option<bool>,
+    pub reason: Option<String>,
+}
+
+/// One accepted op in an order's history.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HistoryEntry {
+    pub version: u64,
+    pub op_id: Uuid,
+    pub op: Op,
+    pub by: By,
+    #[schema(format = DateTime)]
+    pub at: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    #[schema(example = "ok")]
+    pub status: String,
+}
+
+/// The body of `POST /api/v1/orders/{id}/ops`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OpBody {
+    /// Chosen by the client; the idempotency key.
+    pub op_id: Uuid,
+    pub op: Op,
+}
+
+/// An op was accepted (`duplicate`: it had been before, and this is its first answer again).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AckMessage {
+    /// Always `ack`.
+    #[serde(rename = "type")]
+    pub message_type: String,
+    pub op_id: Uuid,
+    pub order_id: Uuid,
+    pub version: u64,
+    pub duplicate: bool,
+}
+
+/// An op was refused; nothing changed. `rate_limited` and `unavailable` may be
+/// resent with the same `op_id`; every other code is final for that op.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RejectMessage {
+    /// Always `reject`.
+    #[serde(rename = "type")]
+    pub message_type: String,
+    pub op_id: Uuid,
+    pub order_id: Uuid,
+    /// invalid, forbidden, not_found, exists, line_removed, unknown_line, paid, cancelled,
+    /// locked, stale, underpaid, session_closed, rate_limited, too_large, unavailable.
+    pub code: String,
+    pub message: String,
+    /// The order as it is now, when the caller may see it.
+    pub order: Option<Order>,
+    /// The same code and message in the shape of every HTTP error.
+    pub error: ErrorDetail,
+}

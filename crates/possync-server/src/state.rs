@@ -1,0 +1,94 @@
+//! What every handler shares: the store, the configuration, the clock and the shutdown token.
+
+use crate::auth::LoginThrottle;
+use crate::clock::{Clock, SystemClock};
+use crate::config::ServerConfig;
+use crate::sync::actor::Reload;
+use crate::sync::{SyncHandle, start_sync};
+use possync_core::SessionId;
+use possync_store::{Store, StoreError};
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+/// The application state, cheap to clone (everything behind `Arc`).
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub config: Arc<ServerConfig>,
+    pub clock: Arc<dyn Clock>,
+    /// Cancelled when the server shuts down; long-lived tasks (WebSockets) watch it.
+    pub shutdown: CancellationToken,
+    pub login_throttle: Arc<LoginThrottle>,
+    /// The live sync engine: ops, WebSockets, and configuration changes go through it.
+    pub sync: SyncHandle,
+}
+
+impl AppState {
+    /// Loads the sync engine from the store and assembles the state. `clock` is
+    /// the system clock in production and a manual one in tests.
+    pub async fn start(
+        store: Arc<dyn Store>,
+        config: ServerConfig,
+        clock: Arc<dyn Clock>,
+    ) -> Result<AppState, StoreError> {
+        let sync = start_sync(store.clone(), clock.clone(), config.sync.clone()).await?;
+        Ok(AppState {
+            store,
+            config: Arc::new(config),
+            clock,
+            shutdown: CancellationToken::new(),
+            login_throttle: Arc::new(LoginThrottle::default()),
+            sync,
+        })
+    }
+
+    /// [`AppState::start`] with the system clock.
+    pub async fn start_with_system_clock(
+        store: Arc<dyn Store>,
+        config: ServerConfig,
+    ) -> Result<AppState, StoreError> {
+        AppState::start(store, config, Arc::new(SystemClock)).await
+    }
+
+    /// Tells live sync about a change the back office just committed, so open
+    /// terminals see new links, config settings, prices and closed sessions
+    /// without a restart. Handlers call it after the store call succeeded.
+    ///
+    /// This is the one place live sync plugs into the back office: links,
+    /// configs and the catalog are reloaded into the engine; a closed session's
+    /// connections are told and dropped.
+    pub async fn notify(&self, change: ShopChange) {
+        tracing::debug!(?change, "shop configuration changed");
+        match change {
+            ShopChange::Links => self.sync.reload(Reload::Links).await,
+            ShopChange::Configs => self.sync.reload(Reload::Configs).await,
+            ShopChange::Catalog => self.sync.reload(Reload::Catalog).await,
+            ShopChange::SessionClosed(session_id) => self.sync.session_closed(session_id).await,
+        }
+    }
+}
+
+/// A committed back-office change that live sync must learn about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShopChange {
+    /// Sync links between configs changed: visibility of shared drafts changes.
+    Links,
+    /// A config was created, renamed, or its `auto_share` changed.
+    Configs,
+    /// Products, taxes, customers, payment methods or categories changed.
+    Catalog,
+    /// A session was closed: its terminal tokens stop working.
+    SessionClosed(SessionId),
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The store is a trait object without Debug; naming it is enough.
+        f.debug_struct("AppState")
+            .field("store", &"dyn Store")
+            .field("config", &self.config)
+            .field("clock", &self.clock)
+            .field("shutdown", &self.shutdown.is_cancelled())
+            .finish()
+    }
+}

@@ -1,0 +1,144 @@
+//! `POST /api/v1/orders/{id}/ops`: one op over HTTP, for clients without a
+//! WebSocket. It takes the same path as a WebSocket op (same engine, same
+//! batch, same idempotency) and answers the same `ack` or `reject` message.
+
+use super::actor::{Command, Reply};
+use crate::auth::TerminalCaller;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiJson, ApiPath};
+use crate::schemas;
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use possync_core::{OpId, OrderId, RejectCode, TerminalId};
+use possync_engine::OpSource;
+use possync_protocol::{ServerMessage, decode_op_body};
+use serde_json::Value;
+use std::time::Instant;
+use tokio::sync::oneshot;
+use uuid::Uuid;
+
+/// The header an HTTP client may name its terminal with (a UUID), so that a
+/// payment lock it takes is its own. Without it, the terminal is derived from
+/// the session and the user, so every call of one cashier in one session is
+/// the same terminal.
+pub const TERMINAL_HEADER: &str = "x-possync-terminal";
+
+/// The HTTP status of each reject code.
+pub fn reject_status(code: RejectCode) -> StatusCode {
+    match code {
+        RejectCode::Invalid | RejectCode::Underpaid => StatusCode::BAD_REQUEST,
+        RejectCode::Forbidden => StatusCode::FORBIDDEN,
+        RejectCode::NotFound => StatusCode::NOT_FOUND,
+        RejectCode::Exists
+        | RejectCode::LineRemoved
+        | RejectCode::UnknownLine
+        | RejectCode::Paid
+        | RejectCode::Cancelled
+        | RejectCode::Locked
+        | RejectCode::Stale
+        | RejectCode::SessionClosed => StatusCode::CONFLICT,
+        RejectCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        RejectCode::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        RejectCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+    }
+}
+
+/// The answer as HTTP: an `ack` is 200; a `reject` carries its status and,
+/// besides the message's own fields, the contract's `error` object.
+fn answer_response(answer: ServerMessage) -> Response {
+    let status = match &answer {
+        ServerMessage::Reject { code, .. } => reject_status(*code),
+        _ => StatusCode::OK,
+    };
+    let mut body = serde_json::to_value(&answer).unwrap_or(Value::Null);
+    if let (ServerMessage::Reject { code, message, .. }, Value::Object(object)) =
+        (&answer, &mut body)
+    {
+        object.insert(
+            "error".to_owned(),
+            serde_json::json!({"code": code.as_str(), "message": message}),
+        );
+    }
+    (status, Json(body)).into_response()
+}
+
+fn terminal_of(headers: &HeaderMap, terminal: &TerminalCaller) -> ApiResult<TerminalId> {
+    match headers.get(TERMINAL_HEADER) {
+        Some(value) => value
+            .to_str()
+            .ok()
+            .and_then(|text| text.parse::<TerminalId>().ok())
+            .ok_or_else(|| {
+                ApiError::invalid(format!("the {TERMINAL_HEADER} header must be a UUID"))
+            }),
+        None => Ok(TerminalId(Uuid::from_u64_pair(
+            terminal.session.id.0 as u64,
+            terminal.user.id.0 as u64,
+        ))),
+    }
+}
+
+/// Applies one op to an order.
+#[utoipa::path(
+    post,
+    path = "/api/v1/orders/{id}/ops",
+    tag = "orders",
+    params(
+        ("id" = uuid::Uuid, Path, description = "Order id (chosen by the client for a create)"),
+        ("x-possync-terminal" = Option<uuid::Uuid>, Header, description = "The calling terminal's id"),
+    ),
+    request_body = schemas::OpBody,
+    responses(
+        (status = 200, description = "Accepted (or a duplicate of an accepted op)", body = schemas::AckMessage),
+        (status = 400, description = "invalid or underpaid", body = schemas::RejectMessage),
+        (status = 401, description = "No or bad token", body = schemas::ErrorBody),
+        (status = 403, description = "forbidden, or not a terminal token", body = schemas::RejectMessage),
+        (status = 404, description = "not_found", body = schemas::RejectMessage),
+        (status = 409, description = "paid, cancelled, locked, stale, exists, line_removed, unknown_line, session_closed", body = schemas::RejectMessage),
+        (status = 413, description = "too_large", body = schemas::ErrorBody),
+        (status = 429, description = "rate_limited", body = schemas::RejectMessage),
+        (status = 503, description = "unavailable: nothing applied, send the same op again", body = schemas::RejectMessage),
+    )
+)]
+pub async fn post_op(
+    State(state): State<AppState>,
+    terminal: TerminalCaller,
+    headers: HeaderMap,
+    ApiPath(order_id): ApiPath<OrderId>,
+    ApiJson(body): ApiJson<Value>,
+) -> ApiResult<Response> {
+    let received_at = Instant::now();
+    let terminal_id = terminal_of(&headers, &terminal)?;
+    let op_id: OpId = body
+        .get("op_id")
+        .cloned()
+        .and_then(|value| serde_json::from_value(value).ok())
+        .ok_or_else(|| ApiError::invalid("the body needs an \"op_id\" UUID"))?;
+    let request = match decode_op_body(op_id, order_id, body.get("op")) {
+        Ok(request) => request,
+        Err(error) => return Ok(answer_response(error.to_server_message())),
+    };
+    let stored_outcome = state.store.find_op_outcome(op_id).await?;
+    let (reply, answer) = oneshot::channel();
+    let command = Command::Op {
+        source: OpSource {
+            session_id: terminal.session.id,
+            config_id: terminal.config.id,
+            terminal: terminal_id,
+        },
+        request,
+        stored_outcome,
+        reply: Reply::Once(reply),
+        received_at,
+    };
+    state
+        .sync
+        .send(command)
+        .await
+        .map_err(ApiError::unavailable)?;
+    let answer = answer.await.map_err(ApiError::unavailable)?;
+    Ok(answer_response(answer))
+}

@@ -1,0 +1,512 @@
+//! `spawn_app()` and the helpers every API test uses.
+
+use possync_core::{Login, Name, OrderState, Password, Role, Timestamp};
+use possync_server::auth::hash_password;
+use possync_server::{AppState, ManualClock, RunningServer, ServerConfig};
+use possync_store::Store;
+use possync_store::sqlite::SqliteStore;
+use reqwest::Method;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use tempfile::TempDir;
+use tokio::net::TcpListener;
+
+pub const MANAGER_LOGIN: &str = "manager";
+pub const MANAGER_PASSWORD: &str = "manager-password";
+pub const CASHIER_LOGIN: &str = "cashier";
+pub const CASHIER_PASSWORD: &str = "cashier-password";
+
+/// A running server on 127.0.0.1:0 with its own SQLite file, one manager and one cashier.
+pub struct TestApp {
+    pub base_url: String,
+    pub client: reqwest::Client,
+    pub store: Arc<dyn Store>,
+    pub manager_token: String,
+    pub cashier_token: String,
+    /// The server's clock: it moves only when a test advances it.
+    pub clock: ManualClock,
+    server: Option<RunningServer>,
+    _data_dir: TempDir,
+}
+
+/// How a request carries its token.
+#[derive(Debug, Clone)]
+pub enum Auth {
+    None,
+    Bearer(String),
+    Query(String),
+    Cookie(String),
+    /// A raw `Authorization` header value.
+    Header(String),
+}
+
+/// A request body.
+#[derive(Debug, Clone)]
+pub enum Body {
+    None,
+    Json(Value),
+    /// Exact bytes with an optional content type.
+    Raw {
+        content_type: Option<&'static str>,
+        bytes: Vec<u8>,
+    },
+}
+
+impl Body {
+    pub fn json(value: Value) -> Body {
+        Body::Json(value)
+    }
+
+    pub fn text(content_type: &'static str, text: &str) -> Body {
+        Body::Raw {
+            content_type: Some(content_type),
+            bytes: text.as_bytes().to_vec(),
+        }
+    }
+}
+
+async fn create_user(store: &dyn Store, login: &str, role: Role, password: &str) {
+    let password = Password::parse(password).unwrap();
+    let hash = tokio::task::spawn_blocking(move || hash_password(&password).unwrap())
+        .await
+        .unwrap();
+    store
+        .create_user(
+            &Login::parse(login).unwrap(),
+            &Name::parse(login).unwrap(),
+            role,
+            &hash,
+        )
+        .await
+        .unwrap();
+}
+
+pub async fn spawn_app() -> TestApp {
+    let data_dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&data_dir.path().join("possync.db"))
+        .await
+        .unwrap();
+    let store: Arc<dyn Store> = Arc::new(store);
+    create_user(
+        store.as_ref(),
+        MANAGER_LOGIN,
+        Role::Manager,
+        MANAGER_PASSWORD,
+    )
+    .await;
+    create_user(
+        store.as_ref(),
+        CASHIER_LOGIN,
+        Role::Cashier,
+        CASHIER_PASSWORD,
+    )
+    .await;
+
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let clock = ManualClock::starting_at(Timestamp::from_unix_millis(1_800_000_000_000));
+    let state = AppState::start(
+        store.clone(),
+        ServerConfig::default(),
+        Arc::new(clock.clone()),
+    )
+    .await
+    .unwrap();
+    let server = RunningServer::start(listener, state).unwrap();
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let mut app = TestApp {
+        base_url: server.base_url(),
+        client,
+        store,
+        manager_token: String::new(),
+        cashier_token: String::new(),
+        clock,
+        server: Some(server),
+        _data_dir: data_dir,
+    };
+    app.manager_token = app.login(MANAGER_LOGIN, MANAGER_PASSWORD).await;
+    app.cashier_token = app.login(CASHIER_LOGIN, CASHIER_PASSWORD).await;
+    app
+}
+
+impl TestApp {
+    pub async fn send(&self, method: Method, path: &str, auth: &Auth, body: &Body) -> (u16, Value) {
+        let response = self.send_raw(method, path, auth, body).await;
+        let status = response.status().as_u16();
+        let bytes = response.bytes().await.unwrap();
+        let value = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or_else(|_| {
+                panic!(
+                    "{path}: answer is not JSON ({status}): {}",
+                    String::from_utf8_lossy(&bytes)
+                )
+            })
+        };
+        (status, value)
+    }
+
+    pub async fn send_raw(
+        &self,
+        method: Method,
+        path: &str,
+        auth: &Auth,
+        body: &Body,
+    ) -> reqwest::Response {
+        let mut url = format!("{}{path}", self.base_url);
+        if let Auth::Query(token) = auth {
+            url.push(if path.contains('?') { '&' } else { '?' });
+            url.push_str(&format!("token={token}"));
+        }
+        let mut request = self.client.request(method, &url);
+        match auth {
+            Auth::None | Auth::Query(_) => {}
+            Auth::Bearer(token) => request = request.bearer_auth(token),
+            Auth::Cookie(token) => {
+                request = request.header("cookie", format!("possync_token={token}"))
+            }
+            Auth::Header(value) => request = request.header("authorization", value),
+        }
+        match body {
+            Body::None => {}
+            Body::Json(value) => request = request.json(value),
+            Body::Raw {
+                content_type,
+                bytes,
+            } => {
+                if let Some(content_type) = content_type {
+                    request = request.header("content-type", *content_type);
+                }
+                request = request.body(bytes.clone());
+            }
+        }
+        request.send().await.unwrap()
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> (u16, Value) {
+        self.send(
+            Method::GET,
+            path,
+            &Auth::Bearer(token.to_owned()),
+            &Body::None,
+        )
+        .await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> (u16, Value) {
+        self.send(
+            Method::POST,
+            path,
+            &Auth::Bearer(token.to_owned()),
+            &Body::Json(body),
+        )
+        .await
+    }
+
+    pub async fn put(&self, path: &str, token: &str, body: Value) -> (u16, Value) {
+        self.send(
+            Method::PUT,
+            path,
+            &Auth::Bearer(token.to_owned()),
+            &Body::Json(body),
+        )
+        .await
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> (u16, Value) {
+        self.send(
+            Method::PATCH,
+            path,
+            &Auth::Bearer(token.to_owned()),
+            &Body::Json(body),
+        )
+        .await
+    }
+
+    /// Logs in and returns the token, asserting success.
+    pub async fn login(&self, login: &str, password: &str) -> String {
+        let (status, body) = self
+            .send(
+                Method::POST,
+                "/api/v1/login",
+                &Auth::None,
+                &Body::json(json!({"login": login, "password": password})),
+            )
+            .await;
+        assert_eq!(status, 200, "login {login}: {body}");
+        body["token"].as_str().unwrap().to_owned()
+    }
+
+    /// Creates a config as the manager and returns its id.
+    pub async fn create_config(&self, name: &str) -> i64 {
+        let (status, body) = self
+            .post(
+                "/api/v1/configs",
+                &self.manager_token,
+                json!({"name": name}),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        body["id"].as_i64().unwrap()
+    }
+
+    /// Sets a config's links as the manager, asserting success; returns the config.
+    pub async fn set_links(&self, config_id: i64, linked: &[i64]) -> Value {
+        let (status, body) = self
+            .put(
+                &format!("/api/v1/configs/{config_id}/sync_with"),
+                &self.manager_token,
+                json!({"config_ids": linked}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
+    /// Opens (or joins) a session of the config as the cashier; returns (session id, terminal token).
+    pub async fn open_session(&self, config_id: i64) -> (i64, String) {
+        let (status, body) = self
+            .post(
+                "/api/v1/sessions",
+                &self.cashier_token,
+                json!({"config_id": config_id}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        (
+            body["session"]["id"].as_i64().unwrap(),
+            body["terminal_token"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    /// Everything the API can change, read straight from the store, to prove a
+    /// refused request changed nothing.
+    pub async fn snapshot(&self) -> Value {
+        let store = &self.store;
+        json!({
+            "users": store.list_users().await.unwrap(),
+            "configs": store.list_configs().await.unwrap(),
+            "products": store.list_products().await.unwrap(),
+            "categories": store.list_categories().await.unwrap(),
+            "taxes": store.list_taxes().await.unwrap(),
+            "customers": store.list_customers().await.unwrap(),
+            "payment_methods": store.list_payment_methods().await.unwrap(),
+            "sessions": store.list_sessions().await.unwrap(),
+            "drafts": store.list_orders(OrderState::Draft).await.unwrap(),
+        })
+    }
+
+    /// Stops the server and waits for it, asserting a clean end.
+    pub async fn stop(mut self) {
+        if let Some(server) = self.server.take() {
+            server.shutdown().await.unwrap();
+        }
+    }
+}
+
+/// One request that must be refused, and how.
+#[derive(Debug, Clone)]
+pub struct Case {
+    pub name: &'static str,
+    pub method: Method,
+    pub path: String,
+    pub auth: Auth,
+    pub body: Body,
+    pub status: u16,
+    pub code: &'static str,
+}
+
+impl Case {
+    pub fn new(
+        name: &'static str,
+        method: Method,
+        path: impl Into<String>,
+        auth: Auth,
+        body: Body,
+    ) -> Case {
+        Case {
+            name,
+            method,
+            path: path.into(),
+            auth,
+            body,
+            status: 0,
+            code: "",
+        }
+    }
+
+    pub fn expect(mut self, status: u16, code: &'static str) -> Case {
+        self.status = status;
+        self.code = code;
+        self
+    }
+}
+
+/// Sends every case and checks its status, its contract error body, and that
+/// nothing in the store changed.
+pub async fn check(app: &TestApp, cases: &[Case]) {
+    for case in cases {
+        let before = app.snapshot().await;
+        let (status, body) = app
+            .send(case.method.clone(), &case.path, &case.auth, &case.body)
+            .await;
+        assert_eq!(
+            status, case.status,
+            "{}: {} {} answered {status}: {body}",
+            case.name, case.method, case.path
+        );
+        assert_eq!(body["error"]["code"], case.code, "{}: {body}", case.name);
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .is_some_and(|message| !message.is_empty()),
+            "{}: {body}",
+            case.name
+        );
+        let after = app.snapshot().await;
+        assert_eq!(before, after, "{}: the store changed", case.name);
+    }
+}
+
+/// Ids of one record of each catalog collection, created by [`seed_catalog`].
+#[derive(Debug, Clone, Copy)]
+pub struct CatalogIds {
+    pub category_id: i64,
+    pub tax_id: i64,
+    pub product_id: i64,
+    pub customer_id: i64,
+    pub payment_method_id: i64,
+}
+
+/// Creates a category, a tax, a product, a customer and a payment method as the manager.
+pub async fn seed_catalog(app: &TestApp) -> CatalogIds {
+    let create = |path: &'static str, body: Value| async move {
+        let (status, record) = app.post(path, &app.manager_token, body).await;
+        assert_eq!(status, 201, "{path}: {record}");
+        record["id"].as_i64().unwrap()
+    };
+    let category_id = create("/api/v1/categories", json!({"name": "Coffee"})).await;
+    let tax_id = create(
+        "/api/v1/taxes",
+        json!({"name": "VAT 10%", "rate": "10", "price_included": true}),
+    )
+    .await;
+    let product_id = create(
+        "/api/v1/products",
+        json!({"name": "Espresso", "price": 220, "category_id": category_id, "tax_ids": [tax_id], "barcode": "8420001000005"}),
+    )
+    .await;
+    let customer_id = create("/api/v1/customers", json!({"name": "Lucía Fernández"})).await;
+    let payment_method_id = create(
+        "/api/v1/payment_methods",
+        json!({"name": "Cash", "kind": "cash"}),
+    )
+    .await;
+    CatalogIds {
+        category_id,
+        tax_id,
+        product_id,
+        customer_id,
+        payment_method_id,
+    }
+}
+
+/// Every write route with a valid body: (name, method, path, body).
+pub fn write_routes(
+    ids: &CatalogIds,
+    config_id: i64,
+    user_id: i64,
+) -> Vec<(&'static str, Method, String, Value)> {
+    vec![
+        (
+            "create config",
+            Method::POST,
+            "/api/v1/configs".into(),
+            json!({"name": "Kiosk"}),
+        ),
+        (
+            "update config",
+            Method::PATCH,
+            format!("/api/v1/configs/{config_id}"),
+            json!({"name": "Kiosk"}),
+        ),
+        (
+            "set sync_with",
+            Method::PUT,
+            format!("/api/v1/configs/{config_id}/sync_with"),
+            json!({"config_ids": []}),
+        ),
+        (
+            "create product",
+            Method::POST,
+            "/api/v1/products".into(),
+            json!({"name": "Tea", "price": 250}),
+        ),
+        (
+            "update product",
+            Method::PATCH,
+            format!("/api/v1/products/{}", ids.product_id),
+            json!({"price": 1}),
+        ),
+        (
+            "create category",
+            Method::POST,
+            "/api/v1/categories".into(),
+            json!({"name": "Tea"}),
+        ),
+        (
+            "update category",
+            Method::PATCH,
+            format!("/api/v1/categories/{}", ids.category_id),
+            json!({"name": "Tea"}),
+        ),
+        (
+            "create tax",
+            Method::POST,
+            "/api/v1/taxes".into(),
+            json!({"name": "VAT 4%", "rate": "4"}),
+        ),
+        (
+            "update tax",
+            Method::PATCH,
+            format!("/api/v1/taxes/{}", ids.tax_id),
+            json!({"rate": "4"}),
+        ),
+        (
+            "create customer",
+            Method::POST,
+            "/api/v1/customers".into(),
+            json!({"name": "Eve"}),
+        ),
+        (
+            "update customer",
+            Method::PATCH,
+            format!("/api/v1/customers/{}", ids.customer_id),
+            json!({"name": "Eve"}),
+        ),
+        (
+            "create payment method",
+            Method::POST,
+            "/api/v1/payment_methods".into(),
+            json!({"name": "Voucher", "kind": "other"}),
+        ),
+        (
+            "update payment method",
+            Method::PATCH,
+            format!("/api/v1/payment_methods/{}", ids.payment_method_id),
+            json!({"name": "Voucher"}),
+        ),
+        (
+            "create user",
+            Method::POST,
+            "/api/v1/users".into(),
+            json!({"login": "eve", "name": "Eve", "role": "manager", "password": "secret"}),
+        ),
+        (
+            "update user",
+            Method::PATCH,
+            format!("/api/v1/users/{user_id}"),
+            json!({"role": "manager"}),
+        ),
+    ]
+}

@@ -1,0 +1,17 @@
+//! The HTTP API, driven over real HTTP against the real router and a real SQLite
+//! file, as a third-party client would drive it.
+//!
+//! One test binary with one module per area: linking one binary is much cheaper
+//! than linking one per file.
+
+mod helpers;
+
+mod auth;
+mod bad_input;
+mod catalog;
+mod links;
+mod openapi;
+mod orders;
+mod roles;
+mod sessions;
+mod web;

@@ -1,0 +1,116 @@
+//! `possync serve`: take the data directory, prepare the database (demo shop or
+//! first manager), listen, and serve until SIGINT or SIGTERM.
+
+use crate::console::say;
+use crate::data_dir::LockedDataDir;
+use crate::demo;
+use crate::logging::{self, LogFormat};
+use crate::users;
+use anyhow::{Context, Result};
+use clap::Args;
+use possync_server::{AppState, ServerConfig};
+use possync_store::Store;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The address to listen on (port 0 picks a free port).
+    #[arg(long, env = "POSSYNC_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: String,
+
+    /// Seed a demo shop (products, three counters, demo logins) into an empty database.
+    /// POSSYNC_DEMO accepts 1/0, true/false, yes/no, on/off.
+    #[arg(long, env = "POSSYNC_DEMO", value_parser = clap::builder::BoolishValueParser::new())]
+    demo: bool,
+
+    /// How logs are written to stderr.
+    #[arg(long, env = "POSSYNC_LOG_FORMAT", value_enum, default_value = "text")]
+    log_format: LogFormat,
+}
+
+pub async fn run(data_dir: &Path, args: ServeArgs) -> Result<()> {
+    logging::init(args.log_format);
+    let data_dir = LockedDataDir::lock(data_dir, "the server")?;
+    let store = data_dir.open_store().await?;
+    let store: Arc<dyn Store> = Arc::new(store);
+
+    let mut notices = Vec::new();
+    if args.demo {
+        notices.extend(demo::seed_if_empty(store.as_ref()).await?.describe());
+    } else if let Some(password) = users::create_first_manager_if_none(store.as_ref()).await? {
+        notices.push(format!(
+            "First start: created the manager login `{}` with password: {password}",
+            users::FIRST_MANAGER_LOGIN
+        ));
+        notices.push(String::from(
+            "  (shown once; change it with `possync user passwd --login admin`)",
+        ));
+    }
+
+    let listener = TcpListener::bind(&args.listen)
+        .await
+        .with_context(|| format!("could not listen on {}", args.listen))?;
+    let local_addr = listener
+        .local_addr()
+        .context("could not read the listening address")?;
+
+    // The first line is parsed by tests and scripts: keep its shape.
+    say(format!("possync listening on http://{local_addr}"));
+    say(format!("Open {} in a browser.", browser_url(local_addr)));
+    say(format!("Data: {}", data_dir.database_path().display()));
+    for notice in notices {
+        say(notice);
+    }
+    tracing::info!(%local_addr, data_dir = %data_dir.path().display(), "serving");
+
+    let state = AppState::start_with_system_clock(store, ServerConfig::default())
+        .await
+        .context("could not load the open orders from the store")?;
+    possync_server::serve(listener, state, shutdown_signal())
+        .await
+        .context("the server stopped with an error")?;
+    tracing::info!("stopped");
+    say("possync stopped");
+    drop(data_dir);
+    Ok(())
+}
+
+/// The URL a person opens: a wildcard address is not something a browser can open.
+fn browser_url(local_addr: SocketAddr) -> String {
+    if local_addr.ip().is_unspecified() {
+        format!("http://localhost:{}/", local_addr.port())
+    } else {
+        format!("http://{local_addr}/")
+    }
+}
+
+/// Completes on the first SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::warn!(%error, "cannot watch for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot watch for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => tracing::info!("SIGINT received, shutting down"),
+        () = terminate => tracing::info!("SIGTERM received, shutting down"),
+    }
+}
