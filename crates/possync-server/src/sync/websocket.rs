@@ -20,12 +20,15 @@ use possync_engine::{ConnId, ConnectionInfo, OpSource, RateLimiter};
 use possync_protocol::{ClientMessage, LinkedConfig, ServerMessage, decode_client_message};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 
 /// Frames larger than this are cut off by the socket layer itself; between
 /// 64 KiB and this, the protocol answers `too_large` and keeps the connection.
 const SOCKET_MESSAGE_BYTES_MAX: usize = 1024 * 1024;
 /// A terminal that says nothing, not even a pong, for this many heartbeats is gone.
 const HEARTBEATS_MISSED_MAX: u32 = 3;
+/// How long a closing connection waits for the terminal's answering close frame.
+const CLOSE_GRACE: Duration = Duration::from_secs(2);
 
 /// The live sync WebSocket (see the wire contract).
 #[utoipa::path(
@@ -76,17 +79,26 @@ async fn connection(socket: WebSocket, state: AppState, terminal: TerminalCaller
     let (frames, frames_receiver) = mpsc::channel(sync.settings.frames_per_connection_max);
     let (close, close_receiver) = mpsc::channel(1);
     let outbox = ConnectionOutbox { frames, close };
-    let (sink, stream) = socket.split();
+    let (sink, mut stream) = socket.split();
     let heartbeat = Duration::from_millis(sync.settings.heartbeat_ms);
+    let writer_done = CancellationToken::new();
     sync.metrics.connections.inc();
     let writer = tokio::spawn(write_frames(
         sink,
         frames_receiver,
         close_receiver,
         heartbeat,
+        writer_done.clone(),
     ));
     let registered = read_frames(
-        stream, &state, &sync, conn_id, &terminal, &outbox, heartbeat,
+        &mut stream,
+        &state,
+        &sync,
+        conn_id,
+        &terminal,
+        &outbox,
+        heartbeat,
+        &writer_done,
     )
     .await;
     if registered {
@@ -97,6 +109,16 @@ async fn connection(socket: WebSocket, state: AppState, terminal: TerminalCaller
     drop(outbox);
     let _ = writer.await;
     sync.metrics.connections.dec();
+    // The closing handshake: give the terminal a moment to answer our close
+    // frame, so it reads the close code instead of a reset connection.
+    let _ = tokio::time::timeout(CLOSE_GRACE, async {
+        while let Some(Ok(message)) = stream.next().await {
+            if matches!(message, Message::Close(_)) {
+                break;
+            }
+        }
+    })
+    .await;
 }
 
 async fn write_frames(
@@ -104,6 +126,7 @@ async fn write_frames(
     mut frames: mpsc::Receiver<Frame>,
     mut close: mpsc::Receiver<(u16, &'static str)>,
     heartbeat: Duration,
+    done: CancellationToken,
 ) {
     let mut ticker = tokio::time::interval(heartbeat);
     ticker.tick().await;
@@ -139,19 +162,22 @@ async fn write_frames(
             }
         }
     }
-    let _ = sink.close().await;
+    let _ = sink.flush().await;
+    done.cancel();
 }
 
 /// Reads until the socket closes, the terminal goes silent, or the server
 /// shuts down. Answers whether the connection was registered with the actor.
+#[allow(clippy::too_many_arguments)]
 async fn read_frames(
-    mut stream: futures_util::stream::SplitStream<WebSocket>,
+    stream: &mut futures_util::stream::SplitStream<WebSocket>,
     state: &AppState,
     sync: &SyncHandle,
     conn_id: ConnId,
     terminal: &TerminalCaller,
     outbox: &ConnectionOutbox,
     heartbeat: Duration,
+    writer_done: &CancellationToken,
 ) -> bool {
     let mut registered = false;
     let mut source: Option<OpSource> = None;
@@ -169,6 +195,8 @@ async fn read_frames(
                 let _ = outbox.close.try_send((1001, "server shutting down"));
                 break;
             }
+            // The writer closed the connection (too slow, session closed, socket gone).
+            () = writer_done.cancelled() => break,
         };
         let Some(Ok(message)) = message else { break };
         last_heard = Instant::now();

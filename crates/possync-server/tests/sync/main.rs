@@ -5,6 +5,8 @@
 mod shop;
 
 use possync_core::Order;
+use possync_server::ServerConfig;
+use possync_server::sync::SyncSettings;
 use serde_json::{Value, json};
 use shop::{Counter, Shop, add_line, create};
 use uuid::Uuid;
@@ -677,4 +679,93 @@ async fn closing_a_session_ends_its_connections() {
     let error = counter_1.expect("error").await;
     assert_eq!(error["code"], "session_closed");
     assert_eq!(counter_1.closed_with().await, Some(4001));
+}
+
+async fn metric(shop: &Shop, name: &str) -> Option<f64> {
+    let text = shop
+        .http
+        .get(format!("{}/metrics", shop.base_url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find(|line| line.split_whitespace().next() == Some(name))
+        .and_then(|line| line.split_whitespace().nth(1))
+        .and_then(|value| value.parse().ok())
+}
+
+#[tokio::test]
+async fn a_slow_connection_is_closed_and_never_slows_the_others() {
+    let config = ServerConfig {
+        sync: SyncSettings {
+            frames_per_connection_max: 16,
+            ops_burst_max: 100_000,
+            ops_per_s_max: 100_000,
+            ..SyncSettings::default()
+        },
+        ..ServerConfig::default()
+    };
+    let shop = Shop::open_with(config).await;
+    let mut counter_1 = shop.counter(shop.counter_1).await;
+    // Counter 2 connects and then stops reading, like a frozen tablet.
+    let mut frozen = shop.counter(shop.counter_2).await;
+    let order = Uuid::now_v7();
+    counter_1.ok(order, create(false)).await;
+    for _ in 0..300 {
+        counter_1
+            .ok(order, add_line(Uuid::now_v7(), shop.espresso, "1"))
+            .await;
+        // Keep this counter's own inbox small: it is the fast one.
+        counter_1.inbox.clear();
+    }
+    // Sharing and unsharing a 300-line order sends the frozen counter the whole
+    // order each time, until its socket buffers and its queue are full.
+    let mut closed = false;
+    for round in 0..400 {
+        let kind = if round % 2 == 0 { "share" } else { "unshare" };
+        counter_1.ok(order, json!({"kind": kind})).await;
+        if round % 10 == 9
+            && metric(&shop, "possync_slow_connections_closed_total").await == Some(1.0)
+        {
+            closed = true;
+            break;
+        }
+    }
+    assert!(closed, "the frozen connection was never closed");
+    // The fast counter was never held up and is still served.
+    counter_1
+        .ok(order, json!({"kind": "set_note", "note": "still fast"}))
+        .await;
+    assert_converged(&shop, &mut counter_1, order).await;
+    // The frozen counter finds a 4008 close once it reads again, and may reconnect and catch up.
+    assert_eq!(frozen.read_until_closed().await, Some(4008));
+}
+
+#[tokio::test]
+async fn a_silent_terminal_is_dropped_after_missed_heartbeats() {
+    let config = ServerConfig {
+        sync: SyncSettings {
+            heartbeat_ms: 100,
+            ..SyncSettings::default()
+        },
+        ..ServerConfig::default()
+    };
+    let shop = Shop::open_with(config).await;
+    let mut counter_1 = shop.counter(shop.counter_1).await;
+    // The counter reads nothing, so it answers no ping: the server gives up on it.
+    let started = std::time::Instant::now();
+    assert_eq!(metric(&shop, "possync_connections").await, Some(1.0));
+    let mut gone = false;
+    while started.elapsed() < shop::WAIT {
+        if metric(&shop, "possync_connections").await == Some(0.0) {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(gone, "the silent connection is still counted");
+    assert_eq!(counter_1.read_until_closed().await, Some(4000));
 }

@@ -22,6 +22,7 @@ use uuid::Uuid;
 pub const WAIT: Duration = Duration::from_secs(10);
 
 pub struct Shop {
+    pub config: ServerConfig,
     pub base_url: String,
     pub http: reqwest::Client,
     pub store: Arc<dyn Store>,
@@ -56,9 +57,13 @@ async fn add_user(store: &dyn Store, login: &str, role: Role) {
         .unwrap();
 }
 
-pub async fn start_server(store: Arc<dyn Store>, clock: ManualClock) -> RunningServer {
+pub async fn start_server(
+    store: Arc<dyn Store>,
+    clock: ManualClock,
+    config: ServerConfig,
+) -> RunningServer {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let state = AppState::start(store, ServerConfig::default(), Arc::new(clock))
+    let state = AppState::start(store, config, Arc::new(clock))
         .await
         .unwrap();
     RunningServer::start(listener, state).unwrap()
@@ -66,6 +71,11 @@ pub async fn start_server(store: Arc<dyn Store>, clock: ManualClock) -> RunningS
 
 impl Shop {
     pub async fn open() -> Shop {
+        Shop::open_with(ServerConfig::default()).await
+    }
+
+    /// A shop whose server runs with these settings (queue bounds, heartbeats, ...).
+    pub async fn open_with(config: ServerConfig) -> Shop {
         let data_dir = tempfile::tempdir().unwrap();
         let store: Arc<dyn Store> = Arc::new(
             SqliteStore::open(&data_dir.path().join("possync.db"))
@@ -75,8 +85,9 @@ impl Shop {
         add_user(store.as_ref(), "manager", Role::Manager).await;
         add_user(store.as_ref(), "cashier", Role::Cashier).await;
         let clock = ManualClock::starting_at(Timestamp::from_unix_millis(1_800_000_000_000));
-        let server = start_server(store.clone(), clock.clone()).await;
+        let server = start_server(store.clone(), clock.clone(), config.clone()).await;
         let mut shop = Shop {
+            config,
             base_url: server.base_url(),
             http: reqwest::Client::builder().no_proxy().build().unwrap(),
             store,
@@ -150,7 +161,8 @@ impl Shop {
                 .await
                 .unwrap(),
         );
-        let server = start_server(self.store.clone(), self.clock.clone()).await;
+        let server =
+            start_server(self.store.clone(), self.clock.clone(), self.config.clone()).await;
         self.base_url = server.base_url();
         self.server = Some(server);
     }
@@ -294,6 +306,11 @@ impl Counter {
             .send(Message::text(message.to_string()))
             .await
             .unwrap();
+    }
+
+    /// Reads everything until the server closes the connection; returns the close code.
+    pub async fn read_until_closed(&mut self) -> Option<u16> {
+        self.closed_with().await
     }
 
     pub async fn send_text(&mut self, text: String) {
