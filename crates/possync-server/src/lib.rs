@@ -34,6 +34,7 @@ pub use error::ApiError;
 pub use state::{AppState, ShopChange};
 
 use axum::Router;
+use axum::serve::ListenerExt;
 use std::future::Future;
 use std::net::SocketAddr;
 use tokio::net::TcpListener;
@@ -62,6 +63,13 @@ pub async fn serve(
         }
         shutdown_token.cancel();
     };
+    // Sync frames are small and latency matters: without TCP_NODELAY, Nagle's
+    // algorithm and delayed ACKs add about 40 ms to an ack or a change.
+    let listener = listener.tap_io(|stream| {
+        if let Err(error) = stream.set_nodelay(true) {
+            tracing::debug!(%error, "could not set TCP_NODELAY on a connection");
+        }
+    });
     axum::serve(
         listener,
         application.into_make_service_with_connect_info::<SocketAddr>(),
