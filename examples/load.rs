@@ -36,8 +36,20 @@ struct Args {
     window: usize,
 }
 
-async fn http(client: &reqwest::Client, method: reqwest::Method, url: String, token: &str, body: Value) -> Value {
-    let response = client.request(method, url).bearer_auth(token).json(&body).send().await.unwrap();
+async fn http(
+    client: &reqwest::Client,
+    method: reqwest::Method,
+    url: String,
+    token: &str,
+    body: Value,
+) -> Value {
+    let response = client
+        .request(method, url)
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     assert!(response.status().is_success(), "{}", response.status());
     response.json().await.unwrap()
 }
@@ -66,11 +78,20 @@ fn report(name: &str, mut samples: Vec<Duration>) {
 async fn main() {
     let args = Args::parse();
     let data_dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&data_dir.path().join("possync.db")).await.unwrap());
+    let store: Arc<dyn Store> = Arc::new(
+        SqliteStore::open(&data_dir.path().join("possync.db"))
+            .await
+            .unwrap(),
+    );
     let password = Password::parse("load").unwrap();
     let hash = hash_password(&password).unwrap();
     store
-        .create_user(&Login::parse("load").unwrap(), &Name::parse("Load").unwrap(), Role::Manager, &hash)
+        .create_user(
+            &Login::parse("load").unwrap(),
+            &Name::parse("Load").unwrap(),
+            Role::Manager,
+            &hash,
+        )
         .await
         .unwrap();
     let config = ServerConfig {
@@ -81,17 +102,33 @@ async fn main() {
         },
         ..ServerConfig::default()
     };
-    let state = AppState::start_with_system_clock(store.clone(), config).await.unwrap();
+    let state = AppState::start_with_system_clock(store.clone(), config)
+        .await
+        .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let server = RunningServer::start(listener, state).unwrap();
     let base = server.base_url();
     let client = reqwest::Client::builder().no_proxy().build().unwrap();
-    let token = http(&client, reqwest::Method::POST, format!("{base}/api/v1/login"), "", json!({"login": "load", "password": "load"}))
-        .await["token"]
+    let token = http(
+        &client,
+        reqwest::Method::POST,
+        format!("{base}/api/v1/login"),
+        "",
+        json!({"login": "load", "password": "load"}),
+    )
+    .await["token"]
         .as_str()
         .unwrap()
         .to_owned();
-    let config_a = http(&client, reqwest::Method::POST, format!("{base}/api/v1/configs"), &token, json!({"name": "Counter A"})).await["id"].clone();
+    let config_a = http(
+        &client,
+        reqwest::Method::POST,
+        format!("{base}/api/v1/configs"),
+        &token,
+        json!({"name": "Counter A"}),
+    )
+    .await["id"]
+        .clone();
     let config_b = http(
         &client,
         reqwest::Method::POST,
@@ -101,18 +138,35 @@ async fn main() {
     )
     .await["id"]
         .clone();
-    let product = http(&client, reqwest::Method::POST, format!("{base}/api/v1/products"), &token, json!({"name": "Item", "price": 100})).await["id"]
+    let product = http(
+        &client,
+        reqwest::Method::POST,
+        format!("{base}/api/v1/products"),
+        &token,
+        json!({"name": "Item", "price": 100}),
+    )
+    .await["id"]
         .clone();
     let mut terminal_tokens = Vec::new();
     for config_id in [&config_a, &config_b] {
-        let session = http(&client, reqwest::Method::POST, format!("{base}/api/v1/sessions"), &token, json!({"config_id": config_id})).await;
+        let session = http(
+            &client,
+            reqwest::Method::POST,
+            format!("{base}/api/v1/sessions"),
+            &token,
+            json!({"config_id": config_id}),
+        )
+        .await;
         terminal_tokens.push(session["terminal_token"].as_str().unwrap().to_owned());
     }
 
     // One shared order with one line, created over HTTP by counter A.
     let order_id = Uuid::now_v7();
     let line_id = Uuid::now_v7();
-    for op in [json!({"kind": "create", "share": true}), json!({"kind": "add_line", "line_id": line_id, "product_id": product, "qty": "1"})] {
+    for op in [
+        json!({"kind": "create", "share": true}),
+        json!({"kind": "add_line", "line_id": line_id, "product_id": product, "qty": "1"}),
+    ] {
         http(
             &client,
             reqwest::Method::POST,
@@ -128,11 +182,20 @@ async fn main() {
     let mut sockets = Vec::new();
     for index in 0..args.terminals {
         let token = &terminal_tokens[index % 2];
-        let (mut socket, _) = tokio_tungstenite::connect_async_with_config(format!("{ws_base}/api/v1/sync?token={token}"), None, true).await.unwrap();
-        let hello = json!({"type": "hello", "protocol": 1, "terminal": Uuid::now_v7(), "known": {}});
+        let (mut socket, _) = tokio_tungstenite::connect_async_with_config(
+            format!("{ws_base}/api/v1/sync?token={token}"),
+            None,
+            true,
+        )
+        .await
+        .unwrap();
+        let hello =
+            json!({"type": "hello", "protocol": 1, "terminal": Uuid::now_v7(), "known": {}});
         socket.send(Message::text(hello.to_string())).await.unwrap();
         loop {
-            let Some(Ok(Message::Text(text))) = socket.next().await else { panic!("closed") };
+            let Some(Ok(Message::Text(text))) = socket.next().await else {
+                panic!("closed")
+            };
             if serde_json::from_str::<Value>(text.as_str()).unwrap()["type"] == "synced" {
                 break;
             }
@@ -203,8 +266,16 @@ async fn main() {
         total as f64 / elapsed.as_secs_f64()
     );
     report("ack latency (send -> ack)", acks);
-    report("other counter sees it (send -> change at a counter of the other config)", cross);
-    let metrics = reqwest::get(format!("{base}/metrics")).await.unwrap().text().await.unwrap();
+    report(
+        "other counter sees it (send -> change at a counter of the other config)",
+        cross,
+    );
+    let metrics = reqwest::get(format!("{base}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let value = |name: &str| -> f64 {
         metrics
             .lines()
