@@ -24,11 +24,12 @@ use possync_core::*;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sqlx::error::ErrorKind;
+use sqlx::query_builder::Separated;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
     SqliteSynchronous,
 };
-use sqlx::{Sqlite, Transaction};
+use sqlx::{QueryBuilder, Sqlite, Transaction};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Display;
 use std::path::Path;
@@ -844,113 +845,6 @@ fn order_write_error(order_id: OrderId) -> impl FnOnce(sqlx::Error) -> StoreErro
     }
 }
 
-/// Appends one accepted op: the order at its new version, its history row,
-/// its outcome and, when it has just been paid, the payment's effects.
-async fn commit_accepted(
-    conn: &mut SqliteConnection,
-    order: &Order,
-    entry: &HistoryEntry,
-) -> StoreResult<()> {
-    if entry.version == 0 || order.version != entry.version {
-        return Err(StoreError::Invalid(format!(
-            "op {}: the order is at version {} but its history entry is version {}",
-            entry.op_id, order.version, entry.version
-        )));
-    }
-    let order_id_text = order.id.to_string();
-    let stored: Option<(i64, String)> =
-        sqlx::query_as("SELECT version, state FROM orders WHERE id = ?")
-            .bind(&order_id_text)
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(unavailable("could not read an order's version"))?;
-    let (stored_version, was_paid) = match stored {
-        None => (0, false),
-        Some((version, state)) => (
-            decode_u64(version, "order version")?,
-            state == OrderState::Paid.as_str(),
-        ),
-    };
-    // Versions are contiguous: an op applies to exactly the version before it.
-    if stored_version + 1 != entry.version {
-        return Err(StoreError::Conflict(format!(
-            "order {} is at version {stored_version}, so version {} cannot follow it",
-            order.id, entry.version
-        )));
-    }
-    let version = encode_version(entry.version)?;
-    let body = encode_json(order, "order")?;
-    // The WHERE on the update repeats the version check in the statement itself,
-    // as the PostgreSQL store must: only one writer can move an order from v to v+1.
-    let written = sqlx::query(
-        "INSERT INTO orders (id, state, origin_config_id, origin_session_id, shared, version, paid_by_session_id, \
-                             total_minor, tax_minor, change_minor, body, created_at, updated_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
-         ON CONFLICT (id) DO UPDATE SET \
-             state = excluded.state, shared = excluded.shared, version = excluded.version, \
-             paid_by_session_id = excluded.paid_by_session_id, total_minor = excluded.total_minor, \
-             tax_minor = excluded.tax_minor, change_minor = excluded.change_minor, body = excluded.body, \
-             updated_at = excluded.updated_at \
-         WHERE orders.version = excluded.version - 1",
-    )
-    .bind(&order_id_text)
-    .bind(order.state.as_str())
-    .bind(order.origin.config_id.0)
-    .bind(order.origin.session_id.0)
-    .bind(order.shared)
-    .bind(version)
-    .bind(order.paid_by.as_ref().map(|by| by.session_id.0))
-    .bind(order.totals.total.minor())
-    .bind(order.totals.tax.minor())
-    .bind(order.change.minor())
-    .bind(&body)
-    .bind(order.created_at.unix_millis())
-    .bind(order.updated_at.unix_millis())
-    .execute(&mut *conn)
-    .await
-    .map_err(order_write_error(order.id))?;
-    if written.rows_affected() != 1 {
-        return Err(StoreError::Conflict(format!(
-            "order {} moved while version {} was being written",
-            order.id, entry.version
-        )));
-    }
-
-    let op_id_text = entry.op_id.to_string();
-    sqlx::query("INSERT INTO order_ops (order_id, version, op_id, op, by_json, at) VALUES (?, ?, ?, ?, ?, ?)")
-        .bind(&order_id_text)
-        .bind(version)
-        .bind(&op_id_text)
-        .bind(encode_json(&entry.op, "op")?)
-        .bind(encode_json(&entry.by, "author of an op")?)
-        .bind(entry.at.unix_millis())
-        .execute(&mut *conn)
-        .await
-        .map_err(conflict_on_unique("this op is already committed", "could not append an op"))?;
-    let outcome = OpOutcome::Accepted {
-        order_id: order.id,
-        version: entry.version,
-    };
-    // A plain insert: an op that already has an answer must not take effect a
-    // second time, so the whole batch fails and the caller reloads.
-    sqlx::query("INSERT INTO op_outcomes (op_id, order_id, outcome, at) VALUES (?, ?, ?, ?)")
-        .bind(&op_id_text)
-        .bind(&order_id_text)
-        .bind(encode_json(&outcome, "op outcome")?)
-        .bind(entry.at.unix_millis())
-        .execute(&mut *conn)
-        .await
-        .map_err(conflict_on_unique(
-            "this op already has an answer",
-            "could not record an op outcome",
-        ))?;
-
-    if order.state == OrderState::Paid && !was_paid {
-        record_payment(conn, order, entry.at).await?;
-    }
-    Ok(())
-}
-
 /// Writes what a payment leaves behind: payments for the session that took
 /// it, stock moves of tracked products, and the invoice if one was asked for.
 async fn record_payment(
@@ -1040,26 +934,367 @@ async fn record_payment(
     Ok(())
 }
 
-async fn commit_rejected(
+// ---------------------------------------------------------------------------
+// Group commit.
+//
+// A batch often holds many ops of one order (a busy shared draft), and each
+// statement costs a round trip to sqlx's connection thread, more than the row
+// it writes. So the batch is checked and encoded in memory first
+// ([`BatchPlan`]); then each order's version is checked once and its row,
+// whole JSON body included, written once at its last version in the batch;
+// history and outcome rows go in with multi-row INSERTs. The database ends up
+// holding exactly what committing the entries one by one would leave.
+
+/// Rows in one multi-row INSERT at most: 64 rows of at most 6 columns bind
+/// 384 values, far below SQLite's limit (32,766; 999 before SQLite 3.32).
+const ROWS_PER_INSERT_MAX: usize = 64;
+
+/// A batch checked and encoded without the database.
+struct BatchPlan<'a> {
+    /// One run per order, in the order each order first appears in the batch.
+    orders: Vec<OrderRun<'a>>,
+    /// Written with a plain INSERT: an accepted op that already has an answer
+    /// must not take effect a second time, so the batch fails and the caller reloads.
+    accepted_outcomes: Vec<OutcomeRow>,
+    /// Written with `ON CONFLICT DO NOTHING`: the first answer to an op wins,
+    /// so a resend that was rejected again keeps the first reject.
+    rejected_outcomes: Vec<OutcomeRow>,
+}
+
+/// The accepted entries of one order in a batch, at contiguous versions.
+struct OrderRun<'a> {
+    order_id_text: String,
+    /// The version of the run's first entry: the stored order must be one below it.
+    first_version: u64,
+    /// The order at the run's last version, the only state the order row needs.
+    last: &'a Order,
+    /// One row per entry, in version order.
+    history: Vec<HistoryRow>,
+}
+
+/// A row of `order_ops`, encoded; its order id is the run's.
+struct HistoryRow {
+    version: i64,
+    op_id: String,
+    op: String,
+    by: String,
+    at: i64,
+}
+
+/// A row of `op_outcomes`, encoded.
+struct OutcomeRow {
+    op_id: String,
+    order_id: String,
+    outcome: String,
+    at: i64,
+}
+
+impl<'a> BatchPlan<'a> {
+    /// Checks what can be checked without the database (an order and its
+    /// history entry agree, one order's entries follow each other version by
+    /// version, an op is answered once) and encodes every row.
+    fn new(entries: &'a [CommitEntry]) -> StoreResult<BatchPlan<'a>> {
+        let mut orders: Vec<OrderRun<'a>> = Vec::new();
+        let mut run_index: BTreeMap<OrderId, usize> = BTreeMap::new();
+        // Op ids answered earlier in this batch; answers from earlier batches
+        // are caught by the database when the outcome rows are inserted.
+        let mut answered: BTreeSet<OpId> = BTreeSet::new();
+        let mut accepted_outcomes = Vec::new();
+        let mut rejected_outcomes = Vec::new();
+        for entry in entries {
+            match entry {
+                CommitEntry::Accepted { order, entry } => {
+                    check_accepted(order, entry)?;
+                    let history = HistoryRow::encode(entry)?;
+                    match run_index.get(&order.id) {
+                        Some(&index) => {
+                            let run = &mut orders[index];
+                            // Versions are contiguous within the batch as in the database:
+                            // an op applies to exactly the version before it.
+                            if entry.version != run.last.version + 1 {
+                                return Err(StoreError::Conflict(format!(
+                                    "order {} reaches version {} earlier in this batch, so version {} cannot follow it",
+                                    order.id, run.last.version, entry.version
+                                )));
+                            }
+                            run.last = order;
+                            run.history.push(history);
+                        }
+                        None => {
+                            run_index.insert(order.id, orders.len());
+                            orders.push(OrderRun {
+                                order_id_text: order.id.to_string(),
+                                first_version: entry.version,
+                                last: order,
+                                history: vec![history],
+                            });
+                        }
+                    }
+                    if !answered.insert(entry.op_id) {
+                        return Err(StoreError::Conflict(
+                            "this op already has an answer".to_owned(),
+                        ));
+                    }
+                    let outcome = OpOutcome::Accepted {
+                        order_id: order.id,
+                        version: entry.version,
+                    };
+                    accepted_outcomes.push(OutcomeRow::encode(
+                        entry.op_id,
+                        order.id,
+                        &outcome,
+                        entry.at,
+                    )?);
+                }
+                CommitEntry::Rejected {
+                    op_id,
+                    order_id,
+                    reject,
+                    at,
+                } => {
+                    // The first answer wins within the batch too: a reject after
+                    // an answer earlier in the batch is dropped, as the
+                    // `ON CONFLICT DO NOTHING` would drop it one entry at a time.
+                    if answered.insert(*op_id) {
+                        let outcome = OpOutcome::Rejected {
+                            order_id: *order_id,
+                            reject: reject.clone(),
+                        };
+                        rejected_outcomes
+                            .push(OutcomeRow::encode(*op_id, *order_id, &outcome, *at)?);
+                    }
+                }
+            }
+        }
+        Ok(BatchPlan {
+            orders,
+            accepted_outcomes,
+            rejected_outcomes,
+        })
+    }
+}
+
+/// What an accepted entry must satisfy on its own.
+fn check_accepted(order: &Order, entry: &HistoryEntry) -> StoreResult<()> {
+    if entry.version == 0 || order.version != entry.version {
+        return Err(StoreError::Invalid(format!(
+            "op {}: the order is at version {} but its history entry is version {}",
+            entry.op_id, order.version, entry.version
+        )));
+    }
+    // Only the last state of each order in a batch reaches the orders table,
+    // whose CHECK ties `paid` to a payer; the states before it are held to the
+    // same rule here, so that no version in the history breaks it.
+    if (order.state == OrderState::Paid) != order.paid_by.is_some() {
+        return Err(StoreError::Invalid(format!(
+            "order {} is inconsistent at version {} (for example paid without a payer)",
+            order.id, order.version
+        )));
+    }
+    Ok(())
+}
+
+impl HistoryRow {
+    fn encode(entry: &HistoryEntry) -> StoreResult<HistoryRow> {
+        Ok(HistoryRow {
+            version: encode_version(entry.version)?,
+            op_id: entry.op_id.to_string(),
+            op: encode_json(&entry.op, "op")?,
+            by: encode_json(&entry.by, "author of an op")?,
+            at: entry.at.unix_millis(),
+        })
+    }
+}
+
+impl OutcomeRow {
+    fn encode(
+        op_id: OpId,
+        order_id: OrderId,
+        outcome: &OpOutcome,
+        at: Timestamp,
+    ) -> StoreResult<OutcomeRow> {
+        Ok(OutcomeRow {
+            op_id: op_id.to_string(),
+            order_id: order_id.to_string(),
+            outcome: encode_json(outcome, "op outcome")?,
+            at: at.unix_millis(),
+        })
+    }
+}
+
+/// Inserts `rows` with as few statements as [`ROWS_PER_INSERT_MAX`] allows.
+/// `head` is `INSERT INTO table (columns) `, `tail` what follows the values
+/// (a conflict clause, or nothing); `bind_row` binds one row's values.
+async fn insert_rows<'r, R>(
     conn: &mut SqliteConnection,
-    op_id: OpId,
-    order_id: OrderId,
-    reject: &Reject,
-    at: Timestamp,
-) -> StoreResult<()> {
-    let outcome = OpOutcome::Rejected {
-        order_id,
-        reject: reject.clone(),
+    head: &'static str,
+    tail: &'static str,
+    rows: &'r [R],
+    bind_row: impl Fn(Separated<'_, 'r, Sqlite, &'static str>, &'r R),
+) -> Result<(), sqlx::Error> {
+    let mut rest = rows;
+    while !rest.is_empty() {
+        // Each statement takes the largest power of two of the rows left. The
+        // statement text depends on the number of rows, so this keeps to 7
+        // texts per kind of insert, which all stay prepared in sqlx's statement
+        // cache (100 statements per connection); one text per batch size would
+        // crowd it and be compiled again and again.
+        let chunk_len = 1 << rest.len().min(ROWS_PER_INSERT_MAX).ilog2();
+        let (chunk, after) = rest.split_at(chunk_len);
+        let mut builder = QueryBuilder::<Sqlite>::new(head);
+        builder.push_values(chunk, &bind_row);
+        builder.push(tail);
+        builder.build().execute(&mut *conn).await?;
+        rest = after;
+    }
+    Ok(())
+}
+
+/// Moves one order from its stored version to the run's last version: one
+/// version check and one write of the order row for all of the run's ops,
+/// then their history rows. Answers whether the order was paid before.
+async fn write_order_run(conn: &mut SqliteConnection, run: &OrderRun<'_>) -> StoreResult<bool> {
+    let stored: Option<(i64, String)> =
+        sqlx::query_as("SELECT version, state FROM orders WHERE id = ?")
+            .bind(&run.order_id_text)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(unavailable("could not read an order's version"))?;
+    let (stored_version, was_paid) = match stored {
+        None => (0, false),
+        Some((version, state)) => (
+            decode_u64(version, "order version")?,
+            state == OrderState::Paid.as_str(),
+        ),
     };
-    // The first answer wins: a resend that was rejected again keeps the first reject.
-    sqlx::query("INSERT INTO op_outcomes (op_id, order_id, outcome, at) VALUES (?, ?, ?, ?) ON CONFLICT (op_id) DO NOTHING")
-        .bind(op_id.to_string())
-        .bind(order_id.to_string())
-        .bind(encode_json(&outcome, "op outcome")?)
-        .bind(at.unix_millis())
-        .execute(&mut *conn)
-        .await
-        .map_err(unavailable("could not record a reject"))?;
+    // Versions are contiguous: the run's first op applies to exactly the
+    // stored version (the later ones were checked against each other).
+    if stored_version + 1 != run.first_version {
+        return Err(StoreError::Conflict(format!(
+            "order {} is at version {stored_version}, so version {} cannot follow it",
+            run.last.id, run.first_version
+        )));
+    }
+    let order = run.last;
+    let body = encode_json(order, "order")?;
+    // The WHERE on the update repeats the version check in the statement itself,
+    // as the PostgreSQL store must: only one writer can move an order on from
+    // the version it read.
+    let written = sqlx::query(
+        "INSERT INTO orders (id, state, origin_config_id, origin_session_id, shared, version, paid_by_session_id, \
+                             total_minor, tax_minor, change_minor, body, created_at, updated_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+         ON CONFLICT (id) DO UPDATE SET \
+             state = excluded.state, shared = excluded.shared, version = excluded.version, \
+             paid_by_session_id = excluded.paid_by_session_id, total_minor = excluded.total_minor, \
+             tax_minor = excluded.tax_minor, change_minor = excluded.change_minor, body = excluded.body, \
+             updated_at = excluded.updated_at \
+         WHERE orders.version = ?",
+    )
+    .bind(&run.order_id_text)
+    .bind(order.state.as_str())
+    .bind(order.origin.config_id.0)
+    .bind(order.origin.session_id.0)
+    .bind(order.shared)
+    .bind(encode_version(order.version)?)
+    .bind(order.paid_by.as_ref().map(|by| by.session_id.0))
+    .bind(order.totals.total.minor())
+    .bind(order.totals.tax.minor())
+    .bind(order.change.minor())
+    .bind(&body)
+    .bind(order.created_at.unix_millis())
+    .bind(order.updated_at.unix_millis())
+    .bind(encode_version(stored_version)?)
+    .execute(&mut *conn)
+    .await
+    .map_err(order_write_error(order.id))?;
+    if written.rows_affected() != 1 {
+        return Err(StoreError::Conflict(format!(
+            "order {} moved while versions {} to {} were being written",
+            order.id, run.first_version, order.version
+        )));
+    }
+
+    // After the order row: the history's foreign key needs it.
+    let order_id = run.order_id_text.as_str();
+    insert_rows(
+        conn,
+        "INSERT INTO order_ops (order_id, version, op_id, op, by_json, at) ",
+        "",
+        &run.history,
+        |mut values, row| {
+            values
+                .push_bind(order_id)
+                .push_bind(row.version)
+                .push_bind(row.op_id.as_str())
+                .push_bind(row.op.as_str())
+                .push_bind(row.by.as_str())
+                .push_bind(row.at);
+        },
+    )
+    .await
+    .map_err(conflict_on_unique(
+        "this op is already committed",
+        "could not append an op",
+    ))?;
+    Ok(was_paid)
+}
+
+/// Records what each payment leaves behind. `paid` says, for every order of
+/// the batch, whether it was paid before the batch.
+async fn record_payments(
+    conn: &mut SqliteConnection,
+    entries: &[CommitEntry],
+    mut paid: BTreeMap<OrderId, bool>,
+) -> StoreResult<()> {
+    // In batch order, each with the state and time of the op that made its
+    // order paid (an order may become paid at any of its ops in the batch):
+    // payments, stock moves and invoices get the rows and numbers they would
+    // get if each op were committed on its own.
+    for entry in entries {
+        let CommitEntry::Accepted { order, entry } = entry else {
+            continue;
+        };
+        let is_paid = order.state == OrderState::Paid;
+        let was_paid = paid.insert(order.id, is_paid) == Some(true);
+        if is_paid && !was_paid {
+            record_payment(conn, order, entry.at).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes the batch's answers. Within the batch every op id appears once
+/// (see [`BatchPlan::new`]), so the two statements cannot clash with each other.
+async fn write_outcomes(conn: &mut SqliteConnection, plan: &BatchPlan<'_>) -> StoreResult<()> {
+    fn bind_outcome<'r>(mut values: Separated<'_, 'r, Sqlite, &'static str>, row: &'r OutcomeRow) {
+        values
+            .push_bind(row.op_id.as_str())
+            .push_bind(row.order_id.as_str())
+            .push_bind(row.outcome.as_str())
+            .push_bind(row.at);
+    }
+    insert_rows(
+        conn,
+        "INSERT INTO op_outcomes (op_id, order_id, outcome, at) ",
+        "",
+        &plan.accepted_outcomes,
+        bind_outcome,
+    )
+    .await
+    .map_err(conflict_on_unique(
+        "this op already has an answer",
+        "could not record an op outcome",
+    ))?;
+    insert_rows(
+        conn,
+        "INSERT INTO op_outcomes (op_id, order_id, outcome, at) ",
+        " ON CONFLICT (op_id) DO NOTHING",
+        &plan.rejected_outcomes,
+        bind_outcome,
+    )
+    .await
+    .map_err(unavailable("could not record a reject"))?;
     Ok(())
 }
 
@@ -1785,22 +2020,18 @@ impl Store for SqliteStore {
         if entries.is_empty() {
             return Ok(());
         }
+        // Checked and encoded before the write lock is taken.
+        let plan = BatchPlan::new(entries)?;
         // One transaction for the batch: one fsync, and on any error the
         // dropped transaction rolls back every entry.
         let mut tx = self.write_tx().await?;
-        for entry in entries {
-            match entry {
-                CommitEntry::Accepted { order, entry } => {
-                    commit_accepted(&mut tx, order, entry).await?
-                }
-                CommitEntry::Rejected {
-                    op_id,
-                    order_id,
-                    reject,
-                    at,
-                } => commit_rejected(&mut tx, *op_id, *order_id, reject, *at).await?,
-            }
+        let mut paid = BTreeMap::new();
+        for run in &plan.orders {
+            let was_paid = write_order_run(&mut tx, run).await?;
+            paid.insert(run.last.id, was_paid);
         }
+        record_payments(&mut tx, entries, paid).await?;
+        write_outcomes(&mut tx, &plan).await?;
         commit(tx).await
     }
 
