@@ -156,6 +156,13 @@ const app = {
     this.auth.terminal_token = null;
     this.saveAuth();
     this.flash = `The session at this counter has ended. ${pending ? `${pending} unsent change${pending === 1 ? ' is' : 's are'} kept on this device and will be sent from the next session.` : 'Open or join a session to go on.'}`;
+    // A manager who closed this counter's session from the back office stays there
+    // (to read the report); the till screens have nothing left to show.
+    if (parseHash().name === 'office') {
+      toast(this.flash, 'info');
+      this.flash = '';
+      return;
+    }
     go(this.auth.user_token ? '#/session' : '#/login');
   },
 
@@ -268,7 +275,16 @@ function holdTabLock() {
   });
 }
 
+/** The service worker (sw.js) keeps the till's files, so a reload while the
+ * server is down still starts the till with its drafts. Without one (an insecure
+ * origin, an old browser) the till works the same, only not from a cold reload. */
+function registerServiceWorker() {
+  if (!('serviceWorker' in navigator)) return;
+  navigator.serviceWorker.register('sw.js').catch((err) => console.warn('possync: no offline start', err));
+}
+
 async function boot() {
+  registerServiceWorker();
   app.root = document.getElementById('app');
   if (!(await holdTabLock())) {
     replace(app.root, h('main', { class: 'screen screen-center' }, h('div', { class: 'card', testid: 'other-tab' },

@@ -298,6 +298,11 @@ export class SyncClient {
   onAck(msg) {
     this.sent.delete(msg.op_id);
     const { entry, needsOrder } = this.store.receiveAck(msg);
+    if (entry && entry.op.kind === 'create' && msg.order_id === this.presenceOrderId) {
+      // The server ignores presence on an order it does not have yet, and a new
+      // order is opened (presence sent) before its create is acknowledged.
+      this.sendRaw({ type: 'presence', order_id: msg.order_id });
+    }
     if (entry && needsOrder && entry.op.kind === 'create') {
       // The server shows a creator its new order by a change or an order message;
       // if neither comes, ask for it rather than guess the order from the patch.

@@ -15,6 +15,7 @@ import { lockedByOther } from './apply.js';
 
 const CATALOG_REFRESH_MS = 5 * 60_000;
 const ANSWER_TIMEOUT_MS = 20_000;
+const LINKS_TIMEOUT_MS = 2_000;
 
 export class Till {
   /**
@@ -421,7 +422,9 @@ export class Till {
     this.emit({ type: 'manual_sync' });
     const r = await this.sync.syncNow();
     if (r.ok) {
-      const names = (r.linked_configs || []).map((c) => c.name);
+      // The links may have changed since this till connected (welcome): ask.
+      const linked = (await this.currentLinkedConfigs()) || r.linked_configs || [];
+      const names = linked.map((c) => c.name);
       this.lastSyncResult = { ok: true, text: names.length ? `Synced with ${names.join(', ')}` : 'Saved on the server (no linked counters)' };
     } else if (r.reason === 'offline') {
       this.lastSyncResult = { ok: false, text: `Offline: ${r.pending} change${r.pending === 1 ? '' : 's'} will sync when back online` };
@@ -430,6 +433,27 @@ export class Till {
     }
     this.emit({ type: 'manual_sync' });
     return this.lastSyncResult;
+  }
+
+  /** This counter's linked counters as the server has them now ([{id, name}]), or
+   * null when it does not answer quickly (the welcome's list is used then). */
+  async currentLinkedConfigs(timeout_ms = LINKS_TIMEOUT_MS) {
+    let timer = null;
+    const late = new Promise((resolve) => { timer = setTimeout(() => resolve(null), timeout_ms); });
+    const asked = this.api.configs().then((configs) => {
+      if (!Array.isArray(configs)) return null;
+      const own = configs.find((c) => c.id === this.config.id);
+      if (!own || !Array.isArray(own.sync_with)) return null;
+      const byId = new Map(configs.map((c) => [c.id, c]));
+      for (const c of configs) this.configNames.set(c.id, c.name);
+      this.linkedConfigs = own.sync_with.map((id) => ({ id, name: byId.has(id) ? byId.get(id).name : this.configName(id) }));
+      return this.linkedConfigs;
+    }, () => null);
+    try {
+      return await Promise.race([asked, late]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Keep a paid order for its receipt (it leaves the store when the server says so). */

@@ -243,6 +243,30 @@ test('presence is sent when live and again after a reconnect', () => {
   assert.deepEqual(t.store.presence(ID, 't-1').map((x) => x.config_name), ['Counter 2']);
 });
 
+test('presence on a new order is sent again once its create is acknowledged', async () => {
+  const t = setup();
+  t.sync.start();
+  t.connect();
+  t.store.localOp(ID, { kind: 'create' });
+  t.sync.setPresence(ID); // the till opens the new order at once
+  await settle();
+  const create = t.last().sentOfType('op')[0];
+  assert.equal(create.op.kind, 'create');
+  // Sent before the server has the order: it is ignored there.
+  assert.deepEqual(t.last().sentOfType('presence'), [{ type: 'presence', order_id: ID }]);
+  t.last().receive({ type: 'ack', op_id: create.op_id, order_id: ID, version: 1, duplicate: false });
+  assert.deepEqual(t.last().sentOfType('presence'), [
+    { type: 'presence', order_id: ID },
+    { type: 'presence', order_id: ID },
+  ]);
+  // The ack of another order's create says nothing about presence.
+  t.store.localOp('other', { kind: 'create' });
+  await settle();
+  const other = t.last().sentOfType('op').find((m) => m.order_id === 'other');
+  t.last().receive({ type: 'ack', op_id: other.op_id, order_id: 'other', version: 1, duplicate: false });
+  assert.equal(t.last().sentOfType('presence').length, 2);
+});
+
 test('syncNow resolves once every op is acknowledged, naming the linked configs', async () => {
   const t = setup();
   t.store.receiveOrder(serverDraft(ID, { version: 1 }));

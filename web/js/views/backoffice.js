@@ -67,7 +67,8 @@ const RESOURCES = {
   users: {
     title: 'User',
     fields: [
-      { name: 'login', label: 'Login', type: 'text', required: true },
+      // The server takes a login only when the user is created (PATCH refuses it).
+      { name: 'login', label: 'Login', type: 'text', required: true, fixedOnEdit: true },
       { name: 'name', label: 'Name', type: 'text', required: true },
       { name: 'role', label: 'Role', type: 'choice', choices: ['cashier', 'manager'], required: true },
       { name: 'password', label: 'Password', type: 'password', requiredOnCreate: true },
@@ -269,6 +270,7 @@ function resourceForm(ctx, key, def, existing) {
       const body = {};
       try {
         for (const f of def.fields) {
+          if (existing && f.fixedOnEdit) continue;
           const v = readField(f, inputs[f.name]);
           if (f.type === 'password') {
             if (v) body.password = v;
@@ -301,6 +303,10 @@ function resourceForm(ctx, key, def, existing) {
   },
   def.fields.map((f) => {
     const input = fieldInput(ctx, f, existing ? existing[f.name] : f.type === 'choice' ? f.choices[0] : undefined);
+    if (existing && f.fixedOnEdit) {
+      input.readOnly = true;
+      input.title = `${f.label} cannot be changed`;
+    }
     inputs[f.name] = input;
     return f.type === 'checkbox'
       ? h('div', { class: 'field field-check' }, input, h('label', { for: `f-${f.name}` }, f.label))

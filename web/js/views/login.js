@@ -3,7 +3,7 @@
 import { h, replace } from '../dom.js';
 
 export function mountLogin(root, app, { message = '' } = {}) {
-  const login = h('input', { type: 'text', id: 'login', name: 'login', testid: 'login-user', autocomplete: 'username', required: true, autofocus: true });
+  const login = h('input', { type: 'text', id: 'login', name: 'login', testid: 'login-user', autocomplete: 'username', required: true });
   const password = h('input', { type: 'password', id: 'password', name: 'password', testid: 'login-password', autocomplete: 'current-password', required: true });
   const error = h('p', { class: 'form-error', testid: 'login-error', role: 'alert' }, message || app.flash || '');
   app.flash = '';

@@ -52,6 +52,7 @@ export function mountPos(root, app) {
   const orderTitle = h('h2', { class: 'order-title', testid: 'order-title' });
   const orderBadges = h('div', { class: 'order-badges' });
   const banner = h('div', { class: 'order-banner', testid: 'order-banner', 'aria-live': 'polite' });
+  const noteText = h('p', { class: 'order-note-text', testid: 'order-note-text' });
   const lines = h('ul', { class: 'order-lines', testid: 'order-lines', 'aria-label': 'Order lines' });
   const totals = h('div', { class: 'order-totals', testid: 'order-totals' });
   const customerButton = h('button', { class: 'btn btn-small', testid: 'customer-button', onclick: () => chooseCustomer() });
@@ -86,6 +87,7 @@ export function mountPos(root, app) {
       h('section', { class: 'order-pane', 'aria-label': 'Current order', testid: 'order-panel' },
         h('header', { class: 'order-head' }, h('div', { class: 'order-head-text' }, orderTitle, orderBadges), cancelButton, newButton),
         h('div', { class: 'order-tools' }, customerButton, noteButton, lineNoteButton, removeButton),
+        noteText,
         banner,
         lines,
         totals,
@@ -142,9 +144,13 @@ export function mountPos(root, app) {
     banner.hidden = !banner.childNodes.length;
 
     const customer = order && order.customer_id != null ? till.catalog.customers.get(order.customer_id) : null;
-    customerButton.textContent = customer ? customer.name : order && order.customer_id != null ? `Customer #${order.customer_id}` : 'Customer';
-    noteButton.textContent = order && order.note ? 'Note ✓' : 'Note';
+    const customerLabel = customer ? customer.name : order && order.customer_id != null ? `Customer #${order.customer_id}` : 'Customer';
+    replace(customerButton, h('span', { class: 'btn-label' }, customerLabel));
+    customerButton.title = customer ? `Customer: ${customer.name}` : 'Choose a customer';
+    replace(noteButton, h('span', { class: 'btn-label' }, order && order.note ? 'Note ✓' : 'Note'));
     noteButton.title = order && order.note ? order.note : 'Order note';
+    noteText.textContent = order && order.note ? order.note : '';
+    noteText.hidden = !(order && order.note);
 
     if (!order || !order.lines.length) {
       replace(lines, h('li', { class: 'empty', testid: 'order-empty' }, 'No items yet. Tap a product or scan a barcode.'));
@@ -184,6 +190,8 @@ export function mountPos(root, app) {
 
     const hasLine = !!(order && till.selectedLineId);
     for (const b of [lineNoteButton, removeButton]) b.disabled = !hasLine || !!lock;
+    // While another counter takes the payment every edit would be refused.
+    for (const b of [customerButton, noteButton]) b.disabled = !!lock;
     cancelButton.disabled = !order || !!lock;
     payButton.disabled = !order || !order.lines.length || !!lock;
     replace(payButton, h('span', {}, 'Pay'), h('span', { class: 'money' }, formatMoney(tot.total)));

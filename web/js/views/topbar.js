@@ -15,7 +15,8 @@ export function topbar(app, { active = 'pos' } = {}) {
   const syncButton = h('button', {
     class: 'btn btn-sync', testid: 'manual-sync', title: 'Share this order with linked counters and send all changes now (F8)',
     onclick: () => till.manualSync(),
-  }, h('span', { class: 'icon', 'aria-hidden': 'true' }, '⟳'), ' Manual Sync');
+    'aria-label': 'Manual Sync',
+  }, h('span', { class: 'icon', 'aria-hidden': 'true' }, '⟳'), h('span', { class: 'btn-label' }, 'Manual Sync'));
   const badge = h('span', { class: 'badge', testid: 'orders-badge' }, '0');
   const ordersButton = h('button', {
     class: ['btn', 'btn-orders', active === 'orders' ? 'active' : null], testid: 'orders-button', title: 'Open orders (F9)',
@@ -53,7 +54,8 @@ export function topbar(app, { active = 'pos' } = {}) {
     const s = till.syncState();
     const pending = till.pendingCount();
     const { label, tone } = syncStateLabel(s, pending);
-    state.textContent = label;
+    replace(state, h('span', { class: 'sync-label' }, label));
+    state.title = label;
     state.className = `sync-state tone-${tone}`;
     state.dataset.state = s;
     state.dataset.pending = String(pending);
@@ -61,6 +63,12 @@ export function topbar(app, { active = 'pos' } = {}) {
     badge.textContent = String(n);
     badge.dataset.count = String(n);
     ordersButton.setAttribute('aria-label', `Orders, ${n} open`);
+    // "Synced with Counter 2" stops being true at the next change or lost link.
+    if (result.textContent && result.classList.contains('ok') && (pending > 0 || s !== 'live')) {
+      clearTimeout(resultTimer);
+      result.textContent = '';
+      result.className = 'sync-result';
+    }
     if (event && event.type === 'manual_sync' && till.lastSyncResult) {
       result.textContent = till.lastSyncResult.text;
       result.className = `sync-result ${till.lastSyncResult.busy ? 'busy' : till.lastSyncResult.ok ? 'ok' : 'warn'}`;

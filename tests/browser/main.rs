@@ -1,0 +1,18 @@
+//! Browser end-to-end tests: the web POS in real headless Chromium, driven over
+//! WebDriver (chromedriver + fantoccini), against the real `possync` binary.
+//!
+//! Each browser has its own profile (user-data-dir), so each is an independent
+//! terminal with its own IndexedDB, tokens and terminal id, exactly like two tills
+//! in a shop. The tests wait for DOM conditions with a timeout and never sleep for
+//! a fixed time, and save screenshots of the key steps under
+//! `target/e2e-screenshots/<test>/`.
+//!
+//! Without chromium or chromedriver the tests say so loudly and pass; with
+//! `POSSYNC_REQUIRE_BROWSER=1` (CI) they fail instead.
+
+mod bar_day;
+mod chrome;
+mod offline_reload;
+mod server;
+mod shop_story;
+mod till;
