@@ -769,3 +769,86 @@ async fn a_silent_terminal_is_dropped_after_missed_heartbeats() {
     assert!(gone, "the silent connection is still counted");
     assert_eq!(counter_1.read_until_closed().await, Some(4000));
 }
+
+/// Runs one SQL statement on the shop's database through a connection of its own.
+async fn execute_sql(shop: &Shop, sql: &str) {
+    use sqlx::Connection;
+    let path = shop.data_dir.path().join("possync.db");
+    let mut connection = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    sqlx::query(sql).execute(&mut connection).await.unwrap();
+    connection.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_failed_commit_answers_unavailable_changes_nothing_and_the_resend_applies_once() {
+    let shop = Shop::open().await;
+    let mut counter_1 = shop.counter(shop.counter_1).await;
+    let mut counter_2 = shop.counter(shop.counter_2).await;
+    let order = Uuid::now_v7();
+    counter_1.ok(order, create(true)).await;
+    counter_2.expect("order").await;
+    let before = shop.server_order(order).await;
+
+    // The disk "fails": a real SQLite error aborts every commit that writes history.
+    execute_sql(&shop, "CREATE TABLE injected_fault (on_purpose INTEGER)").await;
+    execute_sql(
+        &shop,
+        "CREATE TRIGGER injected_fault BEFORE INSERT ON order_ops \
+         WHEN (SELECT count(*) FROM injected_fault) > 0 BEGIN SELECT RAISE(ABORT, 'injected fault'); END",
+    )
+    .await;
+    execute_sql(&shop, "INSERT INTO injected_fault VALUES (1)").await;
+    let op_id = Uuid::now_v7();
+    let line = Uuid::now_v7();
+    let answer = counter_1
+        .op_with_id(op_id, order, add_line(line, shop.espresso, "2"))
+        .await;
+    assert_eq!(
+        (answer["type"].as_str(), answer["code"].as_str()),
+        (Some("reject"), Some("unavailable")),
+        "{answer}"
+    );
+    // Nothing left the server: no change for anyone, and the order is as it was.
+    assert!(
+        counter_2.received().await.is_empty(),
+        "a change escaped a failed commit"
+    );
+    assert_eq!(shop.server_order(order).await, before);
+
+    // The disk is back: the same op, resent, is decided anew and applied once.
+    execute_sql(&shop, "DELETE FROM injected_fault").await;
+    let answer = counter_1
+        .op_with_id(op_id, order, add_line(line, shop.espresso, "2"))
+        .await;
+    assert_eq!(
+        (
+            answer["type"].as_str(),
+            answer["duplicate"].as_bool(),
+            answer["version"].as_u64()
+        ),
+        (Some("ack"), Some(false), Some(2)),
+        "{answer}"
+    );
+    let again = counter_1
+        .op_with_id(op_id, order, add_line(line, shop.espresso, "2"))
+        .await;
+    assert_eq!(again["duplicate"], true);
+    counter_2.expect("change").await;
+    assert_converged(&shop, &mut counter_2, order).await;
+    assert_eq!(counter_2.orders[&order].lines.len(), 1);
+    let metrics = shop
+        .http
+        .get(format!("{}/metrics", shop.base_url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("possync_failed_commits_total 1"),
+        "{metrics}"
+    );
+}
