@@ -148,7 +148,7 @@ export function syncStateLabel(state, pending) {
     case 'live': return { label: `Live${more}`, tone: pending > 0 ? 'busy' : 'ok' };
     case 'connecting':
     case 'catching_up': return { label: `Connecting…${more}`, tone: 'busy' };
-    case 'reconnecting': return { label: `Reconnecting…${more}`, tone: 'warn' };
+    case 'reconnecting': return { label: `Reconnecting${more}`, tone: 'warn' };
     case 'offline': return { label: `Offline${more}`, tone: 'bad' };
     case 'stopped': return { label: `Signed out${more}`, tone: 'bad' };
     default: return { label: `Starting…${more}`, tone: 'busy' };

@@ -52,5 +52,6 @@ test('time ago and sync labels', () => {
   assert.equal(timeAgo('2025-01-01T11:55:00Z', now), '5 min ago');
   assert.equal(timeAgo('2025-01-01T09:00:00Z', now), '3 h ago');
   assert.deepEqual(syncStateLabel('offline', 3), { label: 'Offline · 3 pending', tone: 'bad' });
+  assert.deepEqual(syncStateLabel('reconnecting', 12), { label: 'Reconnecting · 12 pending', tone: 'warn' });
   assert.deepEqual(syncStateLabel('live', 0), { label: 'Live', tone: 'ok' });
 });
