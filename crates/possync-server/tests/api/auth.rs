@@ -1,6 +1,6 @@
 //! Logging in, the three ways to send a token, and what a token resolves to.
 
-use crate::helpers::*;
+use possync_testkit::*;
 use reqwest::Method;
 use serde_json::json;
 

@@ -2,7 +2,7 @@
 //! changes nothing: malformed JSON, wrong types, missing and unknown fields,
 //! unknown ids, malformed ids, huge bodies, wrong content types, unknown routes.
 
-use crate::helpers::*;
+use possync_testkit::*;
 use reqwest::Method;
 use serde_json::json;
 

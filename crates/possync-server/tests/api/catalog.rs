@@ -1,7 +1,7 @@
 //! Catalog and staff management: create answers 201 with the object, reads and
 //! partial updates round-trip, and clashes are 409 with a precise code.
 
-use crate::helpers::*;
+use possync_testkit::*;
 use reqwest::Method;
 use serde_json::json;
 

@@ -1,7 +1,7 @@
 //! The sync-link matrix: two-way, never to itself, never to an unknown config,
 //! not transitive, symmetric after every change.
 
-use crate::helpers::*;
+use possync_testkit::*;
 use reqwest::Method;
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};

@@ -4,8 +4,6 @@
 //! One test binary with one module per area: linking one binary is much cheaper
 //! than linking one per file.
 
-mod helpers;
-
 mod auth;
 mod bad_input;
 mod catalog;

@@ -1,7 +1,7 @@
 //! The OpenAPI document: valid OpenAPI 3, complete for every route the router
 //! serves, and true to the JSON the server really sends.
 
-use crate::helpers::*;
+use possync_testkit::*;
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;

@@ -4,9 +4,9 @@
 //! Orders are put in through the store's `commit_batch` with orders built by
 //! `possync_core::apply`, as the sync engine would.
 
-use crate::helpers::*;
 use possync_core::*;
 use possync_store::{CommitEntry, HistoryEntry};
+use possync_testkit::*;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};

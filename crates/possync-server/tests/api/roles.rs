@@ -1,7 +1,7 @@
 //! Who may do what: managers configure, cashiers sell, terminal tokens work
 //! their session and read the catalog.
 
-use crate::helpers::*;
+use possync_testkit::*;
 use reqwest::Method;
 use serde_json::Value;
 

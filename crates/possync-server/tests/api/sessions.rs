@@ -1,7 +1,7 @@
 //! Session rules: a second open joins, close then reopen starts a new session,
 //! closing twice is a conflict, and a closed session's terminal tokens stop working.
 
-use crate::helpers::*;
+use possync_testkit::*;
 use reqwest::Method;
 use serde_json::json;
 

@@ -1,7 +1,7 @@
 //! The embedded web POS: `/` is index.html, files by path with their MIME type,
 //! never cached, and nothing outside the web folder.
 
-use crate::helpers::*;
+use possync_testkit::*;
 use reqwest::Method;
 use std::path::Path;
 

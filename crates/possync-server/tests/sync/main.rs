@@ -2,13 +2,11 @@
 //! configs against the real server and a real SQLite file, as a third-party
 //! client written from shared/PROTOCOL.md would see it.
 
-mod shop;
-
 use possync_core::Order;
 use possync_server::ServerConfig;
 use possync_server::sync::SyncSettings;
+use possync_testkit::{Counter, Shop, add_line, create};
 use serde_json::{Value, json};
-use shop::{Counter, Shop, add_line, create};
 use uuid::Uuid;
 
 /// The counter's copy, built from messages only, equals the server's order.
@@ -639,7 +637,7 @@ async fn ops_over_http_take_the_same_path() {
     assert_eq!(status, 403);
     // Metrics count what happened.
     let metrics = shop
-        .http
+        .client
         .get(format!("{}/metrics", shop.base_url))
         .send()
         .await
@@ -681,22 +679,6 @@ async fn closing_a_session_ends_its_connections() {
     assert_eq!(counter_1.closed_with().await, Some(4001));
 }
 
-async fn metric(shop: &Shop, name: &str) -> Option<f64> {
-    let text = shop
-        .http
-        .get(format!("{}/metrics", shop.base_url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
-        .find(|line| line.split_whitespace().next() == Some(name))
-        .and_then(|line| line.split_whitespace().nth(1))
-        .and_then(|value| value.parse().ok())
-}
-
 #[tokio::test]
 async fn a_slow_connection_is_closed_and_never_slows_the_others() {
     let config = ServerConfig {
@@ -728,7 +710,7 @@ async fn a_slow_connection_is_closed_and_never_slows_the_others() {
         let kind = if round % 2 == 0 { "share" } else { "unshare" };
         counter_1.ok(order, json!({"kind": kind})).await;
         if round % 10 == 9
-            && metric(&shop, "possync_slow_connections_closed_total").await == Some(1.0)
+            && shop.metric("possync_slow_connections_closed_total").await == Some(1.0)
         {
             closed = true;
             break;
@@ -757,10 +739,10 @@ async fn a_silent_terminal_is_dropped_after_missed_heartbeats() {
     let mut counter_1 = shop.counter(shop.counter_1).await;
     // The counter reads nothing, so it answers no ping: the server gives up on it.
     let started = std::time::Instant::now();
-    assert_eq!(metric(&shop, "possync_connections").await, Some(1.0));
+    assert_eq!(shop.metric("possync_connections").await, Some(1.0));
     let mut gone = false;
-    while started.elapsed() < shop::WAIT {
-        if metric(&shop, "possync_connections").await == Some(0.0) {
+    while started.elapsed() < possync_testkit::WAIT {
+        if shop.metric("possync_connections").await == Some(0.0) {
             gone = true;
             break;
         }
@@ -773,7 +755,7 @@ async fn a_silent_terminal_is_dropped_after_missed_heartbeats() {
 /// Runs one SQL statement on the shop's database through a connection of its own.
 async fn execute_sql(shop: &Shop, sql: &str) {
     use sqlx::Connection;
-    let path = shop.data_dir.path().join("possync.db");
+    let path = shop.data_dir.path().join(possync_testkit::DATABASE_FILE);
     let mut connection = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
         .await
         .unwrap();
@@ -839,7 +821,7 @@ async fn a_failed_commit_answers_unavailable_changes_nothing_and_the_resend_appl
     assert_converged(&shop, &mut counter_2, order).await;
     assert_eq!(counter_2.orders[&order].lines.len(), 1);
     let metrics = shop
-        .http
+        .client
         .get(format!("{}/metrics", shop.base_url))
         .send()
         .await

@@ -1,5 +1,7 @@
-//! `spawn_app()` and the helpers every API test uses.
+//! [`spawn_app`]: the real server on `127.0.0.1:0` with its own SQLite file, one
+//! manager and one cashier, and the HTTP helpers every test drives it with.
 
+use crate::counter::Counter;
 use possync_core::{Login, Name, OrderState, Password, Role, Timestamp};
 use possync_server::auth::hash_password;
 use possync_server::{AppState, ManualClock, RunningServer, ServerConfig};
@@ -7,9 +9,11 @@ use possync_store::Store;
 use possync_store::sqlite::SqliteStore;
 use reqwest::Method;
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use tempfile::TempDir;
 use tokio::net::TcpListener;
+use uuid::Uuid;
 
 pub const MANAGER_LOGIN: &str = "manager";
 pub const MANAGER_PASSWORD: &str = "manager-password";
@@ -25,9 +29,15 @@ pub struct TestApp {
     pub cashier_token: String,
     /// The server's clock: it moves only when a test advances it.
     pub clock: ManualClock,
+    /// The settings the server runs with (kept for restarts).
+    pub config: ServerConfig,
     server: Option<RunningServer>,
-    _data_dir: TempDir,
+    /// The data directory holding `possync.db`; deleted when the app is dropped.
+    pub data_dir: TempDir,
 }
+
+/// The file name of the database inside [`TestApp::data_dir`].
+pub const DATABASE_FILE: &str = "possync.db";
 
 /// How a request carries its token.
 #[derive(Debug, Clone)]
@@ -81,12 +91,19 @@ async fn create_user(store: &dyn Store, login: &str, role: Role, password: &str)
         .unwrap();
 }
 
+/// A server with the default settings.
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(ServerConfig::default()).await
+}
+
+/// A server with these settings (queue bounds, heartbeats, rate limits, ...).
+pub async fn spawn_app_with(config: ServerConfig) -> TestApp {
     let data_dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&data_dir.path().join("possync.db"))
-        .await
-        .unwrap();
-    let store: Arc<dyn Store> = Arc::new(store);
+    let store: Arc<dyn Store> = Arc::new(
+        SqliteStore::open(&data_dir.path().join(DATABASE_FILE))
+            .await
+            .unwrap(),
+    );
     create_user(
         store.as_ref(),
         MANAGER_LOGIN,
@@ -101,17 +118,8 @@ pub async fn spawn_app() -> TestApp {
         CASHIER_PASSWORD,
     )
     .await;
-
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let clock = ManualClock::starting_at(Timestamp::from_unix_millis(1_800_000_000_000));
-    let state = AppState::start(
-        store.clone(),
-        ServerConfig::default(),
-        Arc::new(clock.clone()),
-    )
-    .await
-    .unwrap();
-    let server = RunningServer::start(listener, state).unwrap();
+    let server = start_server(store.clone(), clock.clone(), config.clone()).await;
     let client = reqwest::Client::builder().no_proxy().build().unwrap();
     let mut app = TestApp {
         base_url: server.base_url(),
@@ -120,12 +128,26 @@ pub async fn spawn_app() -> TestApp {
         manager_token: String::new(),
         cashier_token: String::new(),
         clock,
+        config,
         server: Some(server),
-        _data_dir: data_dir,
+        data_dir,
     };
     app.manager_token = app.login(MANAGER_LOGIN, MANAGER_PASSWORD).await;
     app.cashier_token = app.login(CASHIER_LOGIN, CASHIER_PASSWORD).await;
     app
+}
+
+/// Starts the real server on a free loopback port over `store`.
+pub async fn start_server(
+    store: Arc<dyn Store>,
+    clock: ManualClock,
+    config: ServerConfig,
+) -> RunningServer {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let state = AppState::start(store, config, Arc::new(clock))
+        .await
+        .unwrap();
+    RunningServer::start(listener, state).unwrap()
 }
 
 impl TestApp {
@@ -294,6 +316,101 @@ impl TestApp {
             "sessions": store.list_sessions().await.unwrap(),
             "drafts": store.list_orders(OrderState::Draft).await.unwrap(),
         })
+    }
+
+    /// Stops the server and starts a new one on the same SQLite file, reopened,
+    /// as after a restart: only what was committed is there. Tokens stay valid.
+    pub async fn restart(&mut self) {
+        if let Some(server) = self.server.take() {
+            server.shutdown().await.unwrap();
+        }
+        self.store = Arc::new(
+            SqliteStore::open(&self.data_dir.path().join(DATABASE_FILE))
+                .await
+                .unwrap(),
+        );
+        let server =
+            start_server(self.store.clone(), self.clock.clone(), self.config.clone()).await;
+        self.base_url = server.base_url();
+        self.server = Some(server);
+    }
+
+    /// A request with a bearer token (empty: none) and an optional JSON body;
+    /// answers the status and the body as JSON (or as a JSON string when it is not JSON).
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.base_url));
+        if !token.is_empty() {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    /// Creates a record as the manager (`POST path`), asserting 201; returns its id.
+    pub async fn create(&self, path: &str, body: Value) -> i64 {
+        let (status, record) = self.post(path, &self.manager_token, body).await;
+        assert_eq!(status, 201, "{path}: {record}");
+        record["id"].as_i64().unwrap()
+    }
+
+    /// Opens or joins the config's session as the cashier and returns a terminal token.
+    pub async fn terminal_token(&self, config_id: i64) -> String {
+        self.open_session(config_id).await.1
+    }
+
+    /// A new counter connection of this config, through hello and catch-up.
+    pub async fn counter(&self, config_id: i64) -> Counter {
+        let token = self.terminal_token(config_id).await;
+        Counter::connect(&self.base_url, &token, Uuid::now_v7(), BTreeMap::new()).await
+    }
+
+    /// The server's copy of an order, read as the manager.
+    pub async fn server_order(&self, order_id: Uuid) -> Value {
+        let (status, order) = self
+            .get(&format!("/api/v1/orders/{order_id}"), &self.manager_token)
+            .await;
+        assert_eq!(status, 200, "{order}");
+        order
+    }
+
+    /// A metric's value from `/metrics` (summed over its labels), if it is there.
+    pub async fn metric(&self, name: &str) -> Option<f64> {
+        let text = self
+            .client
+            .get(format!("{}/metrics", self.base_url))
+            .bearer_auth(&self.manager_token)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let values: Vec<f64> = text
+            .lines()
+            .filter(|line| !line.starts_with('#'))
+            .filter_map(|line| {
+                let (key, value) = line.rsplit_once(' ')?;
+                let metric = key.split('{').next()?;
+                (metric == name).then(|| value.parse().ok())?
+            })
+            .collect();
+        (!values.is_empty()).then(|| values.iter().sum())
     }
 
     /// Stops the server and waits for it, asserting a clean end.

@@ -1,0 +1,97 @@
+//! [`Shop`]: a running server with a small shop in it.
+//!
+//! Counter 1 and Counter 2 are linked, the Bar is not. Time is a manual
+//! clock, so payment leases expire on demand. A shop derefs to its
+//! [`TestApp`], so every HTTP helper works on it too.
+
+use crate::app::{TestApp, spawn_app_with};
+use possync_server::ServerConfig;
+use serde_json::json;
+use std::ops::{Deref, DerefMut};
+
+pub struct Shop {
+    pub app: TestApp,
+    pub counter_1: i64,
+    pub counter_2: i64,
+    pub bar: i64,
+    pub espresso: i64,
+    pub croissant: i64,
+    pub cash: i64,
+    pub card: i64,
+    pub customer: i64,
+}
+
+impl Deref for Shop {
+    type Target = TestApp;
+    fn deref(&self) -> &TestApp {
+        &self.app
+    }
+}
+
+impl DerefMut for Shop {
+    fn deref_mut(&mut self) -> &mut TestApp {
+        &mut self.app
+    }
+}
+
+impl Shop {
+    pub async fn open() -> Shop {
+        Shop::open_with(ServerConfig::default()).await
+    }
+
+    /// A shop whose server runs with these settings (queue bounds, heartbeats, ...).
+    pub async fn open_with(config: ServerConfig) -> Shop {
+        let app = spawn_app_with(config).await;
+        let bar = app.create("/api/v1/configs", json!({"name": "Bar"})).await;
+        let counter_1 = app
+            .create("/api/v1/configs", json!({"name": "Counter 1"}))
+            .await;
+        let counter_2 = app
+            .create(
+                "/api/v1/configs",
+                json!({"name": "Counter 2", "sync_with": [counter_1]}),
+            )
+            .await;
+        let vat = app
+            .create(
+                "/api/v1/taxes",
+                json!({"name": "VAT 10%", "rate": "10", "price_included": true}),
+            )
+            .await;
+        let espresso = app
+            .create(
+                "/api/v1/products",
+                json!({"name": "Espresso", "price": 220, "tax_ids": [vat]}),
+            )
+            .await;
+        let croissant = app
+            .create("/api/v1/products", json!({"name": "Croissant", "price": 180, "tax_ids": [vat], "tracks_stock": true, "on_hand": "20"}))
+            .await;
+        let cash = app
+            .create(
+                "/api/v1/payment_methods",
+                json!({"name": "Cash", "kind": "cash"}),
+            )
+            .await;
+        let card = app
+            .create(
+                "/api/v1/payment_methods",
+                json!({"name": "Card", "kind": "card"}),
+            )
+            .await;
+        let customer = app
+            .create("/api/v1/customers", json!({"name": "Ada Lovelace"}))
+            .await;
+        Shop {
+            app,
+            counter_1,
+            counter_2,
+            bar,
+            espresso,
+            croissant,
+            cash,
+            card,
+            customer,
+        }
+    }
+}
