@@ -188,6 +188,24 @@ async fn day(chrome: &Chrome, server: &Server) {
         ),
     )
     .await;
+    // Every other section lists its rows (each is its own module since the split).
+    for (section, at_least) in [
+        ("categories", 3),
+        ("taxes", 2),
+        ("customers", 10),
+        ("payment_methods", 2),
+        ("users", 2),
+        ("configs", 3),
+    ] {
+        till.click_tid(&format!("bo-nav-{section}")).await;
+        till.wait(
+            &format!("the {section} list"),
+            &format!(
+                "location.hash === '#/office/{section}' && $$('bo-row').length >= {at_least} && !$('bo-error')"
+            ),
+        )
+        .await;
+    }
     till.click_tid("bo-nav-orders").await;
     till.click_tid("bo-orders-state-paid").await;
     till.click(&format!(r#"[data-testid="bo-row"][data-id="{order_id}"]"#))

@@ -357,6 +357,26 @@ async fn story(chrome: &Chrome, server: &Server) {
     )
     .await;
     bar.shot("bar-never-saw-it").await;
+
+    // ---- Counter 2 closes its session from the till's menu -------------------------
+    counter_2.click_tid("menu-button").await;
+    counter_2.click_tid("menu-close-session").await;
+    counter_2.type_into("counted-cash", "0").await;
+    counter_2.click_tid("close-session-confirm").await;
+    counter_2
+        .wait(
+            "the report of Counter 2's session",
+            "!!$('session-report-dialog') && txt($('report-orders-paid')) === '0' && txt($('report-cash-counted')) === '0.00'",
+        )
+        .await;
+    counter_2.shot("session-closed-report").await;
+    counter_2.click_tid("report-done").await;
+    counter_2
+        .wait(
+            "the counter picker after the close",
+            "location.hash === '#/session' && $$('config-option').length === 3 && !window.possync.till",
+        )
+        .await;
     for till in [&counter_1, &counter_2, &bar] {
         chrome.check_console(&till.name, &till.client, &[]).await;
     }

@@ -17,7 +17,7 @@ export function mountLogin(root, app, { message = '' } = {}) {
       submit.disabled = true;
       submit.textContent = 'Signing in…';
       try {
-        await app.login(login.value.trim(), password.value);
+        await app.account.login(login.value.trim(), password.value);
       } catch (err) {
         error.textContent = err.status === 401 || err.status === 403 ? 'Wrong login or password.' : err.message || 'Sign-in failed.';
         submit.disabled = false;

@@ -86,7 +86,7 @@ export function mountOrders(root, app) {
     if (['orders', 'pending', 'catalog', 'welcome', 'sync'].includes(e.type)) render();
   });
   const ticker = setInterval(render, 15_000);
-  app.setPresence(null);
+  app.lifecycle.setPresence(null);
   renderChips();
   renderNow();
 

@@ -12,7 +12,7 @@ import { summarizePayment, defaultAmount, payOp } from '../payment.js';
 import { orderLabel } from '../wording.js';
 import { topbar } from './topbar.js';
 import { money, toast } from './ui.js';
-import { pickCustomer } from './customers.js';
+import { pickCustomer } from './dialogs/customerpicker.js';
 
 const LOCK_RENEW_MS = 20_000;
 
@@ -232,7 +232,7 @@ export function mountPayment(root, app, { order_id }) {
     if (nk) { e.preventDefault(); press(nk); }
   }
   document.addEventListener('keydown', onKeyDown);
-  app.setPresence(order_id);
+  app.lifecycle.setPresence(order_id);
 
   // A single method makes the usual case one tap: cash or card, exact amount.
   renderNow();

@@ -13,7 +13,7 @@ import { createScanDetector } from '../scanner.js';
 import { orderLabel, timeAgo } from '../wording.js';
 import { topbar } from './topbar.js';
 import { money, promptText, confirmDialog } from './ui.js';
-import { pickCustomer } from './customers.js';
+import { pickCustomer } from './dialogs/customerpicker.js';
 
 const MODE_LABELS = { qty: 'Qty', discount: 'Disc %', price: 'Price' };
 const FLASH_MS = 1200;
@@ -362,7 +362,7 @@ export function mountPos(root, app) {
       if (e.type === 'current') {
         pad = numpadStart('qty');
         padLineId = null;
-        app.setPresence(till.currentOrderId);
+        app.lifecycle.setPresence(till.currentOrderId);
       }
       render();
     }
@@ -372,7 +372,7 @@ export function mountPos(root, app) {
   renderCategories();
   renderProducts();
   renderOrder();
-  app.setPresence(till.currentOrderId);
+  app.lifecycle.setPresence(till.currentOrderId);
 
   return {
     unmount() {

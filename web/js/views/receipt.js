@@ -54,7 +54,7 @@ export function mountReceipt(root, app, { order_id }) {
         newOrder)));
   replace(root, el);
   newOrder.focus();
-  app.setPresence(null);
+  app.lifecycle.setPresence(null);
 
   const names = {
     counterName: till.config.name,

@@ -46,7 +46,7 @@ export function mountSession(root, app) {
       }
       open.disabled = true;
       try {
-        await app.openSession(chosen, opening);
+        await app.lifecycle.openSession(chosen, opening);
       } catch (err) {
         error.textContent = err.message || 'Could not open the session.';
         open.disabled = false;
@@ -57,18 +57,18 @@ export function mountSession(root, app) {
   h('p', { class: 'muted', testid: 'session-user' }, app.auth.user ? `Signed in as ${app.auth.user.name}` : ''),
   list, cashRow, error, open, resume,
   h('div', { class: 'row-links' },
-    app.isManager() ? h('a', { href: '#/office/configs', testid: 'backoffice-link' }, 'Back office') : null,
-    h('button', { type: 'button', class: 'link', testid: 'logout', onclick: () => app.logout() }, 'Sign out')));
+    app.account.isManager() ? h('a', { href: '#/office/configs', testid: 'backoffice-link' }, 'Back office') : null,
+    h('button', { type: 'button', class: 'link', testid: 'logout', onclick: () => app.account.logout() }, 'Sign out')));
 
   replace(root, h('main', { class: 'screen screen-center' }, form));
   render();
-  app.userApi().configs().then((got) => {
+  app.account.userApi().configs().then((got) => {
     configs = got.slice().sort((a, b) => a.name.localeCompare(b.name));
     const last = app.auth.config && configs.find((c) => c.id === app.auth.config.id);
     chosen = last || (configs.length === 1 ? configs[0] : null);
     render();
-    if (!configs.length) replace(list, h('p', { class: 'empty' }, app.isManager() ? 'No counters yet: create one in the back office.' : 'No counters yet: ask a manager.'));
-  }).catch((err) => app.handleUserError(err, error));
+    if (!configs.length) replace(list, h('p', { class: 'empty' }, app.account.isManager() ? 'No counters yet: create one in the back office.' : 'No counters yet: ask a manager.'));
+  }).catch((err) => app.account.handleUserError(err, error));
   return { unmount() {} };
 }
 

@@ -30,11 +30,11 @@ export function topbar(app, { active = 'pos' } = {}) {
     menuButton.setAttribute('aria-expanded', String(open));
     if (open) {
       replace(menu,
-        app.isManager() ? h('button', { role: 'menuitem', testid: 'menu-backoffice', onclick: () => { toggleMenu(false); location.hash = '#/office/configs'; } }, 'Back office') : null,
+        app.account.isManager() ? h('button', { role: 'menuitem', testid: 'menu-backoffice', onclick: () => { toggleMenu(false); location.hash = '#/office/configs'; } }, 'Back office') : null,
         h('button', { role: 'menuitem', testid: 'menu-refresh', onclick: () => { toggleMenu(false); till.refreshCatalog(); } }, 'Reload products'),
-        h('button', { role: 'menuitem', testid: 'menu-close-session', onclick: () => { toggleMenu(false); app.closeSessionDialog(); } }, 'Close session…'),
+        h('button', { role: 'menuitem', testid: 'menu-close-session', onclick: () => { toggleMenu(false); app.lifecycle.closeSession(); } }, 'Close session…'),
         h('button', { role: 'menuitem', testid: 'menu-switch', onclick: () => { toggleMenu(false); location.hash = '#/session'; } }, 'Switch counter'),
-        h('button', { role: 'menuitem', testid: 'menu-logout', onclick: () => { toggleMenu(false); app.logout(); } }, 'Sign out'));
+        h('button', { role: 'menuitem', testid: 'menu-logout', onclick: () => { toggleMenu(false); app.account.logout(); } }, 'Sign out'));
       menu.querySelector('button').focus();
     }
   }

@@ -1,8 +1,8 @@
-// customers.js: the customer picker: search by name, email or phone; pick one or
+// customerpicker.js: the customer picker: search by name, email or phone; pick one or
 // "No customer". Resolves with the customer id, null (none) or undefined (closed).
 
-import { h, replace } from '../dom.js';
-import { openDialog } from './ui.js';
+import { h, replace } from '../../dom.js';
+import { openDialog } from '../ui.js';
 
 export async function pickCustomer(till, current) {
   const picked = await openDialog((close) => {

@@ -1,0 +1,136 @@
+// lifecycle.js: the life of this terminal's till. Opening or joining a session
+// (terminal token), starting the Till for it and stopping it, noticing that the
+// session ended elsewhere (closed from the back office, token revoked), and
+// closing it from the till's menu with the counted cash and its report.
+
+import { Api, ApiError } from '../api.js';
+import { Till } from '../till.js';
+import { toast } from '../views/ui.js';
+import { askCountedCash } from '../views/dialogs/countedcash.js';
+import { showSessionReportDialog } from '../views/dialogs/sessionreport.js';
+
+export class TillLifecycle {
+  /** @param {object} app  the app context (auth record, profile, router, account) */
+  constructor(app) {
+    this.app = app;
+  }
+
+  /** Open (or join) the session of `config` and start its till. */
+  async openSession(config, opening_cash) {
+    const { app } = this;
+    const r = await app.account.userApi().openSession(config.id, opening_cash);
+    let cfg = { id: config.id, name: config.name, auto_share: !!config.auto_share, sync_with: config.sync_with || [] };
+    try {
+      const me = await new Api({ token: r.terminal_token }).me();
+      if (me && me.config) cfg = { ...cfg, ...me.config };
+    } catch {
+      /* the configs list already told us enough */
+    }
+    this.stop();
+    app.auth.terminal_token = r.terminal_token;
+    app.auth.session = r.session;
+    app.auth.config = cfg;
+    app.saveAuth();
+    await this.start();
+    app.router.go('#/pos');
+  }
+
+  /** True when the stored record names a session to work in. */
+  canResume() {
+    const { auth } = this.app;
+    return !!(auth.terminal_token && auth.session && auth.config);
+  }
+
+  async start() {
+    const { app } = this;
+    const auth = app.auth;
+    const till = new Till({
+      ns: app.profile.ns,
+      terminalId: app.profile.terminalId(),
+      api: new Api({ token: auth.terminal_token }),
+      auth: { terminal_token: auth.terminal_token, session: auth.session, config: auth.config, user: auth.user },
+    });
+    app.till = till;
+    till.subscribe((e) => this.onTillEvent(e));
+    await till.open();
+  }
+
+  stop() {
+    const { app } = this;
+    if (!app.till) return;
+    app.till.stop();
+    app.till = null;
+  }
+
+  onTillEvent(e) {
+    const { app } = this;
+    if (e.type === 'toast') toast(e.text, e.tone);
+    if (e.type === 'welcome' && app.till) {
+      app.auth.config = { ...app.auth.config, ...app.till.auth.config };
+      app.auth.session = { ...app.auth.session, ...app.till.auth.session };
+      app.saveAuth();
+    }
+    if (e.type === 'auth_failed') this.sessionEnded();
+    if (e.type === 'disconnected' && e.failures % 3 === 1) this.checkTerminal();
+  }
+
+  /** After failed connects, ask over HTTP whether the terminal token still holds:
+   * a WebSocket refused for a bad token looks just like a network failure. */
+  async checkTerminal() {
+    const till = this.app.till;
+    if (!till) return;
+    try {
+      const me = await till.api.me();
+      if (me && me.session && me.session.state === 'closed') this.sessionEnded();
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 401) this.sessionEnded();
+    }
+  }
+
+  sessionEnded() {
+    const { app } = this;
+    if (!app.till) return;
+    const pending = app.till.pendingCount();
+    this.stop();
+    app.auth.terminal_token = null;
+    app.saveAuth();
+    app.flash = `The session at this counter has ended. ${pending ? `${pending} unsent change${pending === 1 ? ' is' : 's are'} kept on this device and will be sent from the next session.` : 'Open or join a session to go on.'}`;
+    // A manager who closed this counter's session from the back office stays there
+    // (to read the report); the till screens have nothing left to show.
+    if (app.router.parse().name === 'office') {
+      toast(app.flash, 'info');
+      app.flash = '';
+      return;
+    }
+    app.router.go(app.account.signedIn() ? '#/session' : '#/login');
+  }
+
+  /** Tell the others which order this terminal has open (null: none). */
+  setPresence(order_id) {
+    const till = this.app.till;
+    if (till && till.sync) till.sync.setPresence(order_id);
+  }
+
+  /** The till menu's "Close session…": counted cash, close, the report. */
+  async closeSession() {
+    const { app } = this;
+    const till = app.till;
+    if (!till) return;
+    if (!app.account.signedIn()) {
+      toast('Sign in again to close the session', 'warn');
+      return;
+    }
+    const answer = await askCountedCash({ title: `Close the session at ${till.config.name}` });
+    if (!answer) return;
+    try {
+      const report = await app.account.userApi().closeSession(till.session.id, answer.counted ?? undefined);
+      this.stop();
+      app.auth.terminal_token = null;
+      app.saveAuth();
+      await showSessionReportDialog(report, { configName: till.config.name });
+      app.router.go('#/session');
+    } catch (err) {
+      app.account.handleUserError(err);
+    }
+  }
+}

@@ -1,0 +1,75 @@
+// sessions.js: the back office's sessions: open a session at a closed counter (with
+// opening cash), the list of sessions newest first, close an open one with the
+// counted cash (the shared dialog), and each session's report.
+
+import { h, replace } from '../../dom.js';
+import { formatMoney, parseMoney } from '../../money.js';
+import { toast } from '../ui.js';
+import { askCountedCash } from '../dialogs/countedcash.js';
+import { renderSessionReport } from '../dialogs/sessionreport.js';
+import { nameIn } from './lookups.js';
+import { sectionHead, errorLine, listTable, emptyRow } from './layout.js';
+
+export const sessionsSection = { key: 'sessions', title: 'Sessions', mount: (ctx, id) => mountSessions(ctx, id) };
+
+async function mountSessions(ctx, id) {
+  const [sessions, configs] = await Promise.all([ctx.api.sessions(), ctx.api.configs()]);
+  const configName = (cid) => nameIn(configs, cid);
+  if (id) {
+    const report = await ctx.api.sessionReport(id);
+    replace(ctx.content,
+      sectionHead(`Session #${id}`, h('button', { class: 'btn', onclick: () => window.print() }, 'Print'), h('a', { class: 'btn', href: '#/office/sessions' }, 'All sessions')),
+      renderSessionReport(report, { configName: configName(report.session && report.session.config_id) }));
+    return;
+  }
+  sessions.sort((a, b) => (a.opened_at < b.opened_at ? 1 : -1));
+  const closedConfigs = configs.filter((c) => !c.open_session_id);
+  const configSelect = h('select', { testid: 'bo-session-config', 'aria-label': 'Counter' },
+    closedConfigs.map((c) => h('option', { value: String(c.id) }, c.name)));
+  const opening = h('input', { type: 'text', inputmode: 'decimal', testid: 'bo-session-opening', placeholder: 'Opening cash', 'aria-label': 'Opening cash' });
+  const error = errorLine();
+  const openForm = h('form', {
+    class: 'inline-form', testid: 'bo-session-form',
+    onsubmit: async (e) => {
+      e.preventDefault();
+      error.textContent = '';
+      const cash = opening.value.trim() === '' ? undefined : parseMoney(opening.value);
+      if (cash === null) { error.textContent = 'Opening cash: not a valid amount'; return; }
+      try {
+        await ctx.api.openSession(Number(configSelect.value), cash);
+        toast('Session opened', 'info');
+        mountSessions(ctx, null).catch(ctx.fail);
+      } catch (err) {
+        error.textContent = err.message;
+      }
+    },
+  }, configSelect, opening, h('button', { type: 'submit', class: 'btn btn-primary', testid: 'bo-session-open', disabled: !closedConfigs.length }, 'Open session'));
+
+  async function closeSession(s) {
+    const answer = await askCountedCash({ title: `Close session #${s.id} at ${configName(s.config_id)}` });
+    if (!answer) return;
+    try {
+      await ctx.api.closeSession(s.id, answer.counted ?? undefined);
+      location.hash = `#/office/sessions/${s.id}`;
+    } catch (err) {
+      toast(err.message, 'warn');
+    }
+  }
+
+  replace(ctx.content,
+    sectionHead('Sessions'),
+    openForm, error,
+    listTable(['#', 'Counter', 'State', 'Opened', 'Closed', 'Opening cash', 'Counted', ''],
+      h('tbody', {}, sessions.length ? sessions.map((s) => h('tr', { testid: 'bo-row', 'data-id': s.id, 'data-state': s.state },
+        h('td', {}, String(s.id)),
+        h('td', {}, configName(s.config_id)),
+        h('td', {}, h('span', { class: ['tag', s.state === 'open' ? 'tag-open' : null] }, s.state)),
+        h('td', {}, s.opened_at ? new Date(s.opened_at).toLocaleString() : ''),
+        h('td', {}, s.closed_at ? new Date(s.closed_at).toLocaleString() : '—'),
+        h('td', { class: 'num' }, formatMoney(s.opening_cash ?? 0)),
+        h('td', { class: 'num' }, s.counted_cash == null ? '—' : formatMoney(s.counted_cash)),
+        h('td', { class: 'actions' },
+          h('a', { class: 'btn btn-small', href: `#/office/sessions/${s.id}`, testid: 'bo-session-report' }, 'Report'),
+          s.state === 'open' ? h('button', { class: 'btn btn-small btn-danger-ghost', testid: 'bo-session-close', onclick: () => closeSession(s) }, 'Close…') : null)))
+        : emptyRow(8, 'No sessions yet.'))));
+}

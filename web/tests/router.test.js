@@ -1,0 +1,60 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseHash, decideRoute } from '../js/app/router.js';
+import { Profile, profileNamespace } from '../js/app/profile.js';
+
+const SCREENS = {
+  login: { access: 'anyone' },
+  session: { access: 'user' },
+  pos: { access: 'till' },
+  pay: { access: 'till' },
+  office: { access: 'manager' },
+};
+const NOBODY = { signedIn: false, manager: false, hasTill: false };
+const CASHIER = { signedIn: true, manager: false, hasTill: false };
+const CASHIER_AT_TILL = { signedIn: true, manager: false, hasTill: true };
+const MANAGER = { signedIn: true, manager: true, hasTill: false };
+
+test('a hash splits into the screen and its arguments, decoded', () => {
+  assert.deepEqual(parseHash('#/office/products/12'), { name: 'office', args: ['products', '12'] });
+  assert.deepEqual(parseHash('#/pay/0190-a%2Fb'), { name: 'pay', args: ['0190-a/b'] });
+  assert.deepEqual(parseHash(''), { name: '', args: [] });
+  assert.deepEqual(parseHash('#/pos/%E0%A4%A'), { name: 'pos', args: ['%E0%A4%A'] });
+});
+
+test('each screen is shown only to whom it is for; the others go home', () => {
+  const route = (name, who) => decideRoute(SCREENS, { name, args: [] }, who);
+  assert.deepEqual(route('login', NOBODY), { screen: 'login' });
+  assert.deepEqual(route('pos', NOBODY), { redirect: '#/login' });
+  assert.deepEqual(route('pos', CASHIER), { redirect: '#/session' });
+  assert.deepEqual(route('pay', CASHIER_AT_TILL), { screen: 'pay' });
+  assert.deepEqual(route('session', NOBODY), { redirect: '#/login' });
+  assert.deepEqual(route('office', MANAGER), { screen: 'office' });
+  assert.equal(route('office', CASHIER).redirect, '#/session');
+  assert.match(route('office', CASHIER).flash, /for managers/);
+  assert.equal(route('office', NOBODY).redirect, '#/login');
+  // Unknown screens (and inherited names) lead home.
+  assert.deepEqual(route('nowhere', CASHIER_AT_TILL), { redirect: '#/pos' });
+  assert.deepEqual(route('constructor', NOBODY), { redirect: '#/login' });
+  assert.deepEqual(route('', CASHIER), { redirect: '#/session' });
+});
+
+test('a profile keeps its sign-in and terminal id under its own namespace', () => {
+  const items = new Map();
+  const storage = { getItem: (k) => (items.has(k) ? items.get(k) : null), setItem: (k, v) => items.set(k, String(v)) };
+  let n = 0;
+  const a = new Profile(profileNamespace('?t=bar'), storage, () => `id-${(n += 1)}`);
+  const b = new Profile(profileNamespace(''), storage, () => `id-${(n += 1)}`);
+  assert.equal(a.ns, 'bar');
+  assert.equal(b.ns, 'default');
+  assert.equal(profileNamespace('?t=../x y'), 'xy');
+  assert.deepEqual(a.loadAuth(), {});
+  a.saveAuth({ user_token: 'u1' });
+  assert.deepEqual(a.loadAuth(), { user_token: 'u1' });
+  assert.deepEqual(b.loadAuth(), {});
+  assert.equal(a.terminalId(), 'id-1');
+  assert.equal(a.terminalId(), 'id-1');
+  assert.equal(b.terminalId(), 'id-2');
+  items.set('possync:bar:auth', '{not json');
+  assert.deepEqual(a.loadAuth(), {});
+});
