@@ -12,7 +12,10 @@
 
 mod bar_day;
 mod chrome;
+mod numpad;
 mod offline_reload;
+mod order_panel;
 mod server;
+mod shop;
 mod shop_story;
 mod till;

@@ -5,6 +5,7 @@
 //! `$(testid, root?)` (first match), `$$(testid, root?)` (all matches, as an array)
 //! and `txt(element)` (trimmed text, or null).
 
+use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::error::CmdError;
 use fantoccini::{Client, Locator};
 use serde_json::Value;
@@ -208,6 +209,27 @@ impl Till {
         .await;
         let element = self.client.find(Locator::Css(&css)).await.unwrap();
         element.send_keys(text).await.unwrap();
+    }
+
+    /// Types `keys` on the keyboard into whatever has the focus, `gap` apart (a
+    /// person, or a slow barcode scanner, rather than WebDriver's burst).
+    /// `fantoccini::key::Key` values give Enter, Escape and the like.
+    pub async fn type_keys(&self, keys: &[char], gap: Duration) {
+        let mut actions = KeyActions::new("keyboard".to_owned());
+        for (i, &key) in keys.iter().enumerate() {
+            if i > 0 && !gap.is_zero() {
+                actions = actions.then(KeyAction::Pause { duration: gap });
+            }
+            actions = actions
+                .then(KeyAction::Down { value: key })
+                .then(KeyAction::Up { value: key });
+        }
+        self.client.perform_actions(actions).await.unwrap();
+    }
+
+    /// Presses one key on the keyboard (into whatever has the focus).
+    pub async fn press_key(&self, key: impl Into<char>) {
+        self.type_keys(&[key.into()], Duration::ZERO).await;
     }
 
     /// Waits until the text of `testid` equals `expected`.

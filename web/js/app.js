@@ -11,6 +11,7 @@
 //   app.lifecycle  the till's session: openSession(), closeSession(), setPresence(), ...
 //   app.router     go(hash), parse()
 //   app.flash      a sentence for the next screen (e.g. why the session ended)
+//   app.settings   this till's own settings (app/profile.js SETTINGS); saveSettings(s)
 
 import { h, replace } from './dom.js';
 import { toast } from './views/ui.js';
@@ -31,8 +32,13 @@ const app = {
   account: null,
   lifecycle: null,
   router: null,
+  settings: profile.loadSettings(),
   saveAuth() {
     profile.saveAuth(this.auth);
+  },
+  saveSettings(settings) {
+    profile.saveSettings(settings);
+    this.settings = profile.loadSettings();
   },
 };
 app.account = new Account(app);

@@ -10,7 +10,7 @@
 
 import { parseQty, formatQty, QTY_ABS_MAX_MILLI } from './quantity.js';
 import { discountToBp, bpToPercent } from './money.js';
-import { wireLineAmounts, orderTotals } from './totals.js';
+import { wireLineAmounts, orderTotals, AmountOutOfRange } from './totals.js';
 
 export const LEASE_MS_DEFAULT = 60_000;
 const AMOUNT_ABS_MAX = 1_000_000_000_000; // minor units; far above any till sale
@@ -83,11 +83,18 @@ function missingLine(order, line_id) {
   return fail('unknown_line', 'no such line');
 }
 
-/** Replace line i by `edit(line)` and recompute its amounts and the order totals. */
+/** Replace line i by `edit(line)` and recompute its amounts and the order totals.
+ * Answers the result of applyOp: a line past the amount bound is refused, as the
+ * server refuses it. */
 function editLine(order, i, edit) {
   const lines = order.lines.slice();
-  lines[i] = withLineAmounts(edit(lines[i]));
-  return { ...order, lines, totals: orderTotals(lines) };
+  try {
+    lines[i] = withLineAmounts(edit(lines[i]));
+  } catch (err) {
+    if (err instanceof AmountOutOfRange) return fail('invalid', err.message);
+    throw err;
+  }
+  return { ok: true, order: { ...order, lines, totals: orderTotals(lines) } };
 }
 
 function checkQty(value) {
@@ -154,16 +161,22 @@ function applyDraftOp(order, op, ctx) {
         .map((id) => ctx.taxes && ctx.taxes.get(id))
         .filter(Boolean)
         .map((t) => ({ tax_id: t.id, rate: t.rate, price_included: !!t.price_included }));
-      const line = withLineAmounts({
-        id: op.line_id,
-        product_id: op.product_id,
-        name: product.name,
-        qty: formatQty(qty_milli),
-        unit_price,
-        discount: bpToPercent(discount_bp),
-        note: op.note ?? '',
-        taxes,
-      });
+      let line;
+      try {
+        line = withLineAmounts({
+          id: op.line_id,
+          product_id: op.product_id,
+          name: product.name,
+          qty: formatQty(qty_milli),
+          unit_price,
+          discount: bpToPercent(discount_bp),
+          note: op.note ?? '',
+          taxes,
+        });
+      } catch (err) {
+        if (err instanceof AmountOutOfRange) return fail('invalid', err.message);
+        throw err;
+      }
       const lines = [...order.lines, line];
       return { ok: true, order: { ...order, lines, totals: orderTotals(lines) } };
     }
@@ -176,7 +189,7 @@ function applyDraftOp(order, op, ctx) {
       const current = parseQty(order.lines[i].qty);
       const sum = current + delta;
       if (Math.abs(sum) > QTY_ABS_MAX_MILLI) return fail('invalid', 'quantity too large');
-      return { ok: true, order: editLine(order, i, (l) => ({ ...l, qty: formatQty(sum) })) };
+      return editLine(order, i, (l) => ({ ...l, qty: formatQty(sum) }));
     }
 
     case 'set_qty': {
@@ -184,14 +197,14 @@ function applyDraftOp(order, op, ctx) {
       if (i < 0) return missingLine(order, op.line_id);
       const qty = checkQty(op.qty);
       if (qty === null) return fail('invalid', 'bad quantity');
-      return { ok: true, order: editLine(order, i, (l) => ({ ...l, qty: formatQty(qty) })) };
+      return editLine(order, i, (l) => ({ ...l, qty: formatQty(qty) }));
     }
 
     case 'set_price': {
       const i = findLine(order, op.line_id);
       if (i < 0) return missingLine(order, op.line_id);
       if (!isAmount(op.unit_price)) return fail('invalid', 'bad price');
-      return { ok: true, order: editLine(order, i, (l) => ({ ...l, unit_price: op.unit_price })) };
+      return editLine(order, i, (l) => ({ ...l, unit_price: op.unit_price }));
     }
 
     case 'set_discount': {
@@ -201,17 +214,14 @@ function applyDraftOp(order, op, ctx) {
       if (bp === null || op.discount === '' || op.discount == null) {
         return fail('invalid', 'bad discount');
       }
-      return {
-        ok: true,
-        order: editLine(order, i, (l) => ({ ...l, discount: bpToPercent(bp) })),
-      };
+      return editLine(order, i, (l) => ({ ...l, discount: bpToPercent(bp) }));
     }
 
     case 'set_line_note': {
       const i = findLine(order, op.line_id);
       if (i < 0) return missingLine(order, op.line_id);
       if (typeof op.note !== 'string') return fail('invalid', 'bad note');
-      return { ok: true, order: editLine(order, i, (l) => ({ ...l, note: op.note })) };
+      return editLine(order, i, (l) => ({ ...l, note: op.note }));
     }
 
     case 'remove_line': {

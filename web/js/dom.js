@@ -67,3 +67,16 @@ export function isTyping(event) {
   if (tag === 'INPUT') return !['button', 'checkbox', 'radio', 'submit'].includes(t.type);
   return false;
 }
+
+/** Till controls that must not take the keyboard focus when tapped: product tiles,
+ * numpad keys, mode and method buttons, chips, order lines. A focused button is
+ * clicked again by Enter (and by the Enter that ends a barcode scan), which would
+ * repeat the last tap. Keyboard users still reach them with Tab. */
+const TAP_WITHOUT_FOCUS = '.tile, .key, .method, .chip, .line, .pay-entry-line, .lines-more';
+
+/** Keeps taps and clicks inside `root` on till controls from moving the focus. */
+export function tapWithoutFocus(root) {
+  root.addEventListener('mousedown', (event) => {
+    if (event.target && event.target.closest && event.target.closest(TAP_WITHOUT_FOCUS)) event.preventDefault();
+  });
+}

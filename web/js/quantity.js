@@ -2,10 +2,11 @@
 // wire they are strings ("2", "0.350", "-1"); inside the till they are integers in
 // thousandths ("milli"), so that adding and comparing them never uses floats.
 
-/** Largest absolute quantity the till will send, in milli (one billion units).
- * The contract names no bound; this keeps every product of price and quantity
- * far inside what BigInt totals and Number conversions handle. */
-export const QTY_ABS_MAX_MILLI = 1_000_000_000_000;
+import { QUANTITY_ABS_MAX_MILLI } from './limits.js';
+
+/** Largest absolute quantity the till will send, in milli: the contract's bound
+ * (one million units), as possync-core holds it (limits.js). */
+export const QTY_ABS_MAX_MILLI = QUANTITY_ABS_MAX_MILLI;
 
 /** Parse a wire or typed quantity ("2", "0.350", "-1", "1,5", 2) into milli.
  * Answers null when malformed, with more than 3 fractional digits, or too large. */

@@ -11,7 +11,7 @@ import { Catalog } from './catalog.js';
 import { openIdbStorage, memoryStorage, requestPersistence } from './idb.js';
 import { uuidv7 } from './ids.js';
 import { rejectMessage, rejectWorthTelling, removedMessage } from './wording.js';
-import { lockedByOther } from './apply.js';
+import { lockedByOther, applyOp } from './apply.js';
 
 const CATALOG_REFRESH_MS = 5 * 60_000;
 const ANSWER_TIMEOUT_MS = 20_000;
@@ -301,6 +301,12 @@ export class Till {
 
   newOrder() {
     this.setCurrent(null);
+  }
+
+  /** Whether `op` would apply to the order as shown, without queuing it: {ok} or
+   * {ok:false, code, message} (the same refusals as the server's). */
+  check(order_id, op) {
+    return applyOp(this.store.view(order_id) || null, order_id, op, this.ctx());
   }
 
   /** Apply an op locally and queue it; a refusal is told at once and not sent. */

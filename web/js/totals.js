@@ -15,6 +15,22 @@
 
 import { parseQty } from './quantity.js';
 import { discountToBp, percentToBp } from './money.js';
+import { LINE_AMOUNT_ABS_MAX_MINOR } from './limits.js';
+
+/** A line whose subtotal, tax or total would pass the server's bound (it refuses such a line). */
+export class AmountOutOfRange extends RangeError {
+  constructor() {
+    super(`line amount out of range (at most ${LINE_AMOUNT_ABS_MAX_MINOR} minor units)`);
+    this.name = 'AmountOutOfRange';
+  }
+}
+
+const LINE_AMOUNT_MAX = BigInt(LINE_AMOUNT_ABS_MAX_MINOR);
+
+function bounded(minor) {
+  if (minor > LINE_AMOUNT_MAX || -minor > LINE_AMOUNT_MAX) throw new AmountOutOfRange();
+  return Number(minor);
+}
 
 /** n / d rounded half away from zero; d must be positive. BigInt in and out. */
 export function roundDiv(n, d) {
@@ -24,12 +40,6 @@ export function roundDiv(n, d) {
   const twice = (r < 0n ? -r : r) * 2n;
   if (twice >= d) return n < 0n ? q - 1n : q + 1n;
   return q;
-}
-
-function toSafeNumber(big) {
-  const n = Number(big);
-  if (!Number.isSafeInteger(n)) throw new RangeError('amount exceeds the safe integer range');
-  return n;
 }
 
 /**
@@ -54,9 +64,9 @@ export function lineAmounts({ unit_price, qty_milli, discount_bp = 0, taxes = []
     if (!t.price_included) tax += roundDiv(subtotal * BigInt(t.rate_bp), 10000n);
   }
   return {
-    subtotal: toSafeNumber(subtotal),
-    tax: toSafeNumber(tax),
-    total: toSafeNumber(subtotal + tax),
+    subtotal: bounded(subtotal),
+    tax: bounded(tax),
+    total: bounded(subtotal + tax),
   };
 }
 

@@ -59,6 +59,15 @@ export function rejectMessage({ code, message, entry, before, after, removedBy }
   }
 }
 
+/** Why the till refuses an op before sending it ({code, message} from apply.js), in
+ * the cashier's words. */
+export function refusalWords({ code, message }) {
+  if (code === 'invalid' && /line amount/.test(message || '')) return 'This line would come to more than the till can take';
+  if (code === 'invalid' && /quantity/.test(message || '')) return 'This quantity is out of range';
+  if (code === 'invalid' && /note/.test(message || '')) return 'This note is too long';
+  return rejectMessage({ code, message });
+}
+
 function nameFromMessage(message) {
   // "locked by Counter 1 until ..." style messages; best effort only.
   const m = /(?:at|by) ([^,.;()]+?)(?: until| since|[,.;(]|$)/i.exec(message || '');

@@ -56,3 +56,26 @@ test('keyboard keys map to numpad keys', () => {
   assert.equal(numpadKeyFor('-'), '+/-');
   assert.equal(numpadKeyFor('a'), null);
 });
+
+test('values past the server bounds are refused in words, and change nothing', () => {
+  let state = numpadStart('qty');
+  for (const k of ['1', '0', '0', '0', '0', '0', '0']) state = numpadPress(state, k, '1').state;
+  assert.equal(state.buffer, '1000000', 'one million units is the bound, and allowed');
+  const over = numpadPress(state, '0', '1');
+  assert.equal(over.value, undefined);
+  assert.equal(over.state, state);
+  assert.equal(over.refused, 'A quantity is at most 1,000,000');
+  const disc = numpadPress(numpadPress(numpadPress(numpadStart('discount'), '1').state, '5').state, '0');
+  assert.equal(disc.value, undefined);
+  assert.equal(disc.state.buffer, '15');
+  assert.equal(disc.refused, 'A discount is at most 100%');
+  assert.equal(type('discount', ['1', '0', '0']).value, 10000);
+  assert.equal(numpadPress(numpadStart('discount'), '+/-', '5').refused, 'A discount cannot be negative');
+  let price = numpadStart('price');
+  for (const k of '10000000000'.split('')) price = numpadPress(price, k, '').state;
+  assert.equal(price.buffer, '10000000000', '10,000,000,000.00 is the largest price');
+  assert.equal(numpadPress(price, '0', '').refused, 'A price is at most 10,000,000,000.00');
+  assert.equal(numpadPress(numpadPress(numpadStart('price'), '.').state, '1', '').refused, undefined);
+  const decimals = numpadPress(type('price', ['1', '.', '9', '9']).state, '9');
+  assert.equal(decimals.refused, 'At most 2 decimals');
+});

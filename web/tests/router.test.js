@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseHash, decideRoute } from '../js/app/router.js';
-import { Profile, profileNamespace } from '../js/app/profile.js';
+import { Profile, profileNamespace, parseSettings } from '../js/app/profile.js';
 
 const SCREENS = {
   login: { access: 'anyone' },
@@ -57,4 +57,18 @@ test('a profile keeps its sign-in and terminal id under its own namespace', () =
   assert.equal(b.terminalId(), 'id-2');
   items.set('possync:bar:auth', '{not json');
   assert.deepEqual(a.loadAuth(), {});
+});
+
+test('till settings keep their bounds; a bad stored value gets the default', () => {
+  assert.deepEqual(parseSettings(null), { qty_confirm_above: 100 });
+  assert.deepEqual(parseSettings({ qty_confirm_above: 250 }), { qty_confirm_above: 250 });
+  assert.deepEqual(parseSettings({ qty_confirm_above: 0 }), { qty_confirm_above: 100 });
+  assert.deepEqual(parseSettings({ qty_confirm_above: 2_000_000 }), { qty_confirm_above: 100 });
+  assert.deepEqual(parseSettings({ qty_confirm_above: '50' }), { qty_confirm_above: 100 });
+  const items = new Map();
+  const storage = { getItem: (k) => (items.has(k) ? items.get(k) : null), setItem: (k, v) => items.set(k, String(v)) };
+  const profile = new Profile('a', storage, () => 'x');
+  assert.deepEqual(profile.loadSettings(), { qty_confirm_above: 100 });
+  profile.saveSettings({ qty_confirm_above: 12 });
+  assert.deepEqual(profile.loadSettings(), { qty_confirm_above: 12 });
 });

@@ -1,7 +1,7 @@
 // totals.test.js: the server's totals rule against hand-computed cases.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { roundDiv, lineAmounts, wireLineAmounts, orderTotals } from '../js/totals.js';
+import { roundDiv, lineAmounts, wireLineAmounts, orderTotals, AmountOutOfRange } from '../js/totals.js';
 
 const EX21 = { rate_bp: 2100, price_included: false };
 
@@ -83,11 +83,18 @@ test('negative quantity (a return) mirrors the sale', () => {
 });
 
 test('large amounts stay exact beyond 2^53 intermediate products', () => {
-  // computed with exact rational arithmetic: 123456789012 x 1234.567 less 15%, incl. 21%
+  // computed with exact rational arithmetic: 9999999.99 x 999.999 less 15%, incl. 21%
+  // (the intermediate product passes 2^53; the amounts stay inside the line bound)
   check(
-    { unit_price: 123456789012, qty_milli: 1234567, discount_bp: 1500, taxes: [{ rate_bp: 2100, price_included: true }] },
-    { subtotal: 107068864457976, tax: 22484461536175, total: 129553325994151 },
+    { unit_price: 999999999, qty_milli: 999999, discount_bp: 1500, taxes: [{ rate_bp: 2100, price_included: true }] },
+    { subtotal: 702478635661, tax: 147520513489, total: 849999149150 },
   );
+});
+
+test('a line past the server bound (10^12 minor units) is refused, as the server refuses it', () => {
+  assert.throws(() => lineAmounts({ unit_price: 123456789012, qty_milli: 1234567, discount_bp: 0, taxes: [] }), AmountOutOfRange);
+  assert.deepEqual(lineAmounts({ unit_price: 1_000_000_000_000, qty_milli: 1000, discount_bp: 0, taxes: [] }).total, 1_000_000_000_000);
+  assert.throws(() => lineAmounts({ unit_price: 1_000_000_000_000, qty_milli: 1000, discount_bp: 0, taxes: [{ rate_bp: 100, price_included: false }] }), AmountOutOfRange);
 });
 
 test('wire line amounts parse qty, discount and the tax snapshot', () => {

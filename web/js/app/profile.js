@@ -1,10 +1,27 @@
 // profile.js: what one terminal profile keeps in the browser's localStorage: who is
 // signed in (user token), which session this terminal works in (terminal token,
 // session, config) and the terminal's own id. Each profile has a namespace, the `t`
-// URL parameter ("?t=2"), so two terminals can share one browser for testing.
+// URL parameter ("?t=2"), so two terminals can share one browser for testing, and
+// this till's own settings (how large a quantity needs confirming).
 // DOM-free (the storage is passed in), so it runs under `node --test`.
 
 const NAMESPACE_MAX_CHARS = 32;
+
+/** This till's own settings, with their defaults and bounds. */
+export const SETTINGS = {
+  /** A quantity above this many units is held on the numpad until confirmed. */
+  qty_confirm_above: { default: 100, min: 1, max: 1_000_000 },
+};
+
+/** Settings as stored, each one checked: a missing or bad value gets its default. */
+export function parseSettings(stored) {
+  const out = {};
+  for (const [name, rule] of Object.entries(SETTINGS)) {
+    const v = stored && typeof stored === 'object' ? stored[name] : undefined;
+    out[name] = Number.isInteger(v) && v >= rule.min && v <= rule.max ? v : rule.default;
+  }
+  return out;
+}
 
 /** The profile namespace from a URL query string ("?t=bar" -> "bar"). */
 export function profileNamespace(search) {
@@ -24,6 +41,20 @@ export class Profile {
     this.newId = newId;
     this.authKey = `possync:${ns}:auth`;
     this.terminalKey = `possync:${ns}:terminal`;
+    this.settingsKey = `possync:${ns}:settings`;
+  }
+
+  /** This till's settings (see SETTINGS). */
+  loadSettings() {
+    try {
+      return parseSettings(JSON.parse(this.storage.getItem(this.settingsKey)));
+    } catch {
+      return parseSettings(null);
+    }
+  }
+
+  saveSettings(settings) {
+    this.storage.setItem(this.settingsKey, JSON.stringify(parseSettings(settings)));
   }
 
   /** The stored sign-in record: {user_token, user, terminal_token, session, config}. */

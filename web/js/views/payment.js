@@ -4,7 +4,7 @@
 // may ask for an invoice (needs a customer), and validates: a `pay` op with the
 // expected total. The receipt follows once the server has accepted it.
 
-import { h, replace, frameScheduler, isTyping } from '../dom.js';
+import { h, replace, frameScheduler, isTyping, tapWithoutFocus } from '../dom.js';
 import { formatMoney } from '../money.js';
 import { formatQty, parseQty } from '../quantity.js';
 import { numpadStart, numpadPress, numpadKeyFor } from '../numpad.js';
@@ -38,6 +38,7 @@ export function mountPayment(root, app, { order_id }) {
   let validating = false;
   let finished = false; // paid, or left because the order went away
   let snapshot = null;
+  let padRefusal = ''; // why the last numpad key was refused, in words
 
   const bar = topbar(app, { active: 'pay' });
   const summary = h('div', { class: 'pay-summary-lines', testid: 'payment-order-lines' });
@@ -92,7 +93,11 @@ export function mountPayment(root, app, { order_id }) {
     if (selected < 0 || !payLines[selected]) return;
     const r = numpadPress(pad, k, formatMoney(payLines[selected].amount));
     pad = r.state;
-    if (r.value === undefined) return;
+    padRefusal = r.refused || '';
+    if (r.value === undefined) {
+      render();
+      return;
+    }
     payLines[selected] = { ...payLines[selected], amount: r.value };
     render();
   }
@@ -156,7 +161,7 @@ export function mountPayment(root, app, { order_id }) {
     let problem = s.problem;
     if (!problem && invoice && o.customer_id == null) problem = 'An invoice needs a customer';
     if (!problem && till.syncState() !== 'live') problem = 'Offline: payment needs the server';
-    problemEl.textContent = validating ? 'Validating…' : problem && payLines.length ? problem : '';
+    problemEl.textContent = validating ? 'Validating…' : padRefusal || (problem && payLines.length ? problem : '');
     validate.disabled = validating || !!problem;
     validate.textContent = validating ? 'Validating…' : 'Validate';
   }
@@ -226,12 +231,15 @@ export function mountPayment(root, app, { order_id }) {
     if (document.querySelector('dialog[open]') || isTyping(e)) return;
     if (e.ctrlKey || e.metaKey || e.altKey) return;
     if (e.key === 'Escape') { e.preventDefault(); leave(); return; }
+    // Enter validates. Tapped keys and methods never hold the focus (tapWithoutFocus),
+    // so Enter cannot repeat them; a button reached with Tab keeps its own Enter.
     if (e.key === 'Enter' && !(document.activeElement && document.activeElement.tagName === 'BUTTON')) { e.preventDefault(); doValidate(); return; }
     if (e.key === 'Delete' && selected >= 0) { e.preventDefault(); removeLine(selected); return; }
     const nk = numpadKeyFor(e.key);
     if (nk) { e.preventDefault(); press(nk); }
   }
   document.addEventListener('keydown', onKeyDown);
+  tapWithoutFocus(el);
   app.lifecycle.setPresence(order_id);
 
   // A single method makes the usual case one tap: cash or card, exact amount.

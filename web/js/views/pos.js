@@ -4,15 +4,22 @@
 // Keyboard: digits . - Backspace on the numpad; Q/P/D choose what the numpad sets;
 // arrows pick a line; Delete removes it; / or F2 searches; F4 pays; F8 Manual Sync;
 // F9 orders. A scanner (fast digits then Enter) adds the product anywhere.
+// The numpad's rules (a line changed elsewhere starts a new number; values the
+// server refuses are refused while typing; large quantities wait for a yes) are in
+// lineentry.js; tapping a tile or a key never takes the focus, so Enter never
+// repeats the last tap.
 
-import { h, replace, frameScheduler, isTyping } from '../dom.js';
-import { formatMoney, bpToPercent, discountToBp } from '../money.js';
+import { h, replace, frameScheduler, isTyping, tapWithoutFocus } from '../dom.js';
+import { formatMoney } from '../money.js';
 import { formatQty, parseQty } from '../quantity.js';
-import { numpadStart, numpadPress, numpadKeyFor } from '../numpad.js';
+import { numpadKeyFor } from '../numpad.js';
+import { LineEntry, quantityWords } from '../lineentry.js';
+import { NOTE_CHARS_MAX } from '../limits.js';
 import { createScanDetector } from '../scanner.js';
-import { orderLabel, timeAgo } from '../wording.js';
+import { orderLabel, timeAgo, refusalWords } from '../wording.js';
 import { topbar } from './topbar.js';
 import { money, promptText, confirmDialog } from './ui.js';
+import { orderLines } from './orderlines.js';
 import { pickCustomer } from './dialogs/customerpicker.js';
 
 const MODE_LABELS = { qty: 'Qty', discount: 'Disc %', price: 'Price' };
@@ -22,9 +29,9 @@ export function mountPos(root, app) {
   const till = app.till;
   let category = null;
   let query = '';
-  let pad = numpadStart('qty');
-  let padLineId = null;
+  const entry = new LineEntry({ confirm_above_milli: app.settings.qty_confirm_above * 1000 });
   const flashing = new Map(); // line_id -> until
+  const changedBy = new Map(); // line_id -> the counter that changed it last (not this till)
 
   const bar = topbar(app, { active: 'pos' });
 
@@ -53,7 +60,9 @@ export function mountPos(root, app) {
   const orderBadges = h('div', { class: 'order-badges' });
   const banner = h('div', { class: 'order-banner', testid: 'order-banner', 'aria-live': 'polite' });
   const noteText = h('p', { class: 'order-note-text', testid: 'order-note-text' });
-  const lines = h('ul', { class: 'order-lines', testid: 'order-lines', 'aria-label': 'Order lines' });
+  const lines = orderLines({ onSelect: (id) => selectLine(id) });
+  const hint = h('p', { class: 'numpad-hint', testid: 'numpad-hint', role: 'status', 'aria-live': 'polite' });
+  const confirmBar = h('div', { class: 'qty-confirm-bar', hidden: true });
   const totals = h('div', { class: 'order-totals', testid: 'order-totals' });
   const customerButton = h('button', { class: 'btn btn-small', testid: 'customer-button', onclick: () => chooseCustomer() });
   const noteButton = h('button', { class: 'btn btn-small', testid: 'order-note-button', onclick: () => editNote() }, 'Note');
@@ -89,8 +98,10 @@ export function mountPos(root, app) {
         h('div', { class: 'order-tools' }, customerButton, noteButton, lineNoteButton, removeButton),
         noteText,
         banner,
-        lines,
+        lines.el,
         totals,
+        confirmBar,
+        hint,
         numpad,
         payButton)));
   replace(root, el);
@@ -152,35 +163,10 @@ export function mountPos(root, app) {
     noteText.textContent = order && order.note ? order.note : '';
     noteText.hidden = !(order && order.note);
 
-    if (!order || !order.lines.length) {
-      replace(lines, h('li', { class: 'empty', testid: 'order-empty' }, 'No items yet. Tap a product or scan a barcode.'));
-    } else {
-      if (!order.lines.some((l) => l.id === till.selectedLineId)) till.selectedLineId = order.lines[order.lines.length - 1].id;
-      const scroll = lines.scrollTop;
-      const t = Date.now();
-      replace(lines, order.lines.map((l) => {
-        const selected = l.id === till.selectedLineId;
-        const disc = discountToBp(l.discount) || 0;
-        return h('li', {
-          class: ['line', selected ? 'selected' : null, (flashing.get(l.id) || 0) > t ? 'flash' : null],
-          testid: 'order-line', 'data-line-id': l.id, 'data-product-id': l.product_id,
-          'aria-selected': String(selected), role: 'option', tabindex: selected ? '0' : '-1',
-          onclick: () => selectLine(l.id),
-        },
-        h('div', { class: 'line-main' },
-          h('span', { class: 'line-name', testid: 'line-name' }, l.name),
-          h('span', { class: 'line-total money', testid: 'line-total' }, formatMoney(l.total))),
-        h('div', { class: 'line-sub' },
-          h('span', { testid: 'line-qty', class: 'line-qty' }, formatQty(parseQty(l.qty) ?? 0)),
-          ` × ${formatMoney(l.unit_price)}`,
-          disc ? h('span', { class: 'line-disc', testid: 'line-discount' }, ` −${bpToPercent(disc)}%`) : null),
-        l.note ? h('div', { class: 'line-note' }, l.note) : null);
-      }));
-      lines.setAttribute('role', 'listbox');
-      lines.scrollTop = scroll;
-      const sel = lines.querySelector('.line.selected');
-      if (sel && sel.scrollIntoView) sel.scrollIntoView({ block: 'nearest' });
+    if (order && order.lines.length && !order.lines.some((l) => l.id === till.selectedLineId)) {
+      till.selectedLineId = order.lines[order.lines.length - 1].id;
     }
+    lines.render(order, { selected: till.selectedLineId, flashing, changedBy, stockShort: stockShort(order) });
 
     const tot = order ? order.totals : { subtotal: 0, tax: 0, total: 0 };
     replace(totals,
@@ -197,9 +183,42 @@ export function mountPos(root, app) {
     replace(payButton, h('span', {}, 'Pay'), h('span', { class: 'money' }, formatMoney(tot.total)));
     numpad.classList.toggle('disabled', !hasLine || !!lock);
     for (const [mode, b] of Object.entries(modeButtons)) {
-      b.classList.toggle('active', pad.mode === mode);
-      b.setAttribute('aria-pressed', String(pad.mode === mode));
+      b.classList.toggle('active', entry.mode === mode);
+      b.setAttribute('aria-pressed', String(entry.mode === mode));
     }
+    hint.textContent = entry.hint;
+    renderConfirmBar();
+  }
+
+  /** The held quantity and its two answers. */
+  function renderConfirmBar() {
+    const line = selectedLine();
+    if (entry.staged === null || !line) {
+      confirmBar.hidden = true;
+      replace(confirmBar);
+      return;
+    }
+    confirmBar.hidden = false;
+    replace(confirmBar,
+      h('span', { class: 'qty-confirm-text' }, `${quantityWords(entry.staged)} × ${line.name}?`),
+      h('button', { type: 'button', class: 'btn btn-small', testid: 'qty-confirm-cancel', onclick: () => cancelStaged() }, 'Cancel'),
+      h('button', { type: 'button', class: 'btn btn-small btn-primary', testid: 'qty-confirm', onclick: () => confirmStaged() }, `Set ${quantityWords(entry.staged)}`));
+  }
+
+  /** Lines of tracked products whose order quantity is more than the stock on hand:
+   * line_id -> units on hand. */
+  function stockShort(order) {
+    const out = new Map();
+    if (!order) return out;
+    const wanted = new Map();
+    for (const l of order.lines) wanted.set(l.product_id, (wanted.get(l.product_id) || 0) + (parseQty(l.qty) ?? 0));
+    for (const l of order.lines) {
+      const p = till.catalog.products.get(l.product_id);
+      if (!p || !p.tracks_stock) continue;
+      const onHand = parseQty(p.on_hand) ?? 0;
+      if (wanted.get(l.product_id) > onHand) out.set(l.id, formatQty(onHand));
+    }
+    return out;
   }
 
   // ---- actions ----
@@ -210,38 +229,49 @@ export function mountPos(root, app) {
 
   function selectLine(id) {
     till.selectLine(id);
-    pad = numpadStart(pad.mode);
-  }
-
-  function setMode(mode) {
-    pad = numpadStart(mode);
+    entry.select(id);
     render();
   }
 
-  function currentText(line) {
-    if (pad.mode === 'qty') return formatQty(parseQty(line.qty) ?? 0);
-    if (pad.mode === 'price') return formatMoney(line.unit_price);
-    return bpToPercent(discountToBp(line.discount) || 0);
+  function setMode(mode) {
+    entry.setMode(mode);
+    render();
+  }
+
+  /** Why the till would refuse `op` on the open order, in words; null when it may go. */
+  function refusal(op) {
+    const order = till.currentOrder();
+    if (!order) return 'No order is open';
+    const r = till.check(order.id, op);
+    return r.ok ? null : refusalWords(r);
+  }
+
+  /** Carry out what the numpad decided. */
+  function act(result) {
+    if (result.type === 'send') {
+      changedBy.delete(result.op.line_id);
+      const order = till.currentOrder();
+      if (order) till.op(order.id, result.op);
+    } else if (result.type === 'remove') {
+      till.removeSelectedLine();
+    }
+    render();
   }
 
   function press(k) {
     const line = selectedLine();
     if (!line) return;
-    if (padLineId !== line.id) {
-      pad = numpadStart(pad.mode);
-      padLineId = line.id;
-    }
-    // Backspace on a quantity already at zero takes the line away, as on most tills.
-    if (k === 'backspace' && pad.mode === 'qty' && pad.fresh && parseQty(line.qty) === 0) {
-      till.removeSelectedLine();
-      return;
-    }
-    const r = numpadPress(pad, k, currentText(line));
-    pad = r.state;
-    if (r.value === undefined) return;
-    if (pad.mode === 'qty' && r.value !== parseQty(line.qty)) till.lineOp('set_qty', { qty: formatQty(r.value) });
-    else if (pad.mode === 'price' && r.value !== line.unit_price) till.lineOp('set_price', { unit_price: r.value });
-    else if (pad.mode === 'discount' && r.value !== (discountToBp(line.discount) || 0)) till.lineOp('set_discount', { discount: bpToPercent(r.value) });
+    entry.confirm_above_milli = app.settings.qty_confirm_above * 1000; // may have changed in the menu
+    act(entry.press(k, line, refusal));
+  }
+
+  function confirmStaged() {
+    const line = selectedLine();
+    if (line) act(entry.confirm(line, refusal));
+  }
+
+  function cancelStaged() {
+    act(entry.cancel(selectedLine()));
   }
 
   function submitSearch() {
@@ -270,7 +300,7 @@ export function mountPos(root, app) {
 
   async function editNote() {
     const order = till.currentOrder();
-    const text = await promptText({ title: 'Order note', value: order ? order.note : '', multiline: true, testid: 'order-note' });
+    const text = await promptText({ title: 'Order note', value: order ? order.note : '', multiline: true, testid: 'order-note', maxChars: NOTE_CHARS_MAX });
     if (text === null || (order && text === order.note)) return;
     till.setNote(text);
   }
@@ -278,7 +308,7 @@ export function mountPos(root, app) {
   async function editLineNote() {
     const line = selectedLine();
     if (!line) return;
-    const text = await promptText({ title: `Note on ${line.name}`, value: line.note || '', testid: 'line-note' });
+    const text = await promptText({ title: `Note on ${line.name}`, value: line.note || '', testid: 'line-note', maxChars: NOTE_CHARS_MAX });
     if (text === null || text === line.note) return;
     till.lineOp('set_line_note', { note: text });
   }
@@ -312,6 +342,8 @@ export function mountPos(root, app) {
   let alive = true;
 
   function handleKey(k) {
+    // Enter ends a barcode: it is never a yes to a held quantity.
+    if (k === 'Enter' && entry.staged !== null) return cancelStaged();
     const nk = numpadKeyFor(k);
     if (nk) return press(nk);
     switch (k.toLowerCase()) {
@@ -331,6 +363,7 @@ export function mountPos(root, app) {
     if (e.key === 'F8') { e.preventDefault(); till.manualSync(); return; }
     if (e.key === 'F9') { e.preventDefault(); location.hash = '#/orders'; return; }
     if (isTyping(e)) return; // the search field scans and searches on its own
+    if (e.key === 'Escape' && entry.staged !== null) { e.preventDefault(); scanner.flush(); cancelStaged(); return; }
     if (e.key === 'ArrowUp') { e.preventDefault(); moveSelection(-1); return; }
     if (e.key === 'ArrowDown') { e.preventDefault(); moveSelection(1); return; }
     if (e.key === 'Delete') { e.preventDefault(); till.removeSelectedLine(); return; }
@@ -348,6 +381,7 @@ export function mountPos(root, app) {
     }
   }
   document.addEventListener('keydown', onKeyDown);
+  tapWithoutFocus(el);
 
   // ---- updates ----
   const render = frameScheduler(() => renderOrder());
@@ -355,13 +389,20 @@ export function mountPos(root, app) {
     if (e.type === 'catalog') { renderCategories(); renderProducts(); render(); }
     if (e.type === 'remote_change' && e.order_id === till.currentOrderId) {
       const until = Date.now() + FLASH_MS;
-      for (const id of e.line_ids) flashing.set(id, until);
+      const who = e.by && e.by.config_name ? e.by.config_name : 'another counter';
+      for (const id of e.line_ids) {
+        flashing.set(id, until);
+        changedBy.set(id, who);
+        // The digits typed so far were for the line as it was.
+        if (entry.remoteChanged(id) && id === till.selectedLineId) entry.hint = `${who} changed this line: type again`;
+      }
       setTimeout(render, FLASH_MS + 50);
     }
     if (['orders', 'current', 'selection', 'pending', 'sync', 'welcome'].includes(e.type)) {
       if (e.type === 'current') {
-        pad = numpadStart('qty');
-        padLineId = null;
+        entry.setMode('qty');
+        entry.select(null);
+        changedBy.clear();
         app.lifecycle.setPresence(till.currentOrderId);
       }
       render();
@@ -380,6 +421,7 @@ export function mountPos(root, app) {
       off();
       clearInterval(ticker);
       bar.destroy();
+      lines.destroy();
       scanner.flush();
       document.removeEventListener('keydown', onKeyDown);
     },

@@ -1,10 +1,12 @@
 // topbar.js: the bar over every till screen: the counter's name, the live sync state
 // (live / reconnecting / offline with the count of pending changes), the Manual Sync
 // button and its result, the Orders button with the count of visible drafts, and
-// the menu (back office, close session, switch counter, sign out).
+// the menu (back office, reload products, till settings, close session, switch
+// counter, sign out).
 
 import { h, replace } from '../dom.js';
 import { syncStateLabel } from '../wording.js';
+import { editTillSettings } from './dialogs/tillsettings.js';
 
 export function topbar(app, { active = 'pos' } = {}) {
   const till = app.till;
@@ -32,6 +34,7 @@ export function topbar(app, { active = 'pos' } = {}) {
       replace(menu,
         app.account.isManager() ? h('button', { role: 'menuitem', testid: 'menu-backoffice', onclick: () => { toggleMenu(false); location.hash = '#/office/configs'; } }, 'Back office') : null,
         h('button', { role: 'menuitem', testid: 'menu-refresh', onclick: () => { toggleMenu(false); till.refreshCatalog(); } }, 'Reload products'),
+        h('button', { role: 'menuitem', testid: 'menu-settings', onclick: () => { toggleMenu(false); editTillSettings(app); } }, 'Till settings…'),
         h('button', { role: 'menuitem', testid: 'menu-close-session', onclick: () => { toggleMenu(false); app.lifecycle.closeSession(); } }, 'Close session…'),
         h('button', { role: 'menuitem', testid: 'menu-switch', onclick: () => { toggleMenu(false); location.hash = '#/session'; } }, 'Switch counter'),
         h('button', { role: 'menuitem', testid: 'menu-logout', onclick: () => { toggleMenu(false); app.account.logout(); } }, 'Sign out'));
