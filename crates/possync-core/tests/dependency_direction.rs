@@ -1,6 +1,9 @@
-//! Keeps the deterministic crates deterministic: the core and the engine may
-//! not depend on a runtime, a database, a web framework or a random source,
-//! and their code may not read a clock. (CONVENTIONS 1-3, DESIGN "Crates".)
+//! Keeps the deterministic crates deterministic: the core, the engine and the
+//! terminal state machine may not depend on a runtime, a database, a web
+//! framework or a random source, and their code may not read a clock.
+//! (CONVENTIONS 1-3, DESIGN "Crates".) The Rust SDK (`possync-client`) wraps
+//! the terminal state machine in I/O; the simulation must use the state
+//! machine alone, so it stays replayable.
 
 use std::path::{Path, PathBuf};
 
@@ -76,7 +79,7 @@ fn deterministic_crates_depend_on_no_runtime_database_or_randomness() {
         "possync-core",
         "possync-protocol",
         "possync-engine",
-        "possync-client",
+        "possync-terminal",
     ] {
         for dependency in dependencies(crate_name) {
             assert!(
@@ -118,7 +121,7 @@ fn uuid_is_used_without_its_generators() {
         "possync-core",
         "possync-protocol",
         "possync-engine",
-        "possync-client",
+        "possync-terminal",
     ] {
         if let Some(uuid) = manifest(crate_name)
             .get("dependencies")
@@ -143,7 +146,7 @@ fn deterministic_code_reads_no_clock_and_no_random_source() {
         "possync-core",
         "possync-protocol",
         "possync-engine",
-        "possync-client",
+        "possync-terminal",
     ] {
         for path in rust_files(&crates_dir().join(crate_name).join("src")) {
             let text = std::fs::read_to_string(&path).unwrap();
@@ -151,5 +154,29 @@ fn deterministic_code_reads_no_clock_and_no_random_source() {
                 assert!(!text.contains(call), "{} uses {call}", path.display());
             }
         }
+    }
+}
+
+/// The simulation replays seeds exactly only while it drives the sans-IO
+/// crates: the SDK's socket, outbox file and timers would make it depend on
+/// the machine.
+#[test]
+fn the_simulation_uses_the_terminal_state_machine_not_the_sdk() {
+    let simulation = dependencies("possync-sim");
+    assert!(
+        simulation.iter().any(|name| name == "possync-terminal"),
+        "possync-sim drives possync-terminal"
+    );
+    for forbidden in [
+        "possync-client",
+        "tokio",
+        "sqlx",
+        "reqwest",
+        "tokio-tungstenite",
+    ] {
+        assert!(
+            !simulation.iter().any(|name| name == forbidden),
+            "possync-sim must not depend on {forbidden}"
+        );
     }
 }

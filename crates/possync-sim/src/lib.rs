@@ -14,13 +14,13 @@
 //! the history exactly once at the acknowledged version, histories have no
 //! gaps, and no order is paid twice or edited after payment.
 
-use possync_client::TerminalState;
 use possync_core::*;
 use possync_engine::{
     ConfigInfo, ConnId, ConnectionInfo, Decision, Delivery, Engine, EngineCatalog, EngineSettings,
     OpSource, World, unavailable_answer,
 };
 use possync_protocol::{ClientMessage, OpRequest, ServerMessage};
+use possync_terminal::TerminalState;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -649,7 +649,7 @@ impl Simulation {
         };
         let terminal = &mut self.terminals[index];
         match terminal.state.receive(&message) {
-            Some(possync_client::OpFate::Acked {
+            Some(possync_terminal::OpFate::Acked {
                 op_id,
                 order_id,
                 version,
@@ -661,12 +661,12 @@ impl Simulation {
                 }
                 terminal.acks.push((op_id, order_id, version));
             }
-            Some(possync_client::OpFate::Rejected { code, .. })
+            Some(possync_terminal::OpFate::Rejected { code, .. })
                 if code != RejectCode::Unavailable =>
             {
                 self.report.rejects += 1;
             }
-            Some(possync_client::OpFate::Rejected { .. }) | None => {}
+            Some(possync_terminal::OpFate::Rejected { .. }) | None => {}
         }
         let mut outgoing: Vec<ClientMessage> = terminal.state.take_resync().into_iter().collect();
         // Retryable rejects put ops back in the outbox: resend them now.
