@@ -17,6 +17,8 @@ pub mod numbers;
 pub mod op;
 pub mod order;
 pub mod patch;
+pub mod payment;
+pub mod report;
 pub mod text;
 pub mod timestamp;
 pub mod totals;
@@ -31,6 +33,13 @@ pub use numbers::{Discount, Money, NumberError, Quantity, TaxRate};
 pub use op::{Op, PaymentInput, Reject, RejectCode};
 pub use order::{By, Line, LineTax, Lock, Order, OrderState, Origin, Payment, Totals};
 pub use patch::Patch;
+pub use payment::{
+    Invoice, OnHand, PaymentEffects, PaymentError, PaymentLedger, StockLevel, StockMove,
+};
+pub use report::{
+    CashSummary, PaidOrderSummary, PaymentTotal, ReportError, SessionActivity, SessionReport,
+    session_report,
+};
 pub use text::{Name, Note, TextError};
 pub use timestamp::Timestamp;
 pub use visibility::{can_read, can_see_draft};

@@ -202,6 +202,23 @@ impl Quantity {
     pub fn checked_add(self, other: Quantity) -> Result<Quantity, NumberError> {
         Quantity::from_milli(self.0.saturating_add(other.0))
     }
+
+    /// self + other, held within the range a quantity may take.
+    pub fn saturating_add(self, other: Quantity) -> Quantity {
+        Quantity(
+            self.0
+                .saturating_add(other.0)
+                .clamp(-QUANTITY_ABS_MAX_MILLI, QUANTITY_ABS_MAX_MILLI),
+        )
+    }
+}
+
+/// The range is symmetric, so every quantity has its opposite.
+impl std::ops::Neg for Quantity {
+    type Output = Quantity;
+    fn neg(self) -> Quantity {
+        Quantity(-self.0)
+    }
 }
 
 impl std::str::FromStr for Quantity {
