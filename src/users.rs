@@ -9,7 +9,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use clap::{Subcommand, ValueEnum};
 use possync_core::{Login, Name, Password, Role};
 use possync_server::auth::hash_password;
-use possync_store::{Store, StoreError};
+use possync_store::{Conflict, Store, StoreError};
 use rand::Rng;
 use rand::distributions::Alphanumeric;
 use std::io::{BufRead, IsTerminal};
@@ -80,7 +80,7 @@ pub async fn run(data_dir: &Path, command: UserCommand) -> Result<()> {
                 .await
             {
                 Ok(user) => user,
-                Err(StoreError::Conflict(_)) => {
+                Err(StoreError::Conflict(Conflict::LoginTaken)) => {
                     bail!("the login `{}` is already taken", login.as_str())
                 }
                 Err(error) => return Err(error).context("could not add the user"),

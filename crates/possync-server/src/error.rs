@@ -8,7 +8,7 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use possync_store::StoreError;
+use possync_store::{Conflict, StoreError};
 use serde::Serialize;
 use std::borrow::Cow;
 
@@ -102,16 +102,19 @@ impl ApiError {
             "the server failed to handle this request",
         )
     }
+}
 
-    /// Maps a store error, turning a conflict into `conflict_code` (e.g. `login_taken`).
-    pub fn from_store_with_conflict_code(
-        error: StoreError,
-        conflict_code: &'static str,
-    ) -> ApiError {
-        match error {
-            StoreError::Conflict(message) => ApiError::conflict(conflict_code, message),
-            other => ApiError::from(other),
-        }
+/// The contract's error code of each kind of store conflict.
+fn conflict_code(conflict: &Conflict) -> &'static str {
+    match conflict {
+        Conflict::LoginTaken => "login_taken",
+        Conflict::BarcodeTaken => "barcode_taken",
+        Conflict::LastManager => "last_manager",
+        Conflict::SessionClosed(_) => "session_closed",
+        Conflict::TokenExists
+        | Conflict::SessionChanged(_)
+        | Conflict::OrderVersion { .. }
+        | Conflict::OpAnswered => "conflict",
     }
 }
 
@@ -120,7 +123,9 @@ impl From<StoreError> for ApiError {
         match error {
             StoreError::NotFound(what) => ApiError::not_found(format!("{what} not found")),
             StoreError::Invalid(message) => ApiError::invalid(message),
-            StoreError::Conflict(message) => ApiError::conflict("conflict", message),
+            StoreError::Conflict(conflict) => {
+                ApiError::conflict(conflict_code(&conflict), conflict.to_string())
+            }
             StoreError::Unavailable(cause) => ApiError::unavailable(cause),
         }
     }

@@ -3,12 +3,18 @@
 //! [`Store`] is the one interface the server uses; [`sqlite::SqliteStore`] is
 //! the embedded default (WAL, `synchronous=FULL`) and a PostgreSQL store
 //! implements the same trait for several server nodes. The contract test
-//! suite in [`contract`] runs against every implementation, so they cannot drift.
+//! suite (the `possync-store-contract` crate) runs against every
+//! implementation, so they cannot drift.
 //!
 //! The store holds no rules of its own beyond integrity: validation lives in
-//! `possync-core` types, which is why every input here is already parsed.
+//! `possync-core` types, which is why every input here is already parsed, and
+//! what a payment leaves behind or what a session report adds up is computed
+//! by `possync-core` ([`PaymentLedger`], [`session_report`]); a store only
+//! reads what those need and writes what they answer.
+//!
+//! [`PaymentLedger`]: possync_core::PaymentLedger
+//! [`session_report`]: possync_core::session_report
 
-pub mod contract;
 pub mod sqlite;
 
 use async_trait::async_trait;
@@ -24,12 +30,51 @@ pub enum StoreError {
     /// The input refers to something that does not exist or breaks a rule (HTTP 400).
     #[error("{0}")]
     Invalid(String),
-    /// The input clashes with existing data: a taken login or barcode, a closed session (HTTP 409).
-    #[error("{0}")]
-    Conflict(String),
+    /// The input clashes with existing data (HTTP 409); the variant says with what.
+    #[error(transparent)]
+    Conflict(#[from] Conflict),
     /// The database failed; the cause is logged, never shown to clients (HTTP 503).
     #[error("storage unavailable: {0}")]
     Unavailable(String),
+}
+
+/// Why a write clashes with what the store holds. Callers match on the variant
+/// (the HTTP API turns each into its own error code; the sync node reloads an
+/// order whose version moved); the message is for people.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Conflict {
+    /// Another user has this login.
+    #[error("login already taken")]
+    LoginTaken,
+    /// Another product has this barcode.
+    #[error("barcode already used by another product")]
+    BarcodeTaken,
+    /// The change would leave the shop without a manager.
+    #[error("cannot demote the last manager: promote someone else first")]
+    LastManager,
+    /// The session is closed already.
+    #[error("session {0} is already closed")]
+    SessionClosed(SessionId),
+    /// A token with this hash exists.
+    #[error("token already exists")]
+    TokenExists,
+    /// The config's open session changed while joining it; trying again joins or opens afresh.
+    #[error("the session of config {0} changed; try again")]
+    SessionChanged(ConfigId),
+    /// An accepted op does not follow the order's version (stored, or reached
+    /// earlier in the same batch): another writer moved the order, or the batch
+    /// skips a version. Nothing of the batch was written; reload the order.
+    #[error("order {order_id} is at version {current}, so version {next} cannot follow it")]
+    OrderVersion {
+        order_id: OrderId,
+        current: u64,
+        next: u64,
+    },
+    /// An accepted op already has an answer (in the store, or earlier in the
+    /// batch): it must not take effect twice. Nothing of the batch was written;
+    /// the op's first answer is in the store.
+    #[error("an op of this batch already has an answer")]
+    OpAnswered,
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -50,60 +95,10 @@ pub enum TokenOwner {
 }
 
 pub use possync_core::journal::{CommitEntry, HistoryEntry, OpOutcome};
-
-/// The cash and payment summary of a session, as printed at closing.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SessionReport {
-    pub session: Session,
-    pub orders_paid: u64,
-    pub sales_total: Money,
-    pub tax_total: Money,
-    pub payments: Vec<PaymentTotal>,
-    pub cash: CashSummary,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PaymentTotal {
-    pub method_id: PaymentMethodId,
-    pub name: Name,
-    pub kind: PaymentMethodKind,
-    pub amount: Money,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CashSummary {
-    pub opening: Money,
-    /// Cash received, before change.
-    pub payments: Money,
-    pub change_given: Money,
-    /// opening + payments − change_given: what the drawer should hold.
-    pub expected: Money,
-    pub counted: Option<Money>,
-    /// counted − expected, once counted.
-    pub difference: Option<Money>,
-}
-
-/// One stock movement, written when an order with tracked products is paid.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StockMove {
-    pub product_id: ProductId,
-    pub order_id: OrderId,
-    /// Negative when goods leave the shop.
-    pub qty: Quantity,
-    pub at: Timestamp,
-}
-
-/// An invoice, written when an order paid with `invoice` asked for one.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Invoice {
-    /// Sequential, starting at 1, never reused.
-    pub number: u64,
-    pub order_id: OrderId,
-    pub customer_id: CustomerId,
-    /// The order's total.
-    pub total: Money,
-    pub at: Timestamp,
-}
+// The report and payment records are computed in the core; they are
+// re-exported here because the store is where callers read them.
+pub use possync_core::payment::{Invoice, StockMove};
+pub use possync_core::report::{CashSummary, PaymentTotal, SessionReport};
 
 /// The shop's durable state. Every method is one transaction.
 #[async_trait]
@@ -112,7 +107,7 @@ pub trait Store: Send + Sync + 'static {
     async fn count_users(&self) -> StoreResult<u64>;
     async fn list_users(&self) -> StoreResult<Vec<User>>;
     async fn get_user(&self, user_id: UserId) -> StoreResult<User>;
-    /// Fails with `Conflict` when the login is taken.
+    /// Fails with [`Conflict::LoginTaken`] when the login is taken.
     async fn create_user(
         &self,
         login: &Login,
@@ -120,7 +115,7 @@ pub trait Store: Send + Sync + 'static {
         role: Role,
         password_hash: &str,
     ) -> StoreResult<User>;
-    /// Changes name, role and/or password hash. Refuses (`Conflict`) to demote the last manager.
+    /// Changes name, role and/or password hash. Refuses ([`Conflict::LastManager`]) to demote the last manager.
     async fn update_user(
         &self,
         user_id: UserId,
@@ -140,7 +135,7 @@ pub trait Store: Send + Sync + 'static {
     async fn find_token(&self, token_hash: &str) -> StoreResult<Option<TokenOwner>>;
 
     // Catalog. Creates check references (category, taxes) and answer `Invalid` for unknown ones;
-    // a barcode already used by another product is a `Conflict`.
+    // a barcode already used by another product is [`Conflict::BarcodeTaken`].
     async fn list_products(&self) -> StoreResult<Vec<Product>>;
     async fn get_product(&self, product_id: ProductId) -> StoreResult<Product>;
     async fn create_product(&self, new: &ProductNew) -> StoreResult<Product>;
@@ -206,7 +201,7 @@ pub trait Store: Send + Sync + 'static {
     async fn get_session(&self, session_id: SessionId) -> StoreResult<Session>;
     /// Newest first.
     async fn list_sessions(&self) -> StoreResult<Vec<Session>>;
-    /// Closes an open session (a closed one is a `Conflict`) and returns its report.
+    /// Closes an open session (a closed one is [`Conflict::SessionClosed`]) and returns its report.
     async fn close_session(
         &self,
         session_id: SessionId,
@@ -221,8 +216,9 @@ pub trait Store: Send + Sync + 'static {
     async fn list_orders(&self, state: OrderState) -> StoreResult<Vec<Order>>;
     /// Writes a batch of op outcomes in one transaction: all or nothing.
     /// An accepted entry's version must be exactly one more than the stored
-    /// order's (1 for a new order), else the whole batch fails with `Conflict`;
-    /// so does an accepted op whose `op_id` already has an outcome. A rejected
+    /// order's (1 for a new order), else the whole batch fails with
+    /// [`Conflict::OrderVersion`]; an accepted op whose `op_id` already has an
+    /// outcome fails it with [`Conflict::OpAnswered`]. A rejected
     /// entry whose `op_id` already has an outcome keeps the first one.
     /// At most [`COMMIT_ENTRIES_PER_BATCH_MAX`] entries.
     async fn commit_batch(&self, entries: &[CommitEntry]) -> StoreResult<()>;

@@ -3,7 +3,8 @@
 
 use possync_core::OrderState;
 use possync_store::sqlite::{ConnectionPragmas, SqliteStore};
-use possync_store::{Store, StoreError, contract};
+use possync_store::{Store, StoreError};
+use possync_store_contract as contract;
 use sqlx::ConnectOptions;
 use sqlx::sqlite::SqliteConnectOptions;
 use std::path::Path;
@@ -19,7 +20,7 @@ async fn fresh_store() -> (TempDir, Arc<SqliteStore>) {
     (dir, Arc::new(store))
 }
 
-possync_store::store_contract_tests!(fresh_store);
+possync_store_contract::store_contract_tests!(fresh_store);
 
 /// Everything the store answers, to compare before and after a reopen.
 #[derive(Debug, PartialEq)]

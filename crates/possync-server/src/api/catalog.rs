@@ -5,7 +5,7 @@
 //! them, so the five collections cannot drift apart in rules or documentation.
 
 use crate::auth::{Caller, ManagerCaller};
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiPath};
 use crate::schemas;
 use crate::state::{AppState, ShopChange};
@@ -26,7 +26,6 @@ macro_rules! catalog_collection {
         record: $record:ident,
         new: $new:ident,
         changes: $changes:ident,
-        conflict_code: $conflict_code:literal,
         list: $list_handler:ident => $store_list:ident, $list_doc:literal,
         create: $create_handler:ident => $store_create:ident, $create_doc:literal,
         get: $get_handler:ident => $store_get:ident, $get_doc:literal,
@@ -69,8 +68,7 @@ macro_rules! catalog_collection {
             let record = state
                 .store
                 .$store_create(&new)
-                .await
-                .map_err(|error| ApiError::from_store_with_conflict_code(error, $conflict_code))?;
+                .await?;
             state.notify(ShopChange::Catalog).await;
             tracing::info!(id = %record.id, by = %manager.login.as_str(), concat!(stringify!($record), " created"));
             Ok((StatusCode::CREATED, Json(record)))
@@ -122,8 +120,7 @@ macro_rules! catalog_collection {
             let record = state
                 .store
                 .$store_update(id, &changes)
-                .await
-                .map_err(|error| ApiError::from_store_with_conflict_code(error, $conflict_code))?;
+                .await?;
             state.notify(ShopChange::Catalog).await;
             Ok(Json(record))
         }
@@ -137,7 +134,6 @@ catalog_collection! {
     record: Product,
     new: ProductNew,
     changes: ProductChanges,
-    conflict_code: "barcode_taken",
     list: list_products => list_products, "Lists the products on sale.",
     create: create_product => create_product, "Adds a product; its category and taxes must exist and its barcode be unused.",
     get: get_product => get_product, "One product.",
@@ -151,7 +147,6 @@ catalog_collection! {
     record: Category,
     new: CategoryNew,
     changes: CategoryChanges,
-    conflict_code: "conflict",
     list: list_categories => list_categories, "Lists the product categories.",
     create: create_category => create_category, "Adds a category.",
     get: get_category => get_category, "One category.",
@@ -165,7 +160,6 @@ catalog_collection! {
     record: Tax,
     new: TaxNew,
     changes: TaxChanges,
-    conflict_code: "conflict",
     list: list_taxes => list_taxes, "Lists the taxes.",
     create: create_tax => create_tax, "Adds a tax (percent, price-included or added on top).",
     get: get_tax => get_tax, "One tax.",
@@ -179,7 +173,6 @@ catalog_collection! {
     record: Customer,
     new: CustomerNew,
     changes: CustomerChanges,
-    conflict_code: "conflict",
     list: list_customers => list_customers, "Lists the customers.",
     create: create_customer => create_customer, "Adds a customer.",
     get: get_customer => get_customer, "One customer.",
@@ -193,7 +186,6 @@ catalog_collection! {
     record: PaymentMethod,
     new: PaymentMethodNew,
     changes: PaymentMethodChanges,
-    conflict_code: "conflict",
     list: list_payment_methods => list_payment_methods, "Lists the payment methods (cash, card, other).",
     create: create_payment_method => create_payment_method, "Adds a payment method.",
     get: get_payment_method => get_payment_method, "One payment method.",

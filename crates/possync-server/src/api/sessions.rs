@@ -142,8 +142,7 @@ pub async fn close_session(
     let report = state
         .store
         .close_session(session_id, request.counted_cash, state.clock.now())
-        .await
-        .map_err(|error| ApiError::from_store_with_conflict_code(error, "session_closed"))?;
+        .await?;
     state.notify(ShopChange::SessionClosed(session_id)).await;
     tracing::info!(session_id = %session_id, user = %user.login.as_str(), "session closed");
     Ok(Json(report))

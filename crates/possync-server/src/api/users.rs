@@ -2,7 +2,7 @@
 //! async workers) and never leave the store; no answer contains a hash.
 
 use crate::auth::{ManagerCaller, hash_password_off_thread};
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiPath};
 use crate::schemas;
 use crate::state::AppState;
@@ -52,8 +52,7 @@ pub async fn create_user(
     let user = state
         .store
         .create_user(&new.login, &new.name, new.role, &password_hash)
-        .await
-        .map_err(|error| ApiError::from_store_with_conflict_code(error, "login_taken"))?;
+        .await?;
     tracing::info!(user_id = %user.id, login = %user.login.as_str(), role = user.role.as_str(), by = %manager.login.as_str(), "user created");
     Ok((StatusCode::CREATED, Json(user)))
 }
@@ -116,8 +115,7 @@ pub async fn update_user(
             changes.role,
             password_hash.as_deref(),
         )
-        .await
-        .map_err(|error| ApiError::from_store_with_conflict_code(error, "last_manager"))?;
+        .await?;
     tracing::info!(user_id = %user.id, by = %manager.login.as_str(), password_changed = password_hash.is_some(), "user changed");
     Ok(Json(user))
 }

@@ -1,0 +1,70 @@
+//! The contract test suite every `possync_store::Store` implementation must pass.
+//!
+//! Each behaviour is a `pub async fn` that takes a fresh, empty store and
+//! panics at the first broken promise, naming it. This crate is only ever a
+//! dev-dependency: every implementation (SQLite, PostgreSQL) runs exactly the
+//! same checks from its own tests, and [`store_contract_tests!`] turns the
+//! behaviours into one `#[tokio::test]` each:
+//!
+//! ```text
+//! /// A fresh store, and whatever must live as long as it (a temp dir, a throwaway database).
+//! async fn fresh_store() -> (tempfile::TempDir, std::sync::Arc<SqliteStore>) { ... }
+//! possync_store_contract::store_contract_tests!(fresh_store);
+//! ```
+//!
+//! Orders are built with `possync_core::apply` over a catalog read back from
+//! the store, so what the suite commits is what the engine would commit.
+//!
+//! Every new `Store` method gets a behaviour here (and a line in the macro).
+
+mod catalog;
+mod configs;
+mod fixtures;
+mod orders;
+mod payments;
+mod sessions;
+mod users;
+
+pub use catalog::catalog;
+pub use configs::configs_and_links;
+pub use orders::{
+    commit_batch_is_all_or_nothing, group_commits_of_many_ops, list_orders_by_state, op_outcomes,
+    orders_commit_and_history,
+};
+pub use payments::{payment_effects, session_report};
+pub use sessions::{concurrent_session_opens, sessions};
+pub use users::{tokens, users};
+
+/// Generates one `#[tokio::test]` per contract behaviour for a store.
+///
+/// `$fresh_store` is an async fn returning `(guard, Arc<S>)`: a new, empty
+/// store, and a guard kept alive until the test ends.
+#[macro_export]
+macro_rules! store_contract_tests {
+    ($fresh_store:path) => {
+        $crate::store_contract_tests!(@tests $fresh_store;
+            contract_users => users,
+            contract_tokens => tokens,
+            contract_catalog => catalog,
+            contract_configs_and_links => configs_and_links,
+            contract_sessions => sessions,
+            contract_concurrent_session_opens => concurrent_session_opens,
+            contract_orders_commit_and_history => orders_commit_and_history,
+            contract_commit_batch_is_all_or_nothing => commit_batch_is_all_or_nothing,
+            contract_op_outcomes => op_outcomes,
+            contract_payment_effects => payment_effects,
+            contract_session_report => session_report,
+            contract_list_orders_by_state => list_orders_by_state,
+            contract_group_commits_of_many_ops => group_commits_of_many_ops,
+        );
+    };
+    (@tests $fresh_store:path; $($test_name:ident => $behaviour:ident),* $(,)?) => {
+        $(
+            #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $test_name() {
+                let (_guard, store) = $fresh_store().await;
+                $crate::$behaviour(store).await;
+            }
+        )*
+    };
+}

@@ -1,0 +1,327 @@
+//! What payments leave behind (payments, stock, invoices) and the session report.
+
+use crate::fixtures::*;
+use possync_core::*;
+use possync_store::{
+    CashSummary, CommitEntry, HistoryEntry, Invoice, PaymentTotal, StockMove, Store,
+};
+use std::sync::Arc;
+
+/// Paying writes payments, stock moves of tracked products, on-hand counts and invoices.
+pub async fn payment_effects<S: Store + ?Sized>(store: Arc<S>) {
+    let store = &*store;
+    let shop = open_shop(store).await;
+    let till = open_till(store, &shop, &shop.counter_1, 0).await;
+    assert_eq!(ok(store.list_invoices().await, "list invoices"), vec![]);
+
+    // 2 coffees (250 + 21% VAT = 302.5 each, 605 together) and a cake (400).
+    let order = draft(
+        store,
+        &till,
+        Some(shop.customer.id),
+        false,
+        &[(shop.coffee.id, 2_000, 0), (shop.cake.id, 1_000, 0)],
+    )
+    .await;
+    assert_eq!(order.totals.total, money(1_005));
+    let paid = pay(store, &till, &order, &[(shop.cash.id, 2_000)], true).await;
+    assert_eq!(paid.state, OrderState::Paid);
+    assert_eq!(paid.change, money(995));
+    assert_eq!(
+        ok(store.get_order(paid.id).await, "get the paid order"),
+        Some(paid.clone())
+    );
+    let paid_at = entry_history_at(store, paid.id).await;
+
+    assert_eq!(
+        ok(store.list_stock_moves(shop.coffee.id).await, "coffee moves"),
+        vec![StockMove {
+            product_id: shop.coffee.id,
+            order_id: paid.id,
+            qty: qty(-2_000),
+            at: paid_at,
+        }]
+    );
+    assert_eq!(
+        ok(store.list_stock_moves(shop.cake.id).await, "cake moves"),
+        vec![],
+        "cake is not tracked"
+    );
+    assert_eq!(
+        ok(store.get_product(shop.coffee.id).await, "get coffee").on_hand,
+        qty(8_000)
+    );
+    assert_eq!(
+        ok(store.get_product(shop.cake.id).await, "get cake").on_hand,
+        Quantity::ZERO
+    );
+    assert_eq!(
+        ok(store.list_invoices().await, "list invoices"),
+        vec![Invoice {
+            number: 1,
+            order_id: paid.id,
+            customer_id: shop.customer.id,
+            total: money(1_005),
+            at: paid_at,
+        }]
+    );
+    let report = ok(store.session_report(till.by.session_id).await, "report");
+    assert_eq!(
+        report.payments,
+        vec![PaymentTotal {
+            method_id: shop.cash.id,
+            name: shop.cash.name.clone(),
+            kind: PaymentMethodKind::Cash,
+            amount: money(2_000),
+        }]
+    );
+
+    // Half a coffee, no invoice: stock moves in thousandths, no invoice row.
+    let half = draft(store, &till, None, false, &[(shop.coffee.id, 500, 0)]).await;
+    let half = pay(
+        store,
+        &till,
+        &half,
+        &[(shop.card.id, half.totals.total.minor())],
+        false,
+    )
+    .await;
+    // A returned coffee, refunded in cash, brings one back.
+    let refund = draft(store, &till, None, false, &[(shop.coffee.id, -1_000, 0)]).await;
+    assert_eq!(refund.totals.total, money(-303));
+    let refund = pay(store, &till, &refund, &[(shop.cash.id, -303)], false).await;
+
+    let moves: Vec<(OrderId, Quantity)> =
+        ok(store.list_stock_moves(shop.coffee.id).await, "coffee moves")
+            .into_iter()
+            .map(|stock_move| (stock_move.order_id, stock_move.qty))
+            .collect();
+    assert_eq!(
+        moves,
+        vec![
+            (paid.id, qty(-2_000)),
+            (half.id, qty(-500)),
+            (refund.id, qty(1_000))
+        ],
+        "moves oldest first, negative when goods leave"
+    );
+    assert_eq!(
+        ok(store.get_product(shop.coffee.id).await, "get coffee").on_hand,
+        qty(8_500)
+    );
+    assert_eq!(
+        ok(store.list_invoices().await, "list invoices").len(),
+        1,
+        "no invoice unless asked"
+    );
+    expect_not_found(
+        store.list_stock_moves(ProductId(MISSING_ID)).await,
+        "product",
+        "moves of an unknown product",
+    );
+
+    // An op on a paid order (here: one the engine would never accept) does not pay twice.
+    let mut after_paid = paid.clone();
+    after_paid.version += 1;
+    let entry = HistoryEntry {
+        version: after_paid.version,
+        op_id: OpId(next_uuid()),
+        op: Op::SetNote {
+            note: Note::default(),
+        },
+        by: till.by.clone(),
+        at: tick(),
+    };
+    ok(
+        store
+            .commit_batch(&[CommitEntry::Accepted {
+                order: after_paid,
+                entry,
+            }])
+            .await,
+        "a later version of a paid order",
+    );
+    assert_eq!(
+        ok(store.get_product(shop.coffee.id).await, "get coffee").on_hand,
+        qty(8_500)
+    );
+    assert_eq!(ok(store.list_invoices().await, "list invoices").len(), 1);
+    let report = ok(store.session_report(till.by.session_id).await, "report");
+    assert_eq!(report.orders_paid, 3);
+    let amounts: Vec<(PaymentMethodId, Money)> = report
+        .payments
+        .iter()
+        .map(|total| (total.method_id, total.amount))
+        .collect();
+    assert_eq!(
+        amounts,
+        vec![
+            (shop.cash.id, money(2_000 - 303)),
+            (shop.card.id, half.totals.total)
+        ],
+        "payments are written once, refunds as negative amounts"
+    );
+    assert_eq!(report.cash.payments, money(2_000 - 303));
+    assert_eq!(
+        report.cash.change_given,
+        money(995),
+        "a refund gives no change"
+    );
+    assert_eq!(
+        report.sales_total,
+        money(1_005 - 303 + half.totals.total.minor())
+    );
+}
+
+/// The session report, checked against numbers worked out by hand.
+pub async fn session_report<S: Store + ?Sized>(store: Arc<S>) {
+    let store = &*store;
+    let shop = open_shop(store).await;
+    let till_1 = open_till(store, &shop, &shop.counter_1, 5_000).await;
+    let till_2 = open_till(store, &shop, &shop.counter_2, 0).await;
+    let session_1 = till_1.by.session_id;
+    let session_2 = till_2.by.session_id;
+
+    let empty = ok(
+        store.session_report(session_1).await,
+        "report of a session without sales",
+    );
+    assert_eq!(
+        (empty.orders_paid, empty.sales_total, empty.tax_total),
+        (0, Money::ZERO, Money::ZERO)
+    );
+    assert!(empty.payments.is_empty());
+    assert_eq!(empty.cash.expected, money(5_000));
+
+    // A: 2 coffees (500 + 105 VAT) and a cake (400): 1,005, paid 2,000 in cash, 995 change.
+    let a = draft(
+        store,
+        &till_1,
+        Some(shop.customer.id),
+        false,
+        &[(shop.coffee.id, 2_000, 0), (shop.cake.id, 1_000, 0)],
+    )
+    .await;
+    assert_eq!((a.totals.total, a.totals.tax), (money(1_005), money(105)));
+    pay(store, &till_1, &a, &[(shop.cash.id, 2_000)], true).await;
+    // B: 1.5 coffees at 10% off: 375 -> 337.5 -> 338, VAT 70.98 -> 71: 409, by card.
+    let b = draft(
+        store,
+        &till_1,
+        None,
+        false,
+        &[(shop.coffee.id, 1_500, 1_000)],
+    )
+    .await;
+    assert_eq!((b.totals.total, b.totals.tax), (money(409), money(71)));
+    pay(store, &till_1, &b, &[(shop.card.id, 409)], false).await;
+    // C: a cake drafted at counter 2, shared, paid at counter 1: 100 card + 500 cash, 200 change.
+    let c = draft(store, &till_2, None, true, &[(shop.cake.id, 1_000, 0)]).await;
+    pay(
+        store,
+        &till_1,
+        &c,
+        &[(shop.card.id, 100), (shop.cash.id, 500)],
+        false,
+    )
+    .await;
+    // D: a cake paid at counter 2 in cash: it belongs to session 2's report.
+    let d = draft(store, &till_2, None, false, &[(shop.cake.id, 1_000, 0)]).await;
+    pay(store, &till_2, &d, &[(shop.cash.id, 400)], false).await;
+    // E stays a draft and F is cancelled: neither counts.
+    draft(store, &till_1, None, false, &[(shop.coffee.id, 1_000, 0)]).await;
+    let f = draft(store, &till_1, None, false, &[(shop.cake.id, 1_000, 0)]).await;
+    commit_op(store, &till_1, Some(&f), f.id, Op::Cancel { reason: None }).await;
+
+    let expected_payments = vec![
+        PaymentTotal {
+            method_id: shop.cash.id,
+            name: shop.cash.name.clone(),
+            kind: PaymentMethodKind::Cash,
+            amount: money(2_500),
+        },
+        PaymentTotal {
+            method_id: shop.card.id,
+            name: shop.card.name.clone(),
+            kind: PaymentMethodKind::Card,
+            amount: money(509),
+        },
+    ];
+    assert!(shop.cash.id < shop.card.id && shop.card.id < shop.voucher.id);
+    let report = ok(store.session_report(session_1).await, "report of session 1");
+    assert_eq!(
+        report.session,
+        ok(store.get_session(session_1).await, "get session 1")
+    );
+    assert_eq!(report.orders_paid, 3, "A, B and C were paid at counter 1");
+    assert_eq!(report.sales_total, money(1_005 + 409 + 400));
+    assert_eq!(report.tax_total, money(105 + 71));
+    assert_eq!(
+        report.payments, expected_payments,
+        "by method id, only methods used"
+    );
+    assert_eq!(
+        report.cash,
+        CashSummary {
+            opening: money(5_000),
+            payments: money(2_500),
+            change_given: money(995 + 200),
+            expected: money(5_000 + 2_500 - 1_195),
+            counted: None,
+            difference: None,
+        }
+    );
+
+    let closed = ok(
+        store
+            .close_session(session_1, Some(money(6_300)), tick())
+            .await,
+        "close session 1",
+    );
+    assert_eq!(closed.session.state, SessionState::Closed);
+    assert_eq!(
+        (closed.orders_paid, closed.sales_total, closed.tax_total),
+        (3, money(1_814), money(176))
+    );
+    assert_eq!(closed.payments, expected_payments);
+    assert_eq!(closed.cash.expected, money(6_305));
+    assert_eq!(closed.cash.counted, Some(money(6_300)));
+    assert_eq!(closed.cash.difference, Some(money(-5)), "five short");
+    assert_eq!(
+        ok(
+            store.session_report(session_1).await,
+            "report after closing"
+        ),
+        closed
+    );
+
+    let report_2 = ok(store.session_report(session_2).await, "report of session 2");
+    assert_eq!(
+        (
+            report_2.orders_paid,
+            report_2.sales_total,
+            report_2.tax_total
+        ),
+        (1, money(400), Money::ZERO)
+    );
+    assert_eq!(
+        report_2.payments,
+        vec![PaymentTotal {
+            method_id: shop.cash.id,
+            name: shop.cash.name.clone(),
+            kind: PaymentMethodKind::Cash,
+            amount: money(400),
+        }]
+    );
+    assert_eq!(
+        report_2.cash,
+        CashSummary {
+            opening: Money::ZERO,
+            payments: money(400),
+            change_given: Money::ZERO,
+            expected: money(400),
+            counted: None,
+            difference: None,
+        }
+    );
+}

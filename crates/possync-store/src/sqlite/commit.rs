@@ -1,0 +1,536 @@
+//! Group commit: a batch of op outcomes in one transaction, with what each
+//! payment leaves behind (computed by `possync_core::PaymentLedger`).
+//!
+//! A batch often holds many ops of one order (a busy shared draft), and each
+//! statement costs a round trip to sqlx's connection thread, more than the row
+//! it writes. So the batch is checked and encoded in memory first
+//! ([`BatchPlan`]); then each order's version is checked once and its row,
+//! whole JSON body included, written once at its last version in the batch;
+//! history and outcome rows go in with multi-row INSERTs. The database ends up
+//! holding exactly what committing the entries one by one would leave.
+
+use super::codec::{
+    conflict_on_unique, decode_quantity, decode_u64, encode_count, encode_json, encode_version,
+    unavailable, violation,
+};
+use super::{SqliteStore, commit_tx};
+use crate::{CommitEntry, Conflict, HistoryEntry, OpOutcome, StoreError, StoreResult};
+use possync_core::*;
+use sqlx::error::ErrorKind;
+use sqlx::query_builder::Separated;
+use sqlx::sqlite::SqliteConnection;
+use sqlx::{QueryBuilder, Sqlite};
+use std::collections::{BTreeMap, BTreeSet};
+
+fn order_write_error(order_id: OrderId) -> impl FnOnce(sqlx::Error) -> StoreError {
+    move |error| match violation(&error) {
+        Some(ErrorKind::ForeignKeyViolation) => StoreError::Invalid(format!(
+            "order {order_id} refers to an unknown config, session, payment method, product or customer"
+        )),
+        Some(ErrorKind::CheckViolation) => {
+            // The constraint's text names tables and columns: it goes to the log only.
+            tracing::warn!(%error, %order_id, "sqlite store: an order breaks a check of the schema");
+            StoreError::Invalid(format!(
+                "order {order_id} is inconsistent (for example paid without a payer)"
+            ))
+        }
+        _ => unavailable("could not write an order")(error),
+    }
+}
+
+/// Rows in one multi-row INSERT at most: 64 rows of at most 6 columns bind
+/// 384 values, far below SQLite's limit (32,766; 999 before SQLite 3.32).
+const ROWS_PER_INSERT_MAX: usize = 64;
+
+/// A batch checked and encoded without the database.
+struct BatchPlan<'a> {
+    /// One run per order, in the order each order first appears in the batch.
+    orders: Vec<OrderRun<'a>>,
+    /// Written with a plain INSERT: an accepted op that already has an answer
+    /// must not take effect a second time, so the batch fails and the caller reloads.
+    accepted_outcomes: Vec<OutcomeRow>,
+    /// Written with `ON CONFLICT DO NOTHING`: the first answer to an op wins,
+    /// so a resend that was rejected again keeps the first reject.
+    rejected_outcomes: Vec<OutcomeRow>,
+}
+
+/// The accepted entries of one order in a batch, at contiguous versions.
+struct OrderRun<'a> {
+    order_id_text: String,
+    /// The version of the run's first entry: the stored order must be one below it.
+    first_version: u64,
+    /// The order at the run's last version, the only state the order row needs.
+    last: &'a Order,
+    /// One row per entry, in version order.
+    history: Vec<HistoryRow>,
+}
+
+/// A row of `order_ops`, encoded; its order id is the run's.
+struct HistoryRow {
+    version: i64,
+    op_id: String,
+    op: String,
+    by: String,
+    at: i64,
+}
+
+/// A row of `op_outcomes`, encoded.
+struct OutcomeRow {
+    op_id: String,
+    order_id: String,
+    outcome: String,
+    at: i64,
+}
+
+impl<'a> BatchPlan<'a> {
+    /// Checks what can be checked without the database (an order and its
+    /// history entry agree, one order's entries follow each other version by
+    /// version, an op is answered once) and encodes every row.
+    fn new(entries: &'a [CommitEntry]) -> StoreResult<BatchPlan<'a>> {
+        let mut orders: Vec<OrderRun<'a>> = Vec::new();
+        let mut run_index: BTreeMap<OrderId, usize> = BTreeMap::new();
+        // Op ids answered earlier in this batch; answers from earlier batches
+        // are caught by the database when the outcome rows are inserted.
+        let mut answered: BTreeSet<OpId> = BTreeSet::new();
+        let mut accepted_outcomes = Vec::new();
+        let mut rejected_outcomes = Vec::new();
+        for entry in entries {
+            match entry {
+                CommitEntry::Accepted { order, entry } => {
+                    check_accepted(order, entry)?;
+                    let history = HistoryRow::encode(entry)?;
+                    match run_index.get(&order.id) {
+                        Some(&index) => {
+                            let run = &mut orders[index];
+                            // Versions are contiguous within the batch as in the database:
+                            // an op applies to exactly the version before it.
+                            if entry.version != run.last.version + 1 {
+                                return Err(Conflict::OrderVersion {
+                                    order_id: order.id,
+                                    current: run.last.version,
+                                    next: entry.version,
+                                }
+                                .into());
+                            }
+                            run.last = order;
+                            run.history.push(history);
+                        }
+                        None => {
+                            run_index.insert(order.id, orders.len());
+                            orders.push(OrderRun {
+                                order_id_text: order.id.to_string(),
+                                first_version: entry.version,
+                                last: order,
+                                history: vec![history],
+                            });
+                        }
+                    }
+                    if !answered.insert(entry.op_id) {
+                        return Err(Conflict::OpAnswered.into());
+                    }
+                    let outcome = OpOutcome::Accepted {
+                        order_id: order.id,
+                        version: entry.version,
+                    };
+                    accepted_outcomes.push(OutcomeRow::encode(
+                        entry.op_id,
+                        order.id,
+                        &outcome,
+                        entry.at,
+                    )?);
+                }
+                CommitEntry::Rejected {
+                    op_id,
+                    order_id,
+                    reject,
+                    at,
+                } => {
+                    // The first answer wins within the batch too: a reject after
+                    // an answer earlier in the batch is dropped, as the
+                    // `ON CONFLICT DO NOTHING` would drop it one entry at a time.
+                    if answered.insert(*op_id) {
+                        let outcome = OpOutcome::Rejected {
+                            order_id: *order_id,
+                            reject: reject.clone(),
+                        };
+                        rejected_outcomes
+                            .push(OutcomeRow::encode(*op_id, *order_id, &outcome, *at)?);
+                    }
+                }
+            }
+        }
+        Ok(BatchPlan {
+            orders,
+            accepted_outcomes,
+            rejected_outcomes,
+        })
+    }
+}
+
+/// What an accepted entry must satisfy on its own.
+fn check_accepted(order: &Order, entry: &HistoryEntry) -> StoreResult<()> {
+    if entry.version == 0 || order.version != entry.version {
+        return Err(StoreError::Invalid(format!(
+            "op {}: the order is at version {} but its history entry is version {}",
+            entry.op_id, order.version, entry.version
+        )));
+    }
+    // Only the last state of each order in a batch reaches the orders table,
+    // whose CHECK ties `paid` to a payer; the states before it are held to the
+    // same rule here, so that no version in the history breaks it.
+    if (order.state == OrderState::Paid) != order.paid_by.is_some() {
+        return Err(StoreError::Invalid(format!(
+            "order {} is inconsistent at version {} (for example paid without a payer)",
+            order.id, order.version
+        )));
+    }
+    Ok(())
+}
+
+impl HistoryRow {
+    fn encode(entry: &HistoryEntry) -> StoreResult<HistoryRow> {
+        Ok(HistoryRow {
+            version: encode_version(entry.version)?,
+            op_id: entry.op_id.to_string(),
+            op: encode_json(&entry.op, "op")?,
+            by: encode_json(&entry.by, "author of an op")?,
+            at: entry.at.unix_millis(),
+        })
+    }
+}
+
+impl OutcomeRow {
+    fn encode(
+        op_id: OpId,
+        order_id: OrderId,
+        outcome: &OpOutcome,
+        at: Timestamp,
+    ) -> StoreResult<OutcomeRow> {
+        Ok(OutcomeRow {
+            op_id: op_id.to_string(),
+            order_id: order_id.to_string(),
+            outcome: encode_json(outcome, "op outcome")?,
+            at: at.unix_millis(),
+        })
+    }
+}
+
+/// Inserts `rows` with as few statements as [`ROWS_PER_INSERT_MAX`] allows.
+/// `head` is `INSERT INTO table (columns) `, `tail` what follows the values
+/// (a conflict clause, or nothing); `bind_row` binds one row's values.
+async fn insert_rows<'r, R>(
+    conn: &mut SqliteConnection,
+    head: &'static str,
+    tail: &'static str,
+    rows: &'r [R],
+    bind_row: impl Fn(Separated<'_, 'r, Sqlite, &'static str>, &'r R),
+) -> Result<(), sqlx::Error> {
+    let mut rest = rows;
+    while !rest.is_empty() {
+        // Each statement takes the largest power of two of the rows left. The
+        // statement text depends on the number of rows, so this keeps to 7
+        // texts per kind of insert, which all stay prepared in sqlx's statement
+        // cache (100 statements per connection); one text per batch size would
+        // crowd it and be compiled again and again.
+        let chunk_len = 1 << rest.len().min(ROWS_PER_INSERT_MAX).ilog2();
+        let (chunk, after) = rest.split_at(chunk_len);
+        let mut builder = QueryBuilder::<Sqlite>::new(head);
+        builder.push_values(chunk, &bind_row);
+        builder.push(tail);
+        builder.build().execute(&mut *conn).await?;
+        rest = after;
+    }
+    Ok(())
+}
+
+/// Moves one order from its stored version to the run's last version: one
+/// version check and one write of the order row for all of the run's ops,
+/// then their history rows. Answers whether the order was paid before.
+async fn write_order_run(conn: &mut SqliteConnection, run: &OrderRun<'_>) -> StoreResult<bool> {
+    let stored: Option<(i64, String)> =
+        sqlx::query_as("SELECT version, state FROM orders WHERE id = ?")
+            .bind(&run.order_id_text)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(unavailable("could not read an order's version"))?;
+    let (stored_version, was_paid) = match stored {
+        None => (0, false),
+        Some((version, state)) => (
+            decode_u64(version, "order version")?,
+            state == OrderState::Paid.as_str(),
+        ),
+    };
+    // Versions are contiguous: the run's first op applies to exactly the
+    // stored version (the later ones were checked against each other).
+    if stored_version + 1 != run.first_version {
+        return Err(Conflict::OrderVersion {
+            order_id: run.last.id,
+            current: stored_version,
+            next: run.first_version,
+        }
+        .into());
+    }
+    let order = run.last;
+    let body = encode_json(order, "order")?;
+    // The WHERE on the update repeats the version check in the statement itself,
+    // as the PostgreSQL store must: only one writer can move an order on from
+    // the version it read.
+    let written = sqlx::query(
+        "INSERT INTO orders (id, state, origin_config_id, origin_session_id, shared, version, paid_by_session_id, \
+                             total_minor, tax_minor, change_minor, body, created_at, updated_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+         ON CONFLICT (id) DO UPDATE SET \
+             state = excluded.state, shared = excluded.shared, version = excluded.version, \
+             paid_by_session_id = excluded.paid_by_session_id, total_minor = excluded.total_minor, \
+             tax_minor = excluded.tax_minor, change_minor = excluded.change_minor, body = excluded.body, \
+             updated_at = excluded.updated_at \
+         WHERE orders.version = ?",
+    )
+    .bind(&run.order_id_text)
+    .bind(order.state.as_str())
+    .bind(order.origin.config_id.0)
+    .bind(order.origin.session_id.0)
+    .bind(order.shared)
+    .bind(encode_version(order.version)?)
+    .bind(order.paid_by.as_ref().map(|by| by.session_id.0))
+    .bind(order.totals.total.minor())
+    .bind(order.totals.tax.minor())
+    .bind(order.change.minor())
+    .bind(&body)
+    .bind(order.created_at.unix_millis())
+    .bind(order.updated_at.unix_millis())
+    .bind(encode_version(stored_version)?)
+    .execute(&mut *conn)
+    .await
+    .map_err(order_write_error(order.id))?;
+    if written.rows_affected() != 1 {
+        // The row moved between the read and the write: another writer won.
+        return Err(Conflict::OrderVersion {
+            order_id: order.id,
+            current: stored_version,
+            next: run.first_version,
+        }
+        .into());
+    }
+
+    // After the order row: the history's foreign key needs it.
+    let order_id = run.order_id_text.as_str();
+    insert_rows(
+        conn,
+        "INSERT INTO order_ops (order_id, version, op_id, op, by_json, at) ",
+        "",
+        &run.history,
+        |mut values, row| {
+            values
+                .push_bind(order_id)
+                .push_bind(row.version)
+                .push_bind(row.op_id.as_str())
+                .push_bind(row.op.as_str())
+                .push_bind(row.by.as_str())
+                .push_bind(row.at);
+        },
+    )
+    .await
+    .map_err(conflict_on_unique(
+        Conflict::OpAnswered,
+        "could not append an op",
+    ))?;
+    Ok(was_paid)
+}
+
+/// Records what each payment leaves behind. `paid` says, for every order of
+/// the batch, whether it was paid before the batch.
+async fn record_payments(
+    conn: &mut SqliteConnection,
+    entries: &[CommitEntry],
+    mut paid: BTreeMap<OrderId, bool>,
+) -> StoreResult<()> {
+    // In batch order, each with the state and time of the op that made its
+    // order paid (an order may become paid at any of its ops in the batch):
+    // payments, stock moves and invoices get the rows and numbers they would
+    // get if each op were committed on its own.
+    let mut newly_paid: Vec<(&Order, Timestamp)> = Vec::new();
+    for entry in entries {
+        let CommitEntry::Accepted { order, entry } = entry else {
+            continue;
+        };
+        let is_paid = order.state == OrderState::Paid;
+        let was_paid = paid.insert(order.id, is_paid) == Some(true);
+        if is_paid && !was_paid {
+            newly_paid.push((order, entry.at));
+        }
+    }
+    if newly_paid.is_empty() {
+        return Ok(());
+    }
+    let mut ledger = load_ledger(conn, &newly_paid).await?;
+    for (order, at) in newly_paid {
+        let effects = ledger
+            .record(order, at)
+            .map_err(|error| StoreError::Invalid(error.to_string()))?;
+        write_payment_effects(conn, &effects).await?;
+    }
+    Ok(())
+}
+
+/// What the payments of `orders` draw from, read inside the write transaction:
+/// the stock of the products they sell and, if one asks for an invoice, the
+/// last invoice number.
+async fn load_ledger(
+    conn: &mut SqliteConnection,
+    orders: &[(&Order, Timestamp)],
+) -> StoreResult<PaymentLedger> {
+    let product_ids: BTreeSet<ProductId> = orders
+        .iter()
+        .flat_map(|(order, _)| PaymentLedger::products_of(order))
+        .collect();
+    let mut stock = BTreeMap::new();
+    for product_id in product_ids {
+        let level: Option<(bool, i64)> =
+            sqlx::query_as("SELECT tracks_stock, on_hand_milli FROM products WHERE id = ?")
+                .bind(product_id.0)
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(unavailable("could not read a product's stock"))?;
+        if let Some((tracks_stock, on_hand_milli)) = level {
+            let on_hand = decode_quantity(on_hand_milli, "stock on hand")?;
+            stock.insert(
+                product_id,
+                StockLevel {
+                    tracks_stock,
+                    on_hand,
+                },
+            );
+        }
+    }
+    let last_invoice_number = if orders.iter().any(|(order, _)| order.invoice) {
+        // Invoices are never deleted and numbers only come from the ledger, so
+        // the largest number is the last one given.
+        let last: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(number), 0) FROM invoices")
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(unavailable("could not read the last invoice number"))?;
+        decode_u64(last, "invoice number")?
+    } else {
+        0
+    };
+    Ok(PaymentLedger {
+        stock,
+        last_invoice_number,
+    })
+}
+
+/// Writes what the ledger answered for one payment: payments booked to the
+/// paying session, stock moves and levels, the invoice.
+async fn write_payment_effects(
+    conn: &mut SqliteConnection,
+    effects: &PaymentEffects,
+) -> StoreResult<()> {
+    let order_id_text = effects.order_id.to_string();
+    let at = effects.at.unix_millis();
+    let write_failed = || order_write_error(effects.order_id);
+    for payment in &effects.payments {
+        sqlx::query("INSERT INTO payments (order_id, session_id, method_id, amount_minor, at) VALUES (?, ?, ?, ?, ?)")
+            .bind(&order_id_text)
+            .bind(effects.session_id.0)
+            .bind(payment.method_id.0)
+            .bind(payment.amount.minor())
+            .bind(at)
+            .execute(&mut *conn)
+            .await
+            .map_err(write_failed())?;
+    }
+    for stock_move in &effects.stock_moves {
+        sqlx::query(
+            "INSERT INTO stock_moves (product_id, order_id, qty_milli, at) VALUES (?, ?, ?, ?)",
+        )
+        .bind(stock_move.product_id.0)
+        .bind(&order_id_text)
+        .bind(stock_move.qty.milli())
+        .bind(stock_move.at.unix_millis())
+        .execute(&mut *conn)
+        .await
+        .map_err(write_failed())?;
+    }
+    for level in &effects.on_hand {
+        sqlx::query("UPDATE products SET on_hand_milli = ? WHERE id = ?")
+            .bind(level.on_hand.milli())
+            .bind(level.product_id.0)
+            .execute(&mut *conn)
+            .await
+            .map_err(unavailable("could not update stock on hand"))?;
+    }
+    for product_id in &effects.unknown_products {
+        tracing::warn!(order_id = %effects.order_id, %product_id, "paid line of an unknown product");
+    }
+    if let Some(invoice) = &effects.invoice {
+        sqlx::query("INSERT INTO invoices (number, order_id, customer_id, at) VALUES (?, ?, ?, ?)")
+            .bind(encode_count(invoice.number, "invoice number")?)
+            .bind(&order_id_text)
+            .bind(invoice.customer_id.0)
+            .bind(invoice.at.unix_millis())
+            .execute(&mut *conn)
+            .await
+            .map_err(write_failed())?;
+    }
+    Ok(())
+}
+
+/// Writes the batch's answers. Within the batch every op id appears once
+/// (see [`BatchPlan::new`]), so the two statements cannot clash with each other.
+async fn write_outcomes(conn: &mut SqliteConnection, plan: &BatchPlan<'_>) -> StoreResult<()> {
+    fn bind_outcome<'r>(mut values: Separated<'_, 'r, Sqlite, &'static str>, row: &'r OutcomeRow) {
+        values
+            .push_bind(row.op_id.as_str())
+            .push_bind(row.order_id.as_str())
+            .push_bind(row.outcome.as_str())
+            .push_bind(row.at);
+    }
+    insert_rows(
+        conn,
+        "INSERT INTO op_outcomes (op_id, order_id, outcome, at) ",
+        "",
+        &plan.accepted_outcomes,
+        bind_outcome,
+    )
+    .await
+    .map_err(conflict_on_unique(
+        Conflict::OpAnswered,
+        "could not record an op outcome",
+    ))?;
+    insert_rows(
+        conn,
+        "INSERT INTO op_outcomes (op_id, order_id, outcome, at) ",
+        " ON CONFLICT (op_id) DO NOTHING",
+        &plan.rejected_outcomes,
+        bind_outcome,
+    )
+    .await
+    .map_err(unavailable("could not record a reject"))?;
+    Ok(())
+}
+
+pub(super) async fn commit_batch(store: &SqliteStore, entries: &[CommitEntry]) -> StoreResult<()> {
+    if entries.len() > crate::COMMIT_ENTRIES_PER_BATCH_MAX {
+        return Err(StoreError::Invalid(format!(
+            "a batch holds at most {} entries",
+            crate::COMMIT_ENTRIES_PER_BATCH_MAX
+        )));
+    }
+    if entries.is_empty() {
+        return Ok(());
+    }
+    // Checked and encoded before the write lock is taken.
+    let plan = BatchPlan::new(entries)?;
+    // One transaction for the batch: one fsync, and on any error the
+    // dropped transaction rolls back every entry.
+    let mut tx = store.write_tx().await?;
+    let mut paid = BTreeMap::new();
+    for run in &plan.orders {
+        let was_paid = write_order_run(&mut tx, run).await?;
+        paid.insert(run.last.id, was_paid);
+    }
+    record_payments(&mut tx, entries, paid).await?;
+    write_outcomes(&mut tx, &plan).await?;
+    commit_tx(tx).await
+}

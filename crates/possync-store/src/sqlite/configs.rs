@@ -1,0 +1,188 @@
+//! Configs (tills) and the two-way sync links between them.
+
+use super::codec::{decode_name, unavailable};
+use super::{SqliteStore, commit_tx};
+use crate::{StoreError, StoreResult};
+use possync_core::*;
+use sqlx::sqlite::SqliteConnection;
+use std::collections::{BTreeMap, BTreeSet};
+
+#[derive(sqlx::FromRow)]
+struct ConfigRow {
+    id: i64,
+    name: String,
+    auto_share: bool,
+}
+
+async fn read_links(conn: &mut SqliteConnection) -> StoreResult<SyncLinks> {
+    let pairs: Vec<(i64, i64)> =
+        sqlx::query_as("SELECT config_a, config_b FROM sync_links ORDER BY config_a, config_b")
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(unavailable("could not read sync links"))?;
+    Ok(SyncLinks::from_pairs(
+        pairs.into_iter().map(|(a, b)| (ConfigId(a), ConfigId(b))),
+    ))
+}
+
+async fn config_ids(conn: &mut SqliteConnection) -> StoreResult<BTreeSet<ConfigId>> {
+    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM configs")
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(unavailable("could not read configs"))?;
+    Ok(ids.into_iter().map(ConfigId).collect())
+}
+
+/// Configs with their links and open session filled in; all of them, or only `only`.
+async fn load_configs(
+    conn: &mut SqliteConnection,
+    only: Option<ConfigId>,
+) -> StoreResult<Vec<Config>> {
+    let rows: Vec<ConfigRow> = match only {
+        Some(config_id) => sqlx::query_as("SELECT id, name, auto_share FROM configs WHERE id = ?")
+            .bind(config_id.0),
+        None => sqlx::query_as("SELECT id, name, auto_share FROM configs ORDER BY id"),
+    }
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(unavailable("could not read configs"))?;
+    let links = read_links(conn).await?;
+    let open_sessions: Vec<(i64, i64)> =
+        sqlx::query_as("SELECT config_id, id FROM sessions WHERE state = 'open'")
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(unavailable("could not read open sessions"))?;
+    let open_sessions: BTreeMap<ConfigId, SessionId> = open_sessions
+        .into_iter()
+        .map(|(config_id, session_id)| (ConfigId(config_id), SessionId(session_id)))
+        .collect();
+    rows.into_iter()
+        .map(|row| {
+            let id = ConfigId(row.id);
+            Ok(Config {
+                id,
+                name: decode_name(&row.name, "config name")?,
+                sync_with: links.sync_with(id),
+                auto_share: row.auto_share,
+                open_session_id: open_sessions.get(&id).copied(),
+            })
+        })
+        .collect()
+}
+
+async fn load_config(conn: &mut SqliteConnection, config_id: ConfigId) -> StoreResult<Config> {
+    load_configs(conn, Some(config_id))
+        .await?
+        .pop()
+        .ok_or(StoreError::NotFound("config"))
+}
+
+/// Replaces the links of `config_id` with `linked`, writing only the difference.
+async fn relink(
+    conn: &mut SqliteConnection,
+    config_id: ConfigId,
+    linked: &[ConfigId],
+) -> StoreResult<()> {
+    let known = config_ids(conn).await?;
+    if !known.contains(&config_id) {
+        return Err(StoreError::NotFound("config"));
+    }
+    let before = read_links(conn).await?;
+    let after = before
+        .set_sync_with(config_id, linked, |id| known.contains(&id))
+        .map_err(|error| StoreError::Invalid(error.to_string()))?;
+    let before_pairs: BTreeSet<(ConfigId, ConfigId)> = before.pairs().collect();
+    let after_pairs: BTreeSet<(ConfigId, ConfigId)> = after.pairs().collect();
+    for (a, b) in before_pairs.difference(&after_pairs) {
+        sqlx::query("DELETE FROM sync_links WHERE config_a = ? AND config_b = ?")
+            .bind(a.0)
+            .bind(b.0)
+            .execute(&mut *conn)
+            .await
+            .map_err(unavailable("could not remove a sync link"))?;
+    }
+    for (a, b) in after_pairs.difference(&before_pairs) {
+        sqlx::query("INSERT INTO sync_links (config_a, config_b) VALUES (?, ?)")
+            .bind(a.0)
+            .bind(b.0)
+            .execute(&mut *conn)
+            .await
+            .map_err(unavailable("could not add a sync link"))?;
+    }
+    Ok(())
+}
+
+pub(super) async fn list_configs(store: &SqliteStore) -> StoreResult<Vec<Config>> {
+    let mut tx = store.read_tx().await?;
+    let configs = load_configs(&mut tx, None).await?;
+    commit_tx(tx).await?;
+    Ok(configs)
+}
+
+pub(super) async fn get_config(store: &SqliteStore, config_id: ConfigId) -> StoreResult<Config> {
+    let mut tx = store.read_tx().await?;
+    let config = load_config(&mut tx, config_id).await?;
+    commit_tx(tx).await?;
+    Ok(config)
+}
+
+pub(super) async fn create_config(store: &SqliteStore, new: &ConfigNew) -> StoreResult<Config> {
+    let mut tx = store.write_tx().await?;
+    let config_id = sqlx::query("INSERT INTO configs (name, auto_share) VALUES (?, ?)")
+        .bind(new.name.as_str())
+        .bind(new.auto_share)
+        .execute(&mut *tx)
+        .await
+        .map_err(unavailable("could not create a config"))?
+        .last_insert_rowid();
+    let config_id = ConfigId(config_id);
+    // On a bad link the transaction is dropped, so the config is not created either.
+    relink(&mut tx, config_id, &new.sync_with).await?;
+    let config = load_config(&mut tx, config_id).await?;
+    commit_tx(tx).await?;
+    Ok(config)
+}
+
+pub(super) async fn update_config(
+    store: &SqliteStore,
+    config_id: ConfigId,
+    changes: &ConfigChanges,
+) -> StoreResult<Config> {
+    let mut tx = store.write_tx().await?;
+    let updated = sqlx::query(
+        "UPDATE configs SET name = COALESCE(?, name), auto_share = COALESCE(?, auto_share) WHERE id = ?",
+    )
+    .bind(changes.name.as_ref().map(Name::as_str))
+    .bind(changes.auto_share)
+    .bind(config_id.0)
+    .execute(&mut *tx)
+    .await
+    .map_err(unavailable("could not update a config"))?;
+    if updated.rows_affected() == 0 {
+        return Err(StoreError::NotFound("config"));
+    }
+    let config = load_config(&mut tx, config_id).await?;
+    commit_tx(tx).await?;
+    Ok(config)
+}
+
+pub(super) async fn set_sync_with(
+    store: &SqliteStore,
+    config_id: ConfigId,
+    linked: &[ConfigId],
+) -> StoreResult<Config> {
+    let mut tx = store.write_tx().await?;
+    relink(&mut tx, config_id, linked).await?;
+    let config = load_config(&mut tx, config_id).await?;
+    commit_tx(tx).await?;
+    Ok(config)
+}
+
+pub(super) async fn load_links(store: &SqliteStore) -> StoreResult<SyncLinks> {
+    let mut conn = store
+        .reader
+        .acquire()
+        .await
+        .map_err(unavailable("could not get a connection"))?;
+    read_links(&mut conn).await
+}

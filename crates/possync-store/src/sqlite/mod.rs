@@ -1,0 +1,414 @@
+//! The SQLite store: one file in WAL mode with `synchronous=FULL`, one writer
+//! connection that serializes every write, and a pool of readers that never
+//! wait for it.
+//!
+//! Every trait method is one transaction. Writes begin with `BEGIN IMMEDIATE`,
+//! which takes the write lock up front: a transaction that reads and then
+//! writes (join the open session, check an order's version) cannot be
+//! overtaken between the two, not even by another process on the same file.
+//! Reads of more than one statement run in one read transaction, so they see
+//! one snapshot of the database.
+//!
+//! Values are stored as exact integers (minor units, thousandths, basis
+//! points, unix milliseconds); orders, ops and outcomes as JSON text. What
+//! comes back from the file is parsed again into core types: a row that does
+//! not parse is reported as `Unavailable` and logged, never unwrapped.
+
+mod catalog;
+mod codec;
+mod commit;
+mod configs;
+mod orders;
+mod sessions;
+mod users;
+
+use crate::{
+    CommitEntry, HistoryEntry, Invoice, OpOutcome, SessionReport, StockMove, Store, StoreError,
+    StoreResult, TokenOwner,
+};
+use async_trait::async_trait;
+use codec::unavailable;
+use possync_core::*;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{Sqlite, Transaction};
+use std::path::Path;
+use std::time::Duration;
+
+/// The schema, embedded in the binary so a deployment is one file.
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// Reader connections at most: enough for the back office and catch-ups on a small machine.
+const READ_CONNECTIONS_MAX: u32 = 4;
+
+/// How long a statement waits for a lock held by another process before it fails.
+const BUSY_TIMEOUT_MS: u64 = 5_000;
+
+/// The embedded SQLite store. Cloning is cheap and shares the connections.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    /// Exactly one connection: SQLite has one writer at a time anyway, and
+    /// queueing for the pool is cheaper and fairer than retrying on `SQLITE_BUSY`.
+    writer: SqlitePool,
+    /// Readers see the last committed state and never wait for the writer (WAL).
+    reader: SqlitePool,
+}
+
+/// The settings one connection reports, to check that durability is what we asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectionPragmas {
+    /// `wal`.
+    pub journal_mode: String,
+    /// 2 is FULL.
+    pub synchronous: i64,
+    pub foreign_keys: bool,
+    pub busy_timeout_ms: i64,
+}
+
+/// The pragmas of the writer connection and of one reader connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SqlitePragmas {
+    pub writer: ConnectionPragmas,
+    pub reader: ConnectionPragmas,
+}
+
+impl SqliteStore {
+    /// Opens the database at `path`, creating the file if it is missing, and
+    /// brings its schema up to date.
+    pub async fn open(path: &Path) -> StoreResult<SqliteStore> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // FULL syncs the WAL at every commit: an acknowledged op survives a power cut.
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_millis(BUSY_TIMEOUT_MS));
+        let open_failed = |error: sqlx::Error| {
+            tracing::error!(%error, path = %path.display(), "sqlite store: cannot open the database");
+            StoreError::Unavailable(format!("cannot open {}: {error}", path.display()))
+        };
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            // The writer is kept for the life of the store: reopening costs, and
+            // the last connection closing would checkpoint the WAL mid-run.
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(options.clone())
+            .await
+            .map_err(open_failed)?;
+        MIGRATOR.run(&writer).await.map_err(|error| {
+            tracing::error!(%error, path = %path.display(), "sqlite store: migrations failed");
+            StoreError::Unavailable(format!("cannot migrate {}: {error}", path.display()))
+        })?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(READ_CONNECTIONS_MAX)
+            .connect_with(options)
+            .await
+            .map_err(open_failed)?;
+        Ok(SqliteStore { writer, reader })
+    }
+
+    /// Closes every connection, waiting for them to finish. The store answers
+    /// `Unavailable` afterwards.
+    pub async fn close(&self) {
+        self.reader.close().await;
+        self.writer.close().await;
+    }
+
+    /// The pragmas in effect on the writer and on a reader connection.
+    pub async fn pragmas(&self) -> StoreResult<SqlitePragmas> {
+        Ok(SqlitePragmas {
+            writer: connection_pragmas(&self.writer).await?,
+            reader: connection_pragmas(&self.reader).await?,
+        })
+    }
+
+    async fn write_tx(&self) -> StoreResult<Transaction<'static, Sqlite>> {
+        self.writer
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(unavailable("could not begin a write"))
+    }
+
+    async fn read_tx(&self) -> StoreResult<Transaction<'static, Sqlite>> {
+        self.reader
+            .begin()
+            .await
+            .map_err(unavailable("could not begin a read"))
+    }
+}
+
+async fn connection_pragmas(pool: &SqlitePool) -> StoreResult<ConnectionPragmas> {
+    let mut conn = pool
+        .acquire()
+        .await
+        .map_err(unavailable("could not get a connection"))?;
+    let failed = unavailable("could not read the pragmas");
+    let journal_mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(failed)?;
+    let synchronous: i64 = sqlx::query_scalar("PRAGMA synchronous")
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(failed)?;
+    let foreign_keys: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(failed)?;
+    let busy_timeout_ms: i64 = sqlx::query_scalar("PRAGMA busy_timeout")
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(failed)?;
+    Ok(ConnectionPragmas {
+        journal_mode,
+        synchronous,
+        foreign_keys: foreign_keys == 1,
+        busy_timeout_ms,
+    })
+}
+
+async fn commit_tx(tx: Transaction<'static, Sqlite>) -> StoreResult<()> {
+    tx.commit().await.map_err(unavailable("could not commit"))
+}
+
+// ---------------------------------------------------------------------------
+// The trait: each method is written in the module of its section.
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn count_users(&self) -> StoreResult<u64> {
+        users::count_users(self).await
+    }
+
+    async fn list_users(&self) -> StoreResult<Vec<User>> {
+        users::list_users(self).await
+    }
+
+    async fn get_user(&self, user_id: UserId) -> StoreResult<User> {
+        users::get_user(self, user_id).await
+    }
+
+    async fn create_user(
+        &self,
+        login: &Login,
+        name: &Name,
+        role: Role,
+        password_hash: &str,
+    ) -> StoreResult<User> {
+        users::create_user(self, login, name, role, password_hash).await
+    }
+
+    async fn update_user(
+        &self,
+        user_id: UserId,
+        name: Option<&Name>,
+        role: Option<Role>,
+        password_hash: Option<&str>,
+    ) -> StoreResult<User> {
+        users::update_user(self, user_id, name, role, password_hash).await
+    }
+
+    async fn find_login(&self, login: &Login) -> StoreResult<Option<(User, String)>> {
+        users::find_login(self, login).await
+    }
+
+    async fn create_token(
+        &self,
+        token_hash: &str,
+        owner: TokenOwner,
+        created_at: Timestamp,
+    ) -> StoreResult<()> {
+        users::create_token(self, token_hash, owner, created_at).await
+    }
+
+    async fn find_token(&self, token_hash: &str) -> StoreResult<Option<TokenOwner>> {
+        users::find_token(self, token_hash).await
+    }
+
+    async fn list_products(&self) -> StoreResult<Vec<Product>> {
+        catalog::list_products(self).await
+    }
+
+    async fn get_product(&self, product_id: ProductId) -> StoreResult<Product> {
+        catalog::get_product(self, product_id).await
+    }
+
+    async fn create_product(&self, new: &ProductNew) -> StoreResult<Product> {
+        catalog::create_product(self, new).await
+    }
+
+    async fn update_product(
+        &self,
+        product_id: ProductId,
+        changes: &ProductChanges,
+    ) -> StoreResult<Product> {
+        catalog::update_product(self, product_id, changes).await
+    }
+
+    async fn list_categories(&self) -> StoreResult<Vec<Category>> {
+        catalog::list_categories(self).await
+    }
+
+    async fn get_category(&self, category_id: CategoryId) -> StoreResult<Category> {
+        catalog::get_category(self, category_id).await
+    }
+
+    async fn create_category(&self, new: &CategoryNew) -> StoreResult<Category> {
+        catalog::create_category(self, new).await
+    }
+
+    async fn update_category(
+        &self,
+        category_id: CategoryId,
+        changes: &CategoryChanges,
+    ) -> StoreResult<Category> {
+        catalog::update_category(self, category_id, changes).await
+    }
+
+    async fn list_taxes(&self) -> StoreResult<Vec<Tax>> {
+        catalog::list_taxes(self).await
+    }
+
+    async fn get_tax(&self, tax_id: TaxId) -> StoreResult<Tax> {
+        catalog::get_tax(self, tax_id).await
+    }
+
+    async fn create_tax(&self, new: &TaxNew) -> StoreResult<Tax> {
+        catalog::create_tax(self, new).await
+    }
+
+    async fn update_tax(&self, tax_id: TaxId, changes: &TaxChanges) -> StoreResult<Tax> {
+        catalog::update_tax(self, tax_id, changes).await
+    }
+
+    async fn list_customers(&self) -> StoreResult<Vec<Customer>> {
+        catalog::list_customers(self).await
+    }
+
+    async fn get_customer(&self, customer_id: CustomerId) -> StoreResult<Customer> {
+        catalog::get_customer(self, customer_id).await
+    }
+
+    async fn create_customer(&self, new: &CustomerNew) -> StoreResult<Customer> {
+        catalog::create_customer(self, new).await
+    }
+
+    async fn update_customer(
+        &self,
+        customer_id: CustomerId,
+        changes: &CustomerChanges,
+    ) -> StoreResult<Customer> {
+        catalog::update_customer(self, customer_id, changes).await
+    }
+
+    async fn list_payment_methods(&self) -> StoreResult<Vec<PaymentMethod>> {
+        catalog::list_payment_methods(self).await
+    }
+
+    async fn get_payment_method(&self, method_id: PaymentMethodId) -> StoreResult<PaymentMethod> {
+        catalog::get_payment_method(self, method_id).await
+    }
+
+    async fn create_payment_method(&self, new: &PaymentMethodNew) -> StoreResult<PaymentMethod> {
+        catalog::create_payment_method(self, new).await
+    }
+
+    async fn update_payment_method(
+        &self,
+        method_id: PaymentMethodId,
+        changes: &PaymentMethodChanges,
+    ) -> StoreResult<PaymentMethod> {
+        catalog::update_payment_method(self, method_id, changes).await
+    }
+
+    async fn list_configs(&self) -> StoreResult<Vec<Config>> {
+        configs::list_configs(self).await
+    }
+
+    async fn get_config(&self, config_id: ConfigId) -> StoreResult<Config> {
+        configs::get_config(self, config_id).await
+    }
+
+    async fn create_config(&self, new: &ConfigNew) -> StoreResult<Config> {
+        configs::create_config(self, new).await
+    }
+
+    async fn update_config(
+        &self,
+        config_id: ConfigId,
+        changes: &ConfigChanges,
+    ) -> StoreResult<Config> {
+        configs::update_config(self, config_id, changes).await
+    }
+
+    async fn set_sync_with(&self, config_id: ConfigId, linked: &[ConfigId]) -> StoreResult<Config> {
+        configs::set_sync_with(self, config_id, linked).await
+    }
+
+    async fn load_links(&self) -> StoreResult<SyncLinks> {
+        configs::load_links(self).await
+    }
+
+    async fn open_or_join_session(
+        &self,
+        config_id: ConfigId,
+        user_id: UserId,
+        opening_cash: Money,
+        now: Timestamp,
+    ) -> StoreResult<(Session, bool)> {
+        sessions::open_or_join_session(self, config_id, user_id, opening_cash, now).await
+    }
+
+    async fn get_session(&self, session_id: SessionId) -> StoreResult<Session> {
+        sessions::get_session(self, session_id).await
+    }
+
+    async fn list_sessions(&self) -> StoreResult<Vec<Session>> {
+        sessions::list_sessions(self).await
+    }
+
+    async fn close_session(
+        &self,
+        session_id: SessionId,
+        counted_cash: Option<Money>,
+        now: Timestamp,
+    ) -> StoreResult<SessionReport> {
+        sessions::close_session(self, session_id, counted_cash, now).await
+    }
+
+    async fn session_report(&self, session_id: SessionId) -> StoreResult<SessionReport> {
+        sessions::session_report(self, session_id).await
+    }
+
+    async fn get_order(&self, order_id: OrderId) -> StoreResult<Option<Order>> {
+        orders::get_order(self, order_id).await
+    }
+
+    async fn list_orders(&self, state: OrderState) -> StoreResult<Vec<Order>> {
+        orders::list_orders(self, state).await
+    }
+
+    async fn commit_batch(&self, entries: &[CommitEntry]) -> StoreResult<()> {
+        commit::commit_batch(self, entries).await
+    }
+
+    async fn find_op_outcome(&self, op_id: OpId) -> StoreResult<Option<OpOutcome>> {
+        orders::find_op_outcome(self, op_id).await
+    }
+
+    async fn order_history(&self, order_id: OrderId) -> StoreResult<Vec<HistoryEntry>> {
+        orders::order_history(self, order_id).await
+    }
+
+    async fn list_stock_moves(&self, product_id: ProductId) -> StoreResult<Vec<StockMove>> {
+        orders::list_stock_moves(self, product_id).await
+    }
+
+    async fn list_invoices(&self) -> StoreResult<Vec<Invoice>> {
+        orders::list_invoices(self).await
+    }
+}

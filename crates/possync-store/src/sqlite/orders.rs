@@ -1,0 +1,169 @@
+//! Reading orders, their history, op outcomes, and what payments left behind (stock moves, invoices).
+
+use super::codec::{
+    corrupt, decode_json, decode_money, decode_quantity, decode_u64, decode_uuid, exists,
+    timestamp, unavailable,
+};
+use super::{SqliteStore, commit_tx};
+use crate::{HistoryEntry, Invoice, OpOutcome, StockMove, StoreError, StoreResult};
+use possync_core::*;
+use sqlx::sqlite::SqliteConnection;
+
+#[derive(sqlx::FromRow)]
+struct OrderRow {
+    id: String,
+    version: i64,
+    body: String,
+}
+
+impl OrderRow {
+    /// Parses the JSON body and checks it against the columns written with it.
+    fn decode(self) -> StoreResult<Order> {
+        let order: Order = decode_json(&self.body, "order")?;
+        let id = decode_uuid(&self.id, "order id")?;
+        let version = decode_u64(self.version, "order version")?;
+        if order.id.0 != id || order.version != version {
+            return Err(corrupt(
+                "order",
+                format!(
+                    "row {id} at version {version} holds order {} at version {}",
+                    order.id, order.version
+                ),
+            ));
+        }
+        Ok(order)
+    }
+}
+
+async fn load_order(conn: &mut SqliteConnection, order_id: OrderId) -> StoreResult<Option<Order>> {
+    sqlx::query_as::<_, OrderRow>("SELECT id, version, body FROM orders WHERE id = ?")
+        .bind(order_id.to_string())
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(unavailable("could not read an order"))?
+        .map(OrderRow::decode)
+        .transpose()
+}
+
+pub(super) async fn get_order(
+    store: &SqliteStore,
+    order_id: OrderId,
+) -> StoreResult<Option<Order>> {
+    let mut conn = store
+        .reader
+        .acquire()
+        .await
+        .map_err(unavailable("could not get a connection"))?;
+    load_order(&mut conn, order_id).await
+}
+
+pub(super) async fn list_orders(store: &SqliteStore, state: OrderState) -> StoreResult<Vec<Order>> {
+    sqlx::query_as::<_, OrderRow>(
+        "SELECT id, version, body FROM orders WHERE state = ? ORDER BY created_at, id",
+    )
+    .bind(state.as_str())
+    .fetch_all(&store.reader)
+    .await
+    .map_err(unavailable("could not list orders"))?
+    .into_iter()
+    .map(OrderRow::decode)
+    .collect()
+}
+
+pub(super) async fn find_op_outcome(
+    store: &SqliteStore,
+    op_id: OpId,
+) -> StoreResult<Option<OpOutcome>> {
+    let outcome: Option<String> =
+        sqlx::query_scalar("SELECT outcome FROM op_outcomes WHERE op_id = ?")
+            .bind(op_id.to_string())
+            .fetch_optional(&store.reader)
+            .await
+            .map_err(unavailable("could not find an op outcome"))?;
+    outcome
+        .map(|text| decode_json(&text, "op outcome"))
+        .transpose()
+}
+
+pub(super) async fn order_history(
+    store: &SqliteStore,
+    order_id: OrderId,
+) -> StoreResult<Vec<HistoryEntry>> {
+    let rows: Vec<(i64, String, String, String, i64)> = sqlx::query_as(
+        "SELECT version, op_id, op, by_json, at FROM order_ops WHERE order_id = ? ORDER BY version",
+    )
+    .bind(order_id.to_string())
+    .fetch_all(&store.reader)
+    .await
+    .map_err(unavailable("could not read an order's history"))?;
+    let mut history = Vec::with_capacity(rows.len());
+    for (expected_version, (version, op_id, op, by, at)) in (1u64..).zip(rows) {
+        let version = decode_u64(version, "history version")?;
+        // Versions are contiguous from 1 after load, as they were before append.
+        if version != expected_version {
+            return Err(corrupt(
+                "order history",
+                format!(
+                    "order {order_id} jumps to version {version} where {expected_version} was due"
+                ),
+            ));
+        }
+        history.push(HistoryEntry {
+            version,
+            op_id: OpId(decode_uuid(&op_id, "op id")?),
+            op: decode_json(&op, "op")?,
+            by: decode_json(&by, "author of an op")?,
+            at: timestamp(at),
+        });
+    }
+    Ok(history)
+}
+
+pub(super) async fn list_stock_moves(
+    store: &SqliteStore,
+    product_id: ProductId,
+) -> StoreResult<Vec<StockMove>> {
+    let mut tx = store.read_tx().await?;
+    if !exists(&mut tx, "SELECT 1 FROM products WHERE id = ?", product_id.0).await? {
+        return Err(StoreError::NotFound("product"));
+    }
+    let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+        "SELECT order_id, qty_milli, at FROM stock_moves WHERE product_id = ? ORDER BY id",
+    )
+    .bind(product_id.0)
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(unavailable("could not list stock moves"))?;
+    commit_tx(tx).await?;
+    rows.into_iter()
+        .map(|(order_id, qty_milli, at)| {
+            Ok(StockMove {
+                product_id,
+                order_id: OrderId(decode_uuid(&order_id, "order id")?),
+                qty: decode_quantity(qty_milli, "stock move")?,
+                at: timestamp(at),
+            })
+        })
+        .collect()
+}
+
+pub(super) async fn list_invoices(store: &SqliteStore) -> StoreResult<Vec<Invoice>> {
+    let rows: Vec<(i64, String, i64, i64, i64)> = sqlx::query_as(
+        "SELECT invoices.number, invoices.order_id, invoices.customer_id, orders.total_minor, invoices.at \
+         FROM invoices JOIN orders ON orders.id = invoices.order_id ORDER BY invoices.number",
+    )
+    .fetch_all(&store.reader)
+    .await
+    .map_err(unavailable("could not list invoices"))?;
+    rows.into_iter()
+        .map(|(number, order_id, customer_id, total_minor, at)| {
+            Ok(Invoice {
+                number: decode_u64(number, "invoice number")?,
+                order_id: OrderId(decode_uuid(&order_id, "order id")?),
+                customer_id: CustomerId(customer_id),
+                total: decode_money(total_minor, "invoice total")?,
+                at: timestamp(at),
+            })
+        })
+        .collect()
+}

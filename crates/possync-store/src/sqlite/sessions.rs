@@ -1,0 +1,225 @@
+//! Sessions: opening or joining one per config, closing, and the session report
+//! (read from the store, added up by `possync_core::session_report`).
+
+use super::catalog::load_payment_methods;
+use super::codec::{corrupt, decode_money, exists, timestamp, unavailable, violation};
+use super::{SqliteStore, commit_tx};
+use crate::{Conflict, SessionReport, StoreError, StoreResult};
+use possync_core::*;
+use sqlx::error::ErrorKind;
+use sqlx::sqlite::SqliteConnection;
+
+#[derive(sqlx::FromRow)]
+struct SessionRow {
+    id: i64,
+    config_id: i64,
+    state: String,
+    opened_at: i64,
+    closed_at: Option<i64>,
+    opened_by: i64,
+    opening_cash: i64,
+    counted_cash: Option<i64>,
+}
+
+impl SessionRow {
+    fn decode(self) -> StoreResult<Session> {
+        let state = match self.state.as_str() {
+            "open" => SessionState::Open,
+            "closed" => SessionState::Closed,
+            other => return Err(corrupt("session state", other)),
+        };
+        Ok(Session {
+            id: SessionId(self.id),
+            config_id: ConfigId(self.config_id),
+            state,
+            opened_at: timestamp(self.opened_at),
+            closed_at: self.closed_at.map(timestamp),
+            opened_by: UserId(self.opened_by),
+            opening_cash: decode_money(self.opening_cash, "opening cash")?,
+            counted_cash: self
+                .counted_cash
+                .map(|minor| decode_money(minor, "counted cash"))
+                .transpose()?,
+        })
+    }
+}
+
+const SESSION_COLUMNS: &str =
+    "id, config_id, state, opened_at, closed_at, opened_by, opening_cash, counted_cash";
+
+async fn load_session(conn: &mut SqliteConnection, session_id: SessionId) -> StoreResult<Session> {
+    sqlx::query_as::<_, SessionRow>(&format!(
+        "SELECT {SESSION_COLUMNS} FROM sessions WHERE id = ?"
+    ))
+    .bind(session_id.0)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(unavailable("could not read a session"))?
+    .ok_or(StoreError::NotFound("session"))?
+    .decode()
+}
+
+async fn open_session_of(
+    conn: &mut SqliteConnection,
+    config_id: ConfigId,
+) -> StoreResult<Option<Session>> {
+    sqlx::query_as::<_, SessionRow>(&format!(
+        "SELECT {SESSION_COLUMNS} FROM sessions WHERE config_id = ? AND state = 'open'"
+    ))
+    .bind(config_id.0)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(unavailable("could not read a session"))?
+    .map(SessionRow::decode)
+    .transpose()
+}
+
+/// The report of a session: what it did, read here, added up by the core.
+async fn build_report(conn: &mut SqliteConnection, session: Session) -> StoreResult<SessionReport> {
+    let orders: Vec<(i64, i64, i64)> = sqlx::query_as(
+        "SELECT total_minor, tax_minor, change_minor FROM orders WHERE paid_by_session_id = ? AND state = 'paid'",
+    )
+    .bind(session.id.0)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(unavailable("could not read the session's orders"))?;
+    let payments: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT method_id, amount_minor FROM payments WHERE session_id = ? ORDER BY id",
+    )
+    .bind(session.id.0)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(unavailable("could not read the session's payments"))?;
+    let methods = load_payment_methods(conn).await?;
+    let activity = SessionActivity {
+        paid_orders: orders
+            .into_iter()
+            .map(|(total, tax, change)| {
+                Ok(PaidOrderSummary {
+                    total: decode_money(total, "order total")?,
+                    tax: decode_money(tax, "order tax")?,
+                    change: decode_money(change, "order change")?,
+                })
+            })
+            .collect::<StoreResult<_>>()?,
+        payments: payments
+            .into_iter()
+            .map(|(method_id, amount)| {
+                Ok(Payment {
+                    method_id: PaymentMethodId(method_id),
+                    amount: decode_money(amount, "payment amount")?,
+                })
+            })
+            .collect::<StoreResult<_>>()?,
+    };
+    possync_core::session_report(session, &activity, &methods)
+        .map_err(|error| corrupt("session report", error))
+}
+
+pub(super) async fn open_or_join_session(
+    store: &SqliteStore,
+    config_id: ConfigId,
+    user_id: UserId,
+    opening_cash: Money,
+    now: Timestamp,
+) -> StoreResult<(Session, bool)> {
+    // One IMMEDIATE transaction: the look for an open session and the insert
+    // cannot be split by another opener, in this process or another.
+    let mut tx = store.write_tx().await?;
+    if !exists(&mut tx, "SELECT 1 FROM configs WHERE id = ?", config_id.0).await? {
+        return Err(StoreError::NotFound("config"));
+    }
+    if !exists(&mut tx, "SELECT 1 FROM users WHERE id = ?", user_id.0).await? {
+        return Err(StoreError::Invalid(format!("unknown user {user_id}")));
+    }
+    if let Some(session) = open_session_of(&mut tx, config_id).await? {
+        commit_tx(tx).await?;
+        return Ok((session, true));
+    }
+    let inserted = sqlx::query(
+        "INSERT INTO sessions (config_id, state, opened_at, opened_by, opening_cash) VALUES (?, 'open', ?, ?, ?)",
+    )
+    .bind(config_id.0)
+    .bind(now.unix_millis())
+    .bind(user_id.0)
+    .bind(opening_cash.minor())
+    .execute(&mut *tx)
+    .await;
+    let opened = match inserted {
+        Ok(result) => (
+            load_session(&mut tx, SessionId(result.last_insert_rowid())).await?,
+            false,
+        ),
+        // The partial unique index caught a second open session: join it.
+        Err(error) if violation(&error) == Some(ErrorKind::UniqueViolation) => {
+            let session = open_session_of(&mut tx, config_id)
+                .await?
+                .ok_or(Conflict::SessionChanged(config_id))?;
+            (session, true)
+        }
+        Err(error) => return Err(unavailable("could not open a session")(error)),
+    };
+    commit_tx(tx).await?;
+    Ok(opened)
+}
+
+pub(super) async fn get_session(
+    store: &SqliteStore,
+    session_id: SessionId,
+) -> StoreResult<Session> {
+    let mut conn = store
+        .reader
+        .acquire()
+        .await
+        .map_err(unavailable("could not get a connection"))?;
+    load_session(&mut conn, session_id).await
+}
+
+pub(super) async fn list_sessions(store: &SqliteStore) -> StoreResult<Vec<Session>> {
+    sqlx::query_as::<_, SessionRow>(&format!(
+        "SELECT {SESSION_COLUMNS} FROM sessions ORDER BY opened_at DESC, id DESC"
+    ))
+    .fetch_all(&store.reader)
+    .await
+    .map_err(unavailable("could not list sessions"))?
+    .into_iter()
+    .map(SessionRow::decode)
+    .collect()
+}
+
+pub(super) async fn close_session(
+    store: &SqliteStore,
+    session_id: SessionId,
+    counted_cash: Option<Money>,
+    now: Timestamp,
+) -> StoreResult<SessionReport> {
+    let mut tx = store.write_tx().await?;
+    let session = load_session(&mut tx, session_id).await?;
+    if session.state == SessionState::Closed {
+        return Err(Conflict::SessionClosed(session_id).into());
+    }
+    sqlx::query(
+        "UPDATE sessions SET state = 'closed', closed_at = ?, counted_cash = ? WHERE id = ? AND state = 'open'",
+    )
+    .bind(now.unix_millis())
+    .bind(counted_cash.map(Money::minor))
+    .bind(session_id.0)
+    .execute(&mut *tx)
+    .await
+    .map_err(unavailable("could not close a session"))?;
+    let session = load_session(&mut tx, session_id).await?;
+    let report = build_report(&mut tx, session).await?;
+    commit_tx(tx).await?;
+    Ok(report)
+}
+
+pub(super) async fn session_report(
+    store: &SqliteStore,
+    session_id: SessionId,
+) -> StoreResult<SessionReport> {
+    let mut tx = store.read_tx().await?;
+    let session = load_session(&mut tx, session_id).await?;
+    let report = build_report(&mut tx, session).await?;
+    commit_tx(tx).await?;
+    Ok(report)
+}

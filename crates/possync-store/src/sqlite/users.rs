@@ -1,0 +1,205 @@
+//! Users and the hashes of their tokens.
+
+use super::codec::{conflict_on_unique, corrupt, decode_name, decode_u64, unavailable, violation};
+use super::{SqliteStore, commit_tx};
+use crate::{Conflict, StoreError, StoreResult, TokenOwner};
+use possync_core::*;
+use sqlx::error::ErrorKind;
+use sqlx::sqlite::SqliteConnection;
+
+#[derive(sqlx::FromRow)]
+struct UserRow {
+    id: i64,
+    login: String,
+    name: String,
+    role: String,
+}
+
+impl UserRow {
+    fn decode(self) -> StoreResult<User> {
+        Ok(User {
+            id: UserId(self.id),
+            login: Login::parse(&self.login).map_err(|error| corrupt("login", error))?,
+            name: decode_name(&self.name, "user name")?,
+            role: Role::parse(&self.role).ok_or_else(|| corrupt("user role", &self.role))?,
+        })
+    }
+}
+
+async fn load_user(conn: &mut SqliteConnection, user_id: UserId) -> StoreResult<User> {
+    sqlx::query_as::<_, UserRow>("SELECT id, login, name, role FROM users WHERE id = ?")
+        .bind(user_id.0)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(unavailable("could not read a user"))?
+        .ok_or(StoreError::NotFound("user"))?
+        .decode()
+}
+
+pub(super) async fn count_users(store: &SqliteStore) -> StoreResult<u64> {
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
+        .fetch_one(&store.reader)
+        .await
+        .map_err(unavailable("could not count users"))?;
+    decode_u64(count, "user count")
+}
+
+pub(super) async fn list_users(store: &SqliteStore) -> StoreResult<Vec<User>> {
+    sqlx::query_as::<_, UserRow>("SELECT id, login, name, role FROM users ORDER BY id")
+        .fetch_all(&store.reader)
+        .await
+        .map_err(unavailable("could not list users"))?
+        .into_iter()
+        .map(UserRow::decode)
+        .collect()
+}
+
+pub(super) async fn get_user(store: &SqliteStore, user_id: UserId) -> StoreResult<User> {
+    let mut conn = store
+        .reader
+        .acquire()
+        .await
+        .map_err(unavailable("could not get a connection"))?;
+    load_user(&mut conn, user_id).await
+}
+
+pub(super) async fn create_user(
+    store: &SqliteStore,
+    login: &Login,
+    name: &Name,
+    role: Role,
+    password_hash: &str,
+) -> StoreResult<User> {
+    let mut tx = store.write_tx().await?;
+    let user_id =
+        sqlx::query("INSERT INTO users (login, name, role, password_hash) VALUES (?, ?, ?, ?)")
+            .bind(login.as_str())
+            .bind(name.as_str())
+            .bind(role.as_str())
+            .bind(password_hash)
+            .execute(&mut *tx)
+            .await
+            .map_err(conflict_on_unique(
+                Conflict::LoginTaken,
+                "could not create a user",
+            ))?
+            .last_insert_rowid();
+    let user = load_user(&mut tx, UserId(user_id)).await?;
+    commit_tx(tx).await?;
+    Ok(user)
+}
+
+pub(super) async fn update_user(
+    store: &SqliteStore,
+    user_id: UserId,
+    name: Option<&Name>,
+    role: Option<Role>,
+    password_hash: Option<&str>,
+) -> StoreResult<User> {
+    let mut tx = store.write_tx().await?;
+    let user = load_user(&mut tx, user_id).await?;
+    if user.role == Role::Manager && role.is_some_and(|role| role != Role::Manager) {
+        let other_managers: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = 'manager' AND id != ?")
+                .bind(user_id.0)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(unavailable("could not count managers"))?;
+        if other_managers == 0 {
+            return Err(Conflict::LastManager.into());
+        }
+    }
+    sqlx::query(
+        "UPDATE users SET name = COALESCE(?, name), role = COALESCE(?, role), \
+         password_hash = COALESCE(?, password_hash) WHERE id = ?",
+    )
+    .bind(name.map(Name::as_str))
+    .bind(role.map(Role::as_str))
+    .bind(password_hash)
+    .bind(user_id.0)
+    .execute(&mut *tx)
+    .await
+    .map_err(unavailable("could not update a user"))?;
+    let user = load_user(&mut tx, user_id).await?;
+    commit_tx(tx).await?;
+    Ok(user)
+}
+
+pub(super) async fn find_login(
+    store: &SqliteStore,
+    login: &Login,
+) -> StoreResult<Option<(User, String)>> {
+    let row: Option<(i64, String, String, String, String)> =
+        sqlx::query_as("SELECT id, login, name, role, password_hash FROM users WHERE login = ?")
+            .bind(login.as_str())
+            .fetch_optional(&store.reader)
+            .await
+            .map_err(unavailable("could not find a login"))?;
+    row.map(|(id, login, name, role, password_hash)| {
+        let user = UserRow {
+            id,
+            login,
+            name,
+            role,
+        }
+        .decode()?;
+        Ok((user, password_hash))
+    })
+    .transpose()
+}
+
+pub(super) async fn create_token(
+    store: &SqliteStore,
+    token_hash: &str,
+    owner: TokenOwner,
+    created_at: Timestamp,
+) -> StoreResult<()> {
+    let (owner_kind, user_id, session_id) = match owner {
+        TokenOwner::User { user_id } => ("user", user_id, None),
+        TokenOwner::Terminal {
+            user_id,
+            session_id,
+        } => ("terminal", user_id, Some(session_id.0)),
+    };
+    sqlx::query("INSERT INTO tokens (hash, owner_kind, user_id, session_id, created_at) VALUES (?, ?, ?, ?, ?)")
+        .bind(token_hash)
+        .bind(owner_kind)
+        .bind(user_id.0)
+        .bind(session_id)
+        .bind(created_at.unix_millis())
+        .execute(&store.writer)
+        .await
+        .map_err(|error| match violation(&error) {
+            Some(ErrorKind::UniqueViolation) => Conflict::TokenExists.into(),
+            Some(ErrorKind::ForeignKeyViolation) => {
+                StoreError::Invalid("the token's owner names an unknown user or session".to_owned())
+            }
+            _ => unavailable("could not create a token")(error),
+        })?;
+    Ok(())
+}
+
+pub(super) async fn find_token(
+    store: &SqliteStore,
+    token_hash: &str,
+) -> StoreResult<Option<TokenOwner>> {
+    let row: Option<(String, i64, Option<i64>)> =
+        sqlx::query_as("SELECT owner_kind, user_id, session_id FROM tokens WHERE hash = ?")
+            .bind(token_hash)
+            .fetch_optional(&store.reader)
+            .await
+            .map_err(unavailable("could not find a token"))?;
+    row.map(
+        |(owner_kind, user_id, session_id)| match (owner_kind.as_str(), session_id) {
+            ("user", None) => Ok(TokenOwner::User {
+                user_id: UserId(user_id),
+            }),
+            ("terminal", Some(session_id)) => Ok(TokenOwner::Terminal {
+                user_id: UserId(user_id),
+                session_id: SessionId(session_id),
+            }),
+            _ => Err(corrupt("token owner", owner_kind)),
+        },
+    )
+    .transpose()
+}
