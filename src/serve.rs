@@ -8,6 +8,7 @@ use crate::logging::{self, LogFormat};
 use crate::users;
 use anyhow::{Context, Result};
 use clap::Args;
+use possync_server::auth::{AuthSettings, ThrottleLimits};
 use possync_server::{AppState, ServerConfig};
 use possync_store::Store;
 use std::net::SocketAddr;
@@ -29,6 +30,69 @@ pub struct ServeArgs {
     /// How logs are written to stderr.
     #[arg(long, env = "POSSYNC_LOG_FORMAT", value_enum, default_value = "text")]
     log_format: LogFormat,
+
+    #[command(flatten)]
+    security: SecurityArgs,
+}
+
+/// Tokens, cookies and the limits that keep logins from being turned against the shop.
+#[derive(Debug, Args)]
+struct SecurityArgs {
+    /// A secret that lets a metrics scraper read /metrics (as `Authorization: Bearer <it>`),
+    /// besides managers' tokens: 16 to 256 visible ASCII characters. Prefer the
+    /// environment variable: command lines are visible to every local user.
+    #[arg(long, env = "POSSYNC_METRICS_TOKEN", value_parser = parse_metrics_token, hide_env_values = true)]
+    metrics_token: Option<String>,
+
+    /// Mark the token cookie `Secure`, for a server reached over HTTPS.
+    #[arg(long, env = "POSSYNC_SECURE_COOKIES", value_parser = clap::builder::BoolishValueParser::new())]
+    secure_cookies: bool,
+
+    /// Failed logins per minute for one login from one client address.
+    #[arg(long, env = "POSSYNC_LOGIN_FAILURES_PER_LOGIN_PER_MINUTE", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    login_failures_per_login_per_minute: u32,
+
+    /// Failed logins per minute from one client address, whatever the login.
+    #[arg(long, env = "POSSYNC_LOGIN_FAILURES_PER_ADDRESS_PER_MINUTE", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    login_failures_per_address_per_minute: u32,
+
+    /// Password and PIN checks (argon2, about 19 MiB each) run at once; default: the machine's cores.
+    #[arg(long, env = "POSSYNC_PASSWORD_CHECKS_PARALLEL_MAX", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    password_checks_parallel_max: Option<u16>,
+
+    /// Password checks that may wait for a turn; past that, logins answer 429 with Retry-After.
+    #[arg(long, env = "POSSYNC_PASSWORD_CHECKS_WAITING_MAX", default_value_t = 32, value_parser = clap::value_parser!(u16).range(0..=10_000))]
+    password_checks_waiting_max: u16,
+}
+
+impl SecurityArgs {
+    fn auth_settings(&self) -> AuthSettings {
+        let defaults = AuthSettings::default();
+        AuthSettings {
+            secure_cookies: self.secure_cookies,
+            throttle: ThrottleLimits {
+                failures_per_login_and_address_max: self.login_failures_per_login_per_minute,
+                failures_per_address_max: self.login_failures_per_address_per_minute,
+            },
+            password_checks_parallel_max: self
+                .password_checks_parallel_max
+                .map_or(defaults.password_checks_parallel_max, usize::from),
+            password_checks_waiting_max: usize::from(self.password_checks_waiting_max),
+            metrics_token: self.metrics_token.clone(),
+            ..defaults
+        }
+    }
+}
+
+fn parse_metrics_token(text: &str) -> Result<String, String> {
+    let length_ok = (16..=256).contains(&text.len());
+    if length_ok && text.bytes().all(|byte| byte.is_ascii_graphic()) {
+        Ok(text.to_owned())
+    } else {
+        Err(String::from(
+            "the metrics token must be 16 to 256 visible ASCII characters, without spaces",
+        ))
+    }
 }
 
 pub async fn run(data_dir: &Path, args: ServeArgs) -> Result<()> {
@@ -66,7 +130,11 @@ pub async fn run(data_dir: &Path, args: ServeArgs) -> Result<()> {
     }
     tracing::info!(%local_addr, data_dir = %data_dir.path().display(), "serving");
 
-    let state = AppState::start_with_system_clock(store, ServerConfig::default())
+    let config = ServerConfig {
+        auth: args.security.auth_settings(),
+        ..ServerConfig::default()
+    };
+    let state = AppState::start_with_system_clock(store, config)
         .await
         .context("could not load the open orders from the store")?;
     possync_server::serve(listener, state, shutdown_signal())

@@ -7,12 +7,8 @@ pub struct ServerConfig {
     pub sync: crate::sync::SyncSettings,
     /// Largest request body accepted, in bytes; a larger one is answered 413 `too_large`.
     pub body_bytes_max: usize,
-    /// Mark the token cookie `Secure` (only sent over HTTPS). Off by default because a
-    /// shop's back room usually serves plain HTTP on the local network.
-    pub secure_cookies: bool,
-    /// Failed logins per login name within a minute before further attempts at that
-    /// login answer 429 `rate_limited` until the minute is over: it caps password guessing.
-    pub login_failures_per_minute_max: u32,
+    /// Tokens, cookies, the login throttle, password checks and the metrics token.
+    pub auth: crate::auth::AuthSettings,
 }
 
 impl ServerConfig {
@@ -25,8 +21,7 @@ impl Default for ServerConfig {
         ServerConfig {
             sync: crate::sync::SyncSettings::default(),
             body_bytes_max: Self::BODY_BYTES_MAX_DEFAULT,
-            secure_cookies: false,
-            login_failures_per_minute_max: 10,
+            auth: crate::auth::AuthSettings::default(),
         }
     }
 }

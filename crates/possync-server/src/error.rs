@@ -18,6 +18,8 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: Cow<'static, str>,
     pub message: String,
+    /// Seconds to wait before trying again, sent as `Retry-After` (429 and 503 answers).
+    pub retry_after_s: Option<u64>,
 }
 
 /// The JSON body of every error answer.
@@ -45,7 +47,14 @@ impl ApiError {
             status,
             code: code.into(),
             message: message.into(),
+            retry_after_s: None,
         }
+    }
+
+    /// The same error, telling the client to wait `seconds` before trying again.
+    pub fn with_retry_after(mut self, seconds: u64) -> ApiError {
+        self.retry_after_s = Some(seconds);
+        self
     }
 
     /// 400: the request is malformed or a value is out of bounds.
@@ -153,7 +162,13 @@ impl IntoResponse for ApiError {
                 message: &self.message,
             },
         };
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(seconds) = self.retry_after_s {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        response
     }
 }
 

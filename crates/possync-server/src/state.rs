@@ -1,10 +1,11 @@
 //! What every handler shares: the store, the configuration, the clock and the shutdown token.
 
-use crate::auth::LoginThrottle;
+use crate::auth::AuthState;
 use crate::clock::{Clock, SystemClock};
 use crate::config::ServerConfig;
 use crate::sync::actor::Reload;
 use crate::sync::{SyncHandle, start_sync};
+use axum::extract::FromRef;
 use possync_core::SessionId;
 use possync_store::{Store, StoreError};
 use std::sync::Arc;
@@ -18,7 +19,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Cancelled when the server shuts down; long-lived tasks (WebSockets) watch it.
     pub shutdown: CancellationToken,
-    pub login_throttle: Arc<LoginThrottle>,
+    /// What the authentication extractors need: the store, the clock, tokens and password checks.
+    pub auth: AuthState,
     /// The live sync engine: ops, WebSockets, and configuration changes go through it.
     pub sync: SyncHandle,
 }
@@ -32,12 +34,13 @@ impl AppState {
         clock: Arc<dyn Clock>,
     ) -> Result<AppState, StoreError> {
         let sync = start_sync(store.clone(), clock.clone(), config.sync.clone()).await?;
+        let auth = AuthState::new(store.clone(), clock.clone(), config.auth.clone());
         Ok(AppState {
             store,
             config: Arc::new(config),
             clock,
             shutdown: CancellationToken::new(),
-            login_throttle: Arc::new(LoginThrottle::default()),
+            auth,
             sync,
         })
     }
@@ -65,6 +68,12 @@ impl AppState {
             ShopChange::Catalog => self.sync.reload(Reload::Catalog).await,
             ShopChange::SessionClosed(session_id) => self.sync.session_closed(session_id).await,
         }
+    }
+}
+
+impl FromRef<AppState> for AuthState {
+    fn from_ref(state: &AppState) -> AuthState {
+        state.auth.clone()
     }
 }
 

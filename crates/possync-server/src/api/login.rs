@@ -1,6 +1,7 @@
 //! Logging in (`POST /api/v1/login`) and asking who the caller is (`GET /api/v1/me`).
 
-use crate::auth::{Caller, TOKEN_COOKIE_NAME, issue_token, verify_password_off_thread};
+use crate::auth::token::{csrf_token_for, token_cookie};
+use crate::auth::{Caller, CallerToken, ClientAddress, Throttled, issue_token};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
 use crate::schemas;
@@ -16,6 +17,8 @@ use utoipa::ToSchema;
 
 /// The same words for an unknown login and a wrong password, so neither can be probed.
 const LOGIN_FAILED_MESSAGE: &str = "wrong login or password";
+/// The longest password `possync_core::Password` accepts.
+const PASSWORD_CHARS_MAX: usize = 256;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -29,12 +32,27 @@ pub struct LoginRequest {
 pub struct LoginResponse {
     /// A user token: send it as `Authorization: Bearer <token>`.
     pub token: String,
+    /// Send this as `X-CSRF-Token` with every change when relying on the cookie
+    /// instead of the `Authorization` header.
+    pub csrf_token: String,
     #[schema(value_type = schemas::User)]
     pub user: User,
 }
 
+/// The 429 of a throttled login, with the seconds to wait.
+fn throttled(throttled: Throttled) -> ApiError {
+    ApiError::rate_limited(format!(
+        "too many failed logins from this address; try again in {} s",
+        throttled.retry_after_s
+    ))
+    .with_retry_after(throttled.retry_after_s)
+}
+
 /// Checks a login and password and answers a new user token. The token is also
-/// set as an HttpOnly cookie, so a browser may rely on that instead.
+/// set as an HttpOnly, SameSite=Strict cookie, so a browser may rely on that instead.
+///
+/// Failed logins are limited per (login, client address) and per client address;
+/// a refused attempt costs no password check.
 #[utoipa::path(
     post,
     path = "/api/v1/login",
@@ -45,39 +63,61 @@ pub struct LoginResponse {
         (status = 200, description = "Logged in", body = LoginResponse),
         (status = 400, description = "Malformed body", body = schemas::ErrorBody),
         (status = 401, description = "Wrong login or password", body = schemas::ErrorBody),
-        (status = 429, description = "Too many failed logins for this name in the last minute", body = schemas::ErrorBody),
+        (status = 413, description = "Body too large", body = schemas::ErrorBody),
+        (status = 429, description = "Too many failed logins from this address (for this login or any), or too many password checks at once",
+            body = schemas::ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait before trying again"))),
     )
 )]
 pub async fn login(
     State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
     ApiJson(request): ApiJson<LoginRequest>,
 ) -> ApiResult<Response> {
     let now = state.clock.now();
-    let failures_max = state.config.login_failures_per_minute_max;
-    if state
-        .login_throttle
-        .is_blocked(&request.login, now, failures_max)
-    {
-        return Err(ApiError::rate_limited(
-            "too many failed logins for this name; wait a minute and try again",
-        ));
-    }
+    let throttle = &state.auth.throttle;
+    let attempt = throttle
+        .try_begin(&request.login, address, now)
+        .map_err(throttled)?;
     // A login that cannot exist is treated like an unknown one: same answer, same time.
     let found = match Login::parse(&request.login) {
-        Ok(login) => state.store.find_login(&login).await?,
+        Ok(login) => match state.store.find_login(&login).await {
+            Ok(found) => found,
+            Err(error) => {
+                throttle.forgive(attempt, now);
+                return Err(error.into());
+            }
+        },
         Err(_) => None,
     };
     let (user, password_hash) = match found {
-        Some((user, password_hash)) => (Some(user), Some(password_hash)),
-        None => (None, None),
+        // No stored password is longer than `Password` allows: a longer one is checked
+        // against the dummy hash, so it costs the same and matches nothing.
+        Some((user, password_hash)) if request.password.chars().count() <= PASSWORD_CHARS_MAX => {
+            (Some(user), Some(password_hash))
+        }
+        _ => (None, None),
     };
-    let password_matches = verify_password_off_thread(request.password, password_hash).await?;
+    let password_matches = match state
+        .auth
+        .passwords
+        .verify(request.password, password_hash)
+        .await
+    {
+        Ok(password_matches) => password_matches,
+        Err(error) => {
+            // The password was never checked: this attempt must not count as a wrong one.
+            throttle.forgive(attempt, now);
+            return Err(error.into());
+        }
+    };
     let Some(user) = user.filter(|_| password_matches) else {
-        state.login_throttle.record_failure(&request.login, now);
-        tracing::info!(login = %request.login.chars().take(64).collect::<String>(), "login refused");
+        // The attempt stays counted.
+        drop(attempt);
+        tracing::info!(login = %request.login.chars().take(64).collect::<String>(), %address, "login refused");
         return Err(ApiError::unauthorized(LOGIN_FAILED_MESSAGE));
     };
-    state.login_throttle.record_success(&request.login);
+    throttle.forgive(attempt, now);
     let token = issue_token(
         state.store.as_ref(),
         TokenOwner::User { user_id: user.id },
@@ -85,15 +125,20 @@ pub async fn login(
     )
     .await?;
     tracing::info!(user_id = %user.id, login = %user.login.as_str(), "logged in");
-    let secure = if state.config.secure_cookies {
-        "; Secure"
-    } else {
-        ""
-    };
-    let cookie = format!("{TOKEN_COOKIE_NAME}={token}; HttpOnly; SameSite=Strict; Path=/{secure}");
+    let settings = &state.auth.settings;
+    let cookie = token_cookie(
+        &token,
+        settings.token_ttl_ms / 1000,
+        settings.secure_cookies,
+    );
+    let csrf_token = csrf_token_for(&token);
     Ok((
         [(header::SET_COOKIE, cookie)],
-        Json(LoginResponse { token, user }),
+        Json(LoginResponse {
+            token,
+            csrf_token,
+            user,
+        }),
     )
         .into_response())
 }
@@ -107,6 +152,8 @@ pub struct Me {
     pub session: Option<Session>,
     #[schema(value_type = Option<schemas::Config>)]
     pub config: Option<Config>,
+    /// The `X-CSRF-Token` value for changes sent with this token as a cookie.
+    pub csrf_token: String,
 }
 
 /// Describes the caller's token: a user token has no session or config.
@@ -119,17 +166,20 @@ pub struct Me {
         (status = 401, description = "No, bad or expired token (code `session_closed` for a terminal of a closed session)", body = schemas::ErrorBody),
     )
 )]
-pub async fn me(caller: Caller) -> Json<Me> {
+pub async fn me(caller: Caller, token: CallerToken) -> Json<Me> {
+    let csrf_token = token.csrf_token;
     Json(match caller {
         Caller::User(user) => Me {
             user,
             session: None,
             config: None,
+            csrf_token,
         },
         Caller::Terminal(terminal) => Me {
             user: terminal.user,
             session: Some(terminal.session),
             config: Some(terminal.config),
+            csrf_token,
         },
     })
 }

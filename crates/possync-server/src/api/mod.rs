@@ -9,11 +9,13 @@
 pub mod catalog;
 pub mod configs;
 pub mod login;
+pub mod metrics;
 pub mod orders;
 pub mod sessions;
 pub mod system;
 pub mod users;
 
+use crate::auth::token::redacted_uri;
 use crate::error::{ApiError, NO_SUCH_ROUTE_MESSAGE};
 use crate::openapi::ApiDoc;
 use crate::state::AppState;
@@ -76,7 +78,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(orders::order_history))
         .routes(routes!(crate::sync::ops::post_op))
         .routes(routes!(crate::sync::websocket::sync_socket))
-        .routes(routes!(crate::sync::metrics::metrics))
+        .routes(routes!(metrics::metrics))
 }
 
 /// The OpenAPI document of [`routes`], as served at `/api/v1/openapi.json`.
@@ -103,8 +105,19 @@ pub fn application(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_bytes_max))
         .layer(CatchPanicLayer::custom(panic_response))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .with_state(state)
+}
+
+/// The span every request is logged in. Its URL has any `?token=` value
+/// redacted: a token in a log file would let its reader in.
+fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    tracing::debug_span!(
+        "request",
+        method = %request.method(),
+        uri = %redacted_uri(request.uri()),
+        version = ?request.version(),
+    )
 }
 
 /// Unknown routes: the web POS's files outside `/api`, a JSON 404 everywhere else.

@@ -1,7 +1,7 @@
 //! Staff logins, managed by managers. Passwords are hashed here (argon2, off the
 //! async workers) and never leave the store; no answer contains a hash.
 
-use crate::auth::{ManagerCaller, hash_password_off_thread};
+use crate::auth::ManagerCaller;
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiPath};
 use crate::schemas;
@@ -48,7 +48,11 @@ pub async fn create_user(
     ManagerCaller(manager): ManagerCaller,
     ApiJson(new): ApiJson<UserNew>,
 ) -> ApiResult<(StatusCode, Json<User>)> {
-    let password_hash = hash_password_off_thread(new.password).await?;
+    let password_hash = state
+        .auth
+        .passwords
+        .hash(new.password.as_str().to_owned())
+        .await?;
     let user = state
         .store
         .create_user(&new.login, &new.name, new.role, &password_hash)
@@ -104,7 +108,13 @@ pub async fn update_user(
     // Look the user up before hashing, so an unknown id costs no argon2 run.
     state.store.get_user(user_id).await?;
     let password_hash = match changes.password {
-        Some(password) => Some(hash_password_off_thread(password).await?),
+        Some(password) => Some(
+            state
+                .auth
+                .passwords
+                .hash(password.as_str().to_owned())
+                .await?,
+        ),
         None => None,
     };
     let user = state

@@ -1,4 +1,4 @@
-//! Prometheus metrics of the sync path, served at `/metrics`.
+//! Prometheus metrics of the sync path (served at `/metrics` by `crate::api::metrics`).
 
 use prometheus::{
     Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
@@ -110,23 +110,4 @@ impl Default for SyncMetrics {
     fn default() -> Self {
         SyncMetrics::new()
     }
-}
-
-/// The sync path's metrics in Prometheus' text format.
-#[utoipa::path(
-    get,
-    path = "/metrics",
-    tag = "system",
-    responses((status = 200, description = "Prometheus text exposition format", body = String, content_type = "text/plain"))
-)]
-pub async fn metrics(
-    axum::extract::State(state): axum::extract::State<crate::state::AppState>,
-) -> impl axum::response::IntoResponse {
-    (
-        [(
-            axum::http::header::CONTENT_TYPE,
-            "text/plain; version=0.0.4",
-        )],
-        state.sync.metrics.render(),
-    )
 }

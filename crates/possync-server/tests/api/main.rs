@@ -11,5 +11,6 @@ mod links;
 mod openapi;
 mod orders;
 mod roles;
+mod security;
 mod sessions;
 mod web;

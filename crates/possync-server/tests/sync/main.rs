@@ -639,6 +639,7 @@ async fn ops_over_http_take_the_same_path() {
     let metrics = shop
         .client
         .get(format!("{}/metrics", shop.base_url))
+        .bearer_auth(&shop.manager_token)
         .send()
         .await
         .unwrap()
@@ -823,6 +824,7 @@ async fn a_failed_commit_answers_unavailable_changes_nothing_and_the_resend_appl
     let metrics = shop
         .client
         .get(format!("{}/metrics", shop.base_url))
+        .bearer_auth(&shop.manager_token)
         .send()
         .await
         .unwrap()
