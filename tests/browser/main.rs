@@ -10,11 +10,13 @@
 //! Without chromium or chromedriver the tests say so loudly and pass; with
 //! `POSSYNC_REQUIRE_BROWSER=1` (CI) they fail instead.
 
+mod awareness;
 mod bar_day;
 mod chrome;
 mod numpad;
 mod offline_reload;
 mod order_panel;
+mod proxy;
 mod server;
 mod shop;
 mod shop_story;

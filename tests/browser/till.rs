@@ -103,6 +103,17 @@ impl Till {
         }
     }
 
+    /// Saves the step at 1280x800 and again on a 768x1024 tablet, then goes back to
+    /// 1280x800 (every new state is looked at in both sizes).
+    pub async fn shot_both(&self, step: &str) {
+        self.shot(step).await;
+        crate::chrome::set_viewport(&self.client, 768, 1024).await;
+        self.wait("the tablet viewport", "innerWidth === 768").await;
+        self.shot(&format!("{step}-768")).await;
+        crate::chrome::set_viewport(&self.client, 1280, 800).await;
+        self.wait("the till viewport", "innerWidth === 1280").await;
+    }
+
     /// Evaluates a JavaScript expression (with the helpers) and returns its value.
     pub async fn eval(&self, expression: &str) -> Value {
         self.try_eval(expression)

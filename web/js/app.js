@@ -89,6 +89,10 @@ async function boot() {
   }
   window.addEventListener('hashchange', () => app.router.route());
   window.addEventListener('online', () => app.till && app.till.sync && app.till.sync.reconnectNow());
+  window.addEventListener('offline', () => app.till && app.till.sync && app.till.sync.wentOffline());
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState === 'visible' && app.till) app.till.refreshProducts();
+  });
   app.router.route();
 }
 

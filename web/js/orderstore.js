@@ -158,7 +158,11 @@ export class OrderStore {
       this.emit({ type: 'gone', order_id: order.id, reason: order.state, order: last || order, by: order.paid_by || order.updated_by });
       return { accepted: true, gone: true };
     }
+    // Neither a copy nor an op of ours: the order has just come to this till (shared
+    // by another counter, a link made, or a first catch-up).
+    const arrived = !current && this.outbox.forOrder(order.id).length === 0;
     this.setConfirmed(order);
+    if (arrived) this.emit({ type: 'arrived', order_id: order.id, order });
     return { accepted: true };
   }
 

@@ -3,7 +3,14 @@
 // OrderStore, sends the outbox (again, by the same op_id, after every reconnect:
 // the server answers duplicates with their first answer), retries what the server
 // could not commit, resyncs on a version gap, pings to notice a dead link, and
-// reconnects with exponential backoff and full jitter. The socket, the timers, the
+// reconnects with exponential backoff and full jitter.
+//
+// A network that goes away often says nothing (no FIN, no RST): the socket stays
+// "open" while nothing arrives. So every op sent and every ping expects an answer:
+// with nothing at all back within `answer_timeout_ms` (2 s) the state turns
+// `stalled` ("No answer · 1 pending") at once, a ping goes out, and after
+// `stall_drop_ms` more of silence the link is dropped and reconnected. Any message
+// from the server ends the wait. The browser's `offline` event drops it at once. The socket, the timers, the
 // clock and randomness are injected, so tests drive it with a fake socket.
 
 export const PROTOCOL_VERSION = 1;
@@ -15,8 +22,11 @@ const KNOWN_ORDERS_MAX = 1000; // keeps hello under the 64 KiB message bound
 export const DEFAULT_TIMING = {
   backoff_base_ms: 500,
   backoff_max_ms: 30_000,
-  ping_interval_ms: 15_000,
+  ping_interval_ms: 10_000,
   dead_after_ms: 45_000, // no message at all for this long: the link is dead
+  answer_timeout_ms: 2_000, // an op or a ping without any message back: stalled
+  stall_drop_ms: 6_000, // stalled this long: drop the link and reconnect
+  connect_timeout_ms: 8_000, // a handshake a silent network swallowed never ends by itself
   welcome_timeout_ms: 10_000,
   create_check_ms: 1_500, // ack of a create without its order: ask for it
   offline_after_failures: 3,
@@ -62,7 +72,7 @@ export class SyncClient {
     this.onEvent = o.onEvent || (() => {});
     this.timing = { ...DEFAULT_TIMING, ...(o.timing || {}) };
 
-    this.state = 'idle'; // idle | connecting | catching_up | live | reconnecting | offline | stopped
+    this.state = 'idle'; // idle | connecting | catching_up | live | stalled | reconnecting | offline | stopped
     this.socket = null;
     this.failures = 0;
     this.sent = new Set(); // op_ids sent on the current connection
@@ -77,6 +87,7 @@ export class SyncClient {
     this.welcomeTimer = null;
     this.retryTimer = null;
     this.retryAt = null;
+    this.answerTimer = null; // running while something sent waits for any message back
     this.waiters = []; // manual sync promises waiting for an empty outbox
     this.unsubscribe = this.outbox.onChange(() => this.onOutboxChange());
   }
@@ -116,7 +127,7 @@ export class SyncClient {
   }
 
   clearTimers() {
-    for (const name of ['reconnectTimer', 'heartbeatTimer', 'welcomeTimer', 'retryTimer']) {
+    for (const name of ['reconnectTimer', 'heartbeatTimer', 'welcomeTimer', 'retryTimer', 'answerTimer']) {
       if (this[name] !== null) this.timers.clearTimeout(this[name]);
       this[name] = null;
     }
@@ -134,6 +145,11 @@ export class SyncClient {
     }
     this.socket = socket;
     this.sent.clear();
+    this.timers.clearTimeout(this.welcomeTimer);
+    this.welcomeTimer = this.timers.setTimeout(() => {
+      this.welcomeTimer = null;
+      if (this.socket === socket && this.state !== 'live' && this.state !== 'stalled' && this.state !== 'catching_up') this.dropConnection();
+    }, this.timing.connect_timeout_ms);
     socket.onopen = () => this.onOpen(socket);
     socket.onmessage = (ev) => this.onRawMessage(socket, ev.data);
     socket.onclose = (ev) => this.onClose(socket, ev);
@@ -152,6 +168,34 @@ export class SyncClient {
     }
   }
 
+  /** The browser says the network is gone: drop the link now rather than wait. */
+  wentOffline() {
+    if (this.socket) this.dropConnection();
+  }
+
+  /** Something was sent that the server answers: with no message at all back in
+   * time, the link is stalled; a while longer, and it is dropped. */
+  expectAnswer() {
+    if (this.answerTimer !== null || !this.socket) return;
+    this.answerTimer = this.timers.setTimeout(() => {
+      this.answerTimer = null;
+      if (!this.socket) return;
+      if (this.state === 'live') this.setState('stalled');
+      this.sendRaw({ type: 'ping', t: this.now() });
+      this.answerTimer = this.timers.setTimeout(() => {
+        this.answerTimer = null;
+        if (this.socket) this.dropConnection();
+      }, this.timing.stall_drop_ms);
+    }, this.timing.answer_timeout_ms);
+  }
+
+  /** Any message from the server: the link answers. */
+  answered() {
+    if (this.answerTimer !== null) this.timers.clearTimeout(this.answerTimer);
+    this.answerTimer = null;
+    if (this.state === 'stalled') this.setState('live');
+  }
+
   /** Drop the current link (dead, or never welcomed) and go the reconnect way. */
   dropConnection() {
     const socket = this.socket;
@@ -164,6 +208,7 @@ export class SyncClient {
     this.lastMessageAt = this.now();
     this.setState('catching_up');
     this.sendRaw({ type: 'hello', protocol: PROTOCOL_VERSION, terminal: this.terminal, known: this.knownForHello() });
+    this.timers.clearTimeout(this.welcomeTimer);
     this.welcomeTimer = this.timers.setTimeout(() => {
       this.welcomeTimer = null;
       if (this.state === 'catching_up') this.dropConnection();
@@ -191,7 +236,8 @@ export class SyncClient {
     if (this.state === 'stopped') return;
     this.timers.clearTimeout(this.heartbeatTimer);
     this.timers.clearTimeout(this.welcomeTimer);
-    this.heartbeatTimer = this.welcomeTimer = null;
+    this.timers.clearTimeout(this.answerTimer);
+    this.heartbeatTimer = this.welcomeTimer = this.answerTimer = null;
     this.sent.clear();
     this.failures += 1;
     const offline = !this.isOnline() || this.failures >= this.timing.offline_after_failures;
@@ -211,7 +257,7 @@ export class SyncClient {
         this.dropConnection();
         return;
       }
-      this.sendRaw({ type: 'ping', t: this.now() });
+      if (this.sendRaw({ type: 'ping', t: this.now() })) this.expectAnswer();
       this.armHeartbeat();
     }, this.timing.ping_interval_ms);
   }
@@ -231,6 +277,7 @@ export class SyncClient {
   onRawMessage(socket, data) {
     if (socket !== this.socket) return;
     this.lastMessageAt = this.now();
+    this.answered();
     let msg;
     try {
       msg = JSON.parse(data);
@@ -341,14 +388,19 @@ export class SyncClient {
 
   // ---- outgoing -------------------------------------------------------------
 
+  /** Open and welcomed: ops may go (a stalled link too: it may only be slow). */
+  canSend() {
+    return (this.state === 'live' || this.state === 'stalled') && !!this.socket;
+  }
+
   onOutboxChange() {
     // New ops are sent as soon as they are durable; acks also land here (harmless).
-    if (this.state === 'live') this.flush();
+    if (this.canSend()) this.flush();
   }
 
   /** Send every sendable op not yet sent on this connection, in op order. */
   flush() {
-    if (this.state !== 'live' || !this.socket) return;
+    if (!this.canSend()) return;
     for (const e of this.outbox.sendable(this.now())) {
       if (this.sent.has(e.op_id)) continue;
       const message = { type: 'op', op_id: e.op_id, order_id: e.order_id, op: e.op };
@@ -364,6 +416,7 @@ export class SyncClient {
         return; // the close handler will reconnect and resend
       }
       this.sent.add(e.op_id);
+      this.expectAnswer();
     }
     this.armRetry();
   }
@@ -385,7 +438,7 @@ export class SyncClient {
     const fresh = order_ids.filter((id) => !this.resyncWanted.has(id));
     if (!fresh.length) return;
     for (const id of fresh) this.resyncWanted.add(id);
-    if (this.state === 'live' || this.state === 'catching_up') {
+    if (this.canSend() || this.state === 'catching_up') {
       this.sendRaw({ type: 'resync', order_ids: fresh });
     }
   }
@@ -394,7 +447,7 @@ export class SyncClient {
   setPresence(order_id) {
     if (this.presenceOrderId === order_id) return;
     this.presenceOrderId = order_id;
-    if (this.state === 'live') this.sendRaw({ type: 'presence', order_id });
+    if (this.canSend()) this.sendRaw({ type: 'presence', order_id });
   }
 
   /**
@@ -403,7 +456,7 @@ export class SyncClient {
    * {ok:false} after `timeout_ms`.
    */
   syncNow(timeout_ms = 10_000) {
-    if (this.state === 'live') this.flush();
+    if (this.canSend()) this.flush();
     else this.reconnectNow();
     return new Promise((resolve) => {
       const waiter = { resolve, timer: null };

@@ -10,10 +10,17 @@ import { SyncClient, syncUrl } from './sync.js';
 import { Catalog } from './catalog.js';
 import { openIdbStorage, memoryStorage, requestPersistence } from './idb.js';
 import { uuidv7 } from './ids.js';
-import { rejectMessage, rejectWorthTelling, removedMessage } from './wording.js';
+import { parseQty, formatQty } from './quantity.js';
+import { rejectMessage, rejectWorthTelling, removedMessage, orderLabel } from './wording.js';
 import { lockedByOther, applyOp } from './apply.js';
 
 const CATALOG_REFRESH_MS = 5 * 60_000;
+/** On-hand stock is read again this often while the till runs (sales at counters this
+ * till does not hear of), and soon after any sale it does hear of. */
+const PRODUCTS_REFRESH_MS = 60_000;
+const PRODUCTS_AFTER_SALE_MS = 300;
+/** Orders arriving close together are told in one notice. */
+const ARRIVALS_NOTICE_MS = 400;
 const ANSWER_TIMEOUT_MS = 20_000;
 const LINKS_TIMEOUT_MS = 2_000;
 
@@ -43,6 +50,11 @@ export class Till {
     this.selectedLineId = null;
     this.answers = new Map(); // op_id -> resolve, for ops a view waits on (pay)
     this.receipts = new Map(); // order_id -> paid order snapshot
+    this.unseenShared = new Set(); // orders shared with this till, not looked at yet
+    this.arrivals = []; // orders arrived since the last notice
+    this.arrivalsTimer = null;
+    this.productsTimer = null;
+    this.productsTicker = null;
     this.storageKind = 'none';
     this.persisted = false;
     this.lastSyncResult = null;
@@ -141,9 +153,13 @@ export class Till {
     });
     this.sync.start();
     this.refreshCatalog();
+    this.productsTicker = setInterval(() => this.refreshProducts(), PRODUCTS_REFRESH_MS);
   }
 
   stop() {
+    clearInterval(this.productsTicker);
+    clearTimeout(this.productsTimer);
+    clearTimeout(this.arrivalsTimer);
     if (this.sync) this.sync.stop();
     if (this.storage && this.storage.close) this.storage.close();
   }
@@ -168,14 +184,71 @@ export class Till {
     }
   }
 
+  /**
+   * Read the products again (their on-hand stock), soon: a sale at any counter this
+   * till hears of (an order leaving as paid) moves stock, and so does time (sales at
+   * counters it does not hear of). Calls within a moment make one request.
+   * No new message on the wire: GET /products is the contract's way to read stock.
+   */
+  refreshProducts(delay_ms = PRODUCTS_AFTER_SALE_MS) {
+    if (this.productsTimer !== null) return;
+    this.productsTimer = setTimeout(async () => {
+      this.productsTimer = null;
+      try {
+        const products = await this.api.list('products');
+        if (!Array.isArray(products)) return;
+        this.catalog = new Catalog({ ...this.catalog.toJSON(), products });
+        this.store.invalidate(null);
+        this.storage.put('meta', { key: 'catalog', value: this.catalog.toJSON() }).catch(() => {});
+        this.emit({ type: 'catalog' });
+      } catch (err) {
+        if (err && err.status === 401) this.emit({ type: 'auth_failed' });
+      }
+    }, delay_ms);
+  }
+
+  /** Shared orders that came to this till since the orders screen was last opened. */
+  unseenSharedCount() {
+    return this.unseenShared.size;
+  }
+
+  /** The orders screen shows them all: nothing is new any more. */
+  markSharedSeen() {
+    if (!this.unseenShared.size) return;
+    this.unseenShared.clear();
+    this.emit({ type: 'orders' });
+  }
+
+  /** An order from another counter came to this till: one notice for those that
+   * come together (a first catch-up may bring many). */
+  noteArrival(order) {
+    if (!order || order.state !== 'draft' || !order.origin || order.origin.config_id === this.config.id) return;
+    this.unseenShared.add(order.id);
+    this.arrivals.push(order);
+    if (this.arrivalsTimer !== null) return;
+    this.arrivalsTimer = setTimeout(() => {
+      this.arrivalsTimer = null;
+      const arrived = this.arrivals.splice(0).filter((o) => this.store.view(o.id));
+      if (!arrived.length) return;
+      const from = [...new Set(arrived.map((o) => this.configName(o.origin.config_id)))].join(', ');
+      this.toast(arrived.length === 1
+        ? `Shared by ${from}: ${orderLabel(arrived[0])}`
+        : `${arrived.length} orders shared by ${from}`);
+      this.emit({ type: 'orders' });
+    }, ARRIVALS_NOTICE_MS);
+  }
+
   // ---- events from below ------------------------------------------------------
 
   onStoreEvent(e) {
+    if (e.type === 'arrived') this.noteArrival(e.order);
     if (e.type === 'change' && e.by && e.by.terminal !== this.terminalId) {
       this.emit({ type: 'remote_change', order_id: e.order_id, line_ids: e.line_ids, by: e.by });
     }
     if (e.type === 'gone') {
+      this.unseenShared.delete(e.order_id);
       if (e.order_id === this.currentOrderId) this.setCurrent(null);
+      if (e.reason === 'paid') this.refreshProducts();
     }
     if (e.type === 'orders' || e.type === 'presence' || e.type === 'gone') this.emit({ type: 'orders', order_id: e.order_id });
   }
@@ -281,10 +354,19 @@ export class Till {
     return this.store.presence(order_id, this.terminalId);
   }
 
+  /** The foreign lock on `order` when the terminal holding it is no longer connected
+   * (not among those who have the order open): it ends only with its lease. */
+  abandonedLock(order) {
+    const lock = this.foreignLock(order);
+    if (!lock) return null;
+    return this.presence(order.id).some((t) => t.terminal === lock.terminal) ? null : lock;
+  }
+
   // ---- the open order -----------------------------------------------------------
 
   setCurrent(order_id) {
     this.currentOrderId = order_id;
+    if (order_id) this.unseenShared.delete(order_id);
     this.selectedLineId = null;
     if (order_id) {
       const o = this.store.view(order_id);
@@ -354,12 +436,29 @@ export class Till {
     if (same && qty === '1') {
       // add_qty is commutative: two counters adding the same product both count.
       const r = this.op(order_id, { kind: 'add_qty', line_id: same.id, delta: '1' });
-      if (r.ok) this.selectLine(same.id);
+      if (r.ok) {
+        this.selectLine(same.id);
+        this.warnIfShort(order_id, product);
+      }
       return;
     }
     const line_id = uuidv7();
     const r = this.op(order_id, { kind: 'add_line', line_id, product_id: product.id, qty });
-    if (r.ok) this.selectLine(line_id);
+    if (r.ok) {
+      this.selectLine(line_id);
+      this.warnIfShort(order_id, product);
+    }
+  }
+
+  /** Selling more of a tracked product than is on hand is allowed (stock may go
+   * negative and is reported), but the cashier is told. */
+  warnIfShort(order_id, product) {
+    if (!product.tracks_stock) return;
+    const order = this.store.view(order_id);
+    if (!order) return;
+    const wanted = order.lines.filter((l) => l.product_id === product.id).reduce((n, l) => n + (parseQty(l.qty) ?? 0), 0);
+    const onHand = parseQty(product.on_hand) ?? 0;
+    if (wanted > onHand) this.toast(`Only ${formatQty(Math.max(0, onHand))} ${product.name} in stock`, 'warn');
   }
 
   /** Add the product with this barcode; answers whether one was found. */

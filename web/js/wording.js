@@ -155,6 +155,7 @@ export function syncStateLabel(state, pending) {
   const more = pending > 0 ? ` · ${pending} pending` : '';
   switch (state) {
     case 'live': return { label: `Live${more}`, tone: pending > 0 ? 'busy' : 'ok' };
+    case 'stalled': return { label: `No answer${more}`, tone: 'warn' };
     case 'connecting':
     case 'catching_up': return { label: `Connecting…${more}`, tone: 'busy' };
     case 'reconnecting': return { label: `Reconnecting${more}`, tone: 'warn' };
@@ -162,4 +163,16 @@ export function syncStateLabel(state, pending) {
     case 'stopped': return { label: `Signed out${more}`, tone: 'bad' };
     default: return { label: `Starting…${more}`, tone: 'busy' };
   }
+}
+
+/** Time left until `until` (RFC 3339) as "m:ss" ("0:42"); "0:00" once passed. */
+export function timeLeft(until, now_ms) {
+  const ms = Date.parse(until) - now_ms;
+  const s = Number.isNaN(ms) ? 0 : Math.max(0, Math.ceil(ms / 1000));
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+}
+
+/** A lock whose holder is no longer connected: it ends only when its lease does. */
+export function abandonedLockText(lock, now_ms) {
+  return `${lock.config_name || 'The other counter'} is no longer connected: the lock ends in ${timeLeft(lock.until, now_ms)}`;
 }

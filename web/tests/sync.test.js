@@ -11,7 +11,7 @@ import { ManualTimers, FakeSocket, settle } from './doubles.js';
 
 const ID = 'order-1';
 
-function setup({ random = () => 0.5 } = {}) {
+function setup({ random = () => 0.5, timing = {} } = {}) {
   const timers = new ManualTimers();
   const storage = memoryStorage();
   let n = 0;
@@ -32,6 +32,7 @@ function setup({ random = () => 0.5 } = {}) {
     timers,
     now: timers.now,
     random,
+    timing,
     onEvent: (e) => events.push(e),
   });
   const last = () => sockets[sockets.length - 1];
@@ -130,13 +131,15 @@ test('repeated failures show offline; synced resets the backoff', () => {
   t.sync.start();
   t.last().serverClose(1006);
   assert.equal(t.sync.state, 'reconnecting');
-  t.timers.advance(60_000);
+  // With random 0 each retry comes after backoff_base_ms / 2, well before the
+  // connect timeout of the next attempt.
+  t.timers.advance(1_000);
   t.last().serverClose(1006);
-  t.timers.advance(60_000);
+  t.timers.advance(1_000);
   t.last().serverClose(1006);
   assert.equal(t.sync.state, 'offline');
   assert.equal(t.sync.failures, 3);
-  t.timers.advance(60_000);
+  t.timers.advance(1_000);
   t.connect();
   assert.equal(t.sync.failures, 0);
   assert.equal(t.sync.state, 'live');
@@ -157,7 +160,8 @@ test('a version gap asks for a resync once, and the full order repairs it', () =
 });
 
 test('a final reject undoes the op and reports it; retryable codes keep it for later', async () => {
-  const t = setup();
+  // A server that answers only what it is asked here: no stall detection in the way.
+  const t = setup({ timing: { answer_timeout_ms: 3_600_000 } });
   t.store.receiveOrder(serverDraft(ID, { version: 1, lines: [coffeeLine('A')] }));
   t.sync.start();
   t.connect();
@@ -318,4 +322,58 @@ test('garbage and unknown message types are ignored', () => {
 test('syncUrl picks ws or wss and escapes the token', () => {
   assert.equal(syncUrl({ protocol: 'http:', host: 'till:8080' }, 'a b'), 'ws://till:8080/api/v1/sync?token=a%20b');
   assert.equal(syncUrl({ protocol: 'https:', host: 'x' }, 't'), 'wss://x/api/v1/sync?token=t');
+});
+
+test('a silent link turns stalled within the answer timeout, then is dropped; any message ends the wait', async () => {
+  const t = setup();
+  t.sync.start();
+  t.connect();
+  t.store.localOp(ID, { kind: 'create' });
+  await settle();
+  assert.equal(t.last().sentOfType('op').length, 1);
+  t.timers.advance(DEFAULT_TIMING.answer_timeout_ms - 1);
+  assert.equal(t.sync.state, 'live');
+  t.timers.advance(1);
+  assert.equal(t.sync.state, 'stalled', 'no answer to the op: stalled');
+  assert.equal(t.last().sentOfType('ping').length, 1, 'a ping asks whether the link lives');
+  // Ops still go out while stalled: the server may only be slow.
+  t.store.localOp(ID, { kind: 'set_note', note: 'x' });
+  await settle();
+  assert.equal(t.last().sentOfType('op').length, 2);
+  t.last().receive({ type: 'pong', t: 0 });
+  assert.equal(t.sync.state, 'live', 'an answer ends the stall');
+  // Silence again, this time for good: stalled, then dropped and reconnecting.
+  t.store.localOp(ID, { kind: 'set_note', note: 'y' });
+  await settle();
+  t.timers.advance(DEFAULT_TIMING.answer_timeout_ms);
+  assert.equal(t.sync.state, 'stalled');
+  t.timers.advance(DEFAULT_TIMING.stall_drop_ms);
+  assert.ok(t.sockets[0].closed);
+  assert.equal(t.sync.state, 'reconnecting');
+});
+
+test('an idle link is checked by its ping; the browser going offline drops it at once', () => {
+  const t = setup();
+  t.sync.start();
+  t.connect();
+  t.timers.advance(DEFAULT_TIMING.ping_interval_ms + DEFAULT_TIMING.answer_timeout_ms);
+  assert.equal(t.sync.state, 'stalled');
+  const u = setup();
+  u.sync.start();
+  u.connect();
+  u.sync.isOnline = () => false;
+  u.sync.wentOffline();
+  assert.ok(u.sockets[0].closed);
+  assert.equal(u.sync.state, 'offline');
+});
+
+test('a handshake that never opens (a silent network) is given up and tried again', () => {
+  const t = setup();
+  t.sync.start();
+  assert.equal(t.sockets.length, 1);
+  t.timers.advance(DEFAULT_TIMING.connect_timeout_ms);
+  assert.ok(t.sockets[0].closed, 'the hanging socket was closed');
+  assert.equal(t.sync.state, 'reconnecting');
+  t.timers.advance(1_000);
+  assert.equal(t.sockets.length, 2, 'and a new one tried');
 });

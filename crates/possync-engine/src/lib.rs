@@ -284,11 +284,12 @@ impl Engine {
             }
             if !gained.is_empty() {
                 deliveries.push(Delivery {
-                    to: gained,
+                    to: gained.clone(),
                     message: Arc::new(ServerMessage::Order {
                         order: Box::new(order.clone()),
                     }),
                 });
+                deliveries.extend(self.presence_for_newcomers(order.id, gained));
             }
             if !lost.is_empty() {
                 deliveries.push(Delivery {
@@ -442,6 +443,24 @@ impl Engine {
                 })
             })
             .collect()
+    }
+
+    /// Who has `order_id` open, for connections that have just come to see it (the
+    /// order was shared, or their config linked): catch-up tells a connecting
+    /// terminal the same, and without it a newly shared order would read "open
+    /// nowhere" until someone's presence changed. None when nobody has it open.
+    fn presence_for_newcomers(
+        &self,
+        order_id: OrderId,
+        newcomers: Vec<ConnId>,
+    ) -> Option<Delivery> {
+        self.presence
+            .values()
+            .any(|present_order_id| *present_order_id == order_id)
+            .then(|| Delivery {
+                to: newcomers,
+                message: Arc::new(self.presence_message(order_id)),
+            })
     }
 
     fn presence_message(&self, order_id: OrderId) -> ServerMessage {
@@ -737,11 +756,14 @@ impl Engine {
         }
         if !gained.is_empty() {
             deliveries.push(Delivery {
-                to: gained,
+                to: gained.clone(),
                 message: Arc::new(ServerMessage::Order {
                     order: Box::new(after.clone()),
                 }),
             });
+            if after.is_draft() {
+                deliveries.extend(self.presence_for_newcomers(after.id, gained));
+            }
         }
         if !lost.is_empty() {
             let reason = match after.state {

@@ -593,6 +593,61 @@ fn presence_is_told_to_those_who_may_see_the_order() {
 }
 
 #[test]
+fn who_has_an_order_open_reaches_those_who_come_to_see_it() {
+    let mut shop = Shop::new();
+    shop.connect(1, COUNTER_1);
+    shop.connect(2, COUNTER_2);
+    shop.connect(3, BAR);
+    let counter_1 = source(COUNTER_1, 1);
+    let order = shop.fresh();
+    shop.accepted(&counter_1, order, create());
+    // Counter 1 has its private draft open; Counter 2 cannot see it yet.
+    let deliveries = shop.engine.set_presence(ConnId(1), Some(OrderId(order)));
+    assert_eq!(deliveries[0].to, vec![ConnId(1)]);
+    // Shared: Counter 2 gets the order, then who has it open.
+    let shared = shop.accepted(&counter_1, order, Op::Share {});
+    assert_eq!(recipients(&shared, "order"), vec![2]);
+    assert_eq!(recipients(&shared, "presence"), vec![2]);
+    let told = shared
+        .deliveries
+        .iter()
+        .find_map(|delivery| match &*delivery.message {
+            ServerMessage::Presence { terminals, .. } => Some(terminals.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(told.len(), 1);
+    assert_eq!(told[0].config_id, COUNTER_1);
+    // The Bar, linked later, learns it the same way.
+    let linked = shop
+        .engine
+        .links()
+        .set_sync_with(BAR, &[COUNTER_1], |_| true)
+        .unwrap();
+    let deliveries = shop.engine.set_links(linked);
+    let kinds: Vec<String> = deliveries
+        .iter()
+        .map(|delivery| {
+            serde_json::to_value(&*delivery.message).unwrap()["type"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(kinds, ["order", "presence"]);
+    assert!(
+        deliveries
+            .iter()
+            .all(|delivery| delivery.to == vec![ConnId(3)])
+    );
+    // Nobody present, nothing to tell: a second order shared unopened sends no presence.
+    let unopened = shop.fresh();
+    shop.accepted(&counter_1, unopened, create());
+    let shared = shop.accepted(&counter_1, unopened, Op::Share {});
+    assert!(recipients(&shared, "presence").is_empty());
+}
+
+#[test]
 fn a_closed_session_cannot_edit() {
     let mut shop = Shop::new();
     let counter_1 = source(COUNTER_1, 1);

@@ -5,7 +5,7 @@
 
 import { h, replace, frameScheduler } from '../dom.js';
 import { formatMoney } from '../money.js';
-import { orderLabel, timeAgo } from '../wording.js';
+import { orderLabel, timeAgo, abandonedLockText } from '../wording.js';
 import { topbar } from './topbar.js';
 
 export function mountOrders(root, app) {
@@ -77,16 +77,23 @@ export function mountOrders(root, app) {
       h('td', { testid: 'order-presence' }, present.length ? [...new Set(present.map((t) => t.config_name))].map((n) => h('span', { class: 'tag' }, n)) : h('span', { class: 'muted' }, '—')),
       h('td', {},
         lock ? h('span', { class: 'lock-badge', testid: 'lock-badge' }, `Being paid at ${lock.config_name || 'another counter'}`) : null,
+        lock && till.abandonedLock(o) ? h('div', { class: 'lock-lease', testid: 'lock-lease' }, abandonedLockText(lock, now)) : null,
         ownLock ? h('span', { class: 'tag' }, 'paying here') : null));
     }));
   }
 
   const render = frameScheduler(renderNow);
   const off = till.subscribe((e) => {
-    if (['orders', 'pending', 'catalog', 'welcome', 'sync'].includes(e.type)) render();
+    if (['orders', 'pending', 'catalog', 'welcome', 'sync'].includes(e.type)) {
+      till.markSharedSeen(); // what arrives while the list is open is seen
+      render();
+    }
   });
-  const ticker = setInterval(render, 15_000);
+  // A lock whose holder left counts down its lease, by the second.
+  const ticker = setInterval(() => { if (till.drafts().some((o) => till.abandonedLock(o))) render(); }, 1000);
+  const slowTicker = setInterval(render, 15_000);
   app.lifecycle.setPresence(null);
+  till.markSharedSeen();
   renderChips();
   renderNow();
 
@@ -101,6 +108,7 @@ export function mountOrders(root, app) {
     unmount() {
       off();
       clearInterval(ticker);
+      clearInterval(slowTicker);
       bar.destroy();
       document.removeEventListener('keydown', onKeyDown);
     },

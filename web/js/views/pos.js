@@ -16,7 +16,7 @@ import { numpadKeyFor } from '../numpad.js';
 import { LineEntry, quantityWords } from '../lineentry.js';
 import { NOTE_CHARS_MAX } from '../limits.js';
 import { createScanDetector } from '../scanner.js';
-import { orderLabel, timeAgo, refusalWords } from '../wording.js';
+import { orderLabel, timeAgo, refusalWords, abandonedLockText } from '../wording.js';
 import { topbar } from './topbar.js';
 import { money, promptText, confirmDialog } from './ui.js';
 import { orderLines } from './orderlines.js';
@@ -149,6 +149,7 @@ export function mountPos(root, app) {
     const present = order ? till.presence(order.id) : [];
     replace(banner,
       lock ? h('div', { class: 'lock-badge', testid: 'lock-badge' }, `Being paid at ${lock.config_name || 'another counter'}`) : null,
+      lock && till.abandonedLock(order) ? h('div', { class: 'lock-lease', testid: 'lock-lease' }, abandonedLockText(lock, now)) : null,
       present.length ? h('div', { class: 'presence', testid: 'presence' }, `Also open at ${[...new Set(present.map((t) => t.config_name))].join(', ')}`) : null,
       order && order.updated_by && order.updated_by.terminal !== till.terminalId && order.version > 0
         ? h('div', { class: 'last-change', testid: 'last-change' }, `Last change ${timeAgo(order.updated_at, now)} at ${order.updated_by.config_name}`) : null);
@@ -216,7 +217,7 @@ export function mountPos(root, app) {
       const p = till.catalog.products.get(l.product_id);
       if (!p || !p.tracks_stock) continue;
       const onHand = parseQty(p.on_hand) ?? 0;
-      if (wanted.get(l.product_id) > onHand) out.set(l.id, formatQty(onHand));
+      if (wanted.get(l.product_id) > onHand) out.set(l.id, formatQty(Math.max(0, onHand)));
     }
     return out;
   }
@@ -409,6 +410,8 @@ export function mountPos(root, app) {
     }
   });
   const ticker = setInterval(render, 15_000); // lock expiry and "2 min ago"
+  // A lock whose holder left counts down its lease, by the second.
+  const leaseTicker = setInterval(() => { if (till.abandonedLock(till.currentOrder())) render(); }, 1000);
 
   renderCategories();
   renderProducts();
@@ -420,6 +423,7 @@ export function mountPos(root, app) {
       alive = false;
       off();
       clearInterval(ticker);
+      clearInterval(leaseTicker);
       bar.destroy();
       lines.destroy();
       scanner.flush();

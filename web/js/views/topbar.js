@@ -20,10 +20,12 @@ export function topbar(app, { active = 'pos' } = {}) {
     'aria-label': 'Manual Sync',
   }, h('span', { class: 'icon', 'aria-hidden': 'true' }, '⟳'), h('span', { class: 'btn-label' }, 'Manual Sync'));
   const badge = h('span', { class: 'badge', testid: 'orders-badge' }, '0');
+  // Shared orders that came from other counters and were not looked at yet.
+  const fresh = h('span', { class: 'badge badge-new', testid: 'orders-new', hidden: true });
   const ordersButton = h('button', {
     class: ['btn', 'btn-orders', active === 'orders' ? 'active' : null], testid: 'orders-button', title: 'Open orders (F9)',
     onclick: () => { location.hash = active === 'orders' ? '#/pos' : '#/orders'; },
-  }, 'Orders ', badge);
+  }, 'Orders ', badge, fresh);
   const menu = h('div', { class: 'menu', hidden: true, role: 'menu', testid: 'menu' });
   const menuButton = h('button', { class: 'btn btn-menu', testid: 'menu-button', 'aria-haspopup': 'menu', 'aria-label': 'Menu', onclick: () => toggleMenu() }, '☰');
 
@@ -65,7 +67,11 @@ export function topbar(app, { active = 'pos' } = {}) {
     const n = till.drafts().length;
     badge.textContent = String(n);
     badge.dataset.count = String(n);
-    ordersButton.setAttribute('aria-label', `Orders, ${n} open`);
+    const unseen = till.unseenSharedCount();
+    fresh.hidden = unseen === 0;
+    fresh.textContent = `${unseen} new`;
+    fresh.dataset.count = String(unseen);
+    ordersButton.setAttribute('aria-label', `Orders, ${n} open${unseen ? `, ${unseen} newly shared` : ''}`);
     // "Synced with Counter 2" stops being true at the next change or lost link.
     if (result.textContent && result.classList.contains('ok') && (pending > 0 || s !== 'live')) {
       clearTimeout(resultTimer);

@@ -15,7 +15,7 @@ export const productsSection = resourceSection({
     { name: 'tax_ids', label: 'Taxes', type: 'multi', options: 'taxes' },
     { name: 'barcode', label: 'Barcode', type: 'text', nullable: true },
     { name: 'tracks_stock', label: 'Track stock', type: 'checkbox' },
-    { name: 'on_hand', label: 'On hand', type: 'qty' },
+    { name: 'on_hand', label: 'On hand', type: 'qty', onlyWhen: 'tracks_stock' },
   ],
   columns: ['name', 'price', 'category_id', 'tax_ids', 'barcode', 'on_hand'],
 });

@@ -3,7 +3,9 @@
 // or edit one item. A collection is described once (see catalog.js, users.js):
 //   {key, title: 'Products', item: 'Product', fields: [{name, label, type, ...}], columns: [field names]}
 // Field kinds are in fields.js; `fixedOnEdit` fields are shown read-only on edit,
-// `requiredOnCreate` passwords must be given on create and are sent only when typed.
+// `requiredOnCreate` passwords must be given on create and are sent only when typed,
+// and a field with `onlyWhen: '<checkbox field>'` means nothing unless that box is
+// ticked: its cell is blank and its input disabled (on hand without stock tracking).
 
 import { h, replace } from '../../dom.js';
 import { formatMoney } from '../../money.js';
@@ -23,10 +25,12 @@ function fieldOf(def, name) {
   return def.fields.find((f) => f.name === name) || null;
 }
 
-/** The text of one list cell. */
-function cellText(def, lookups, column, value) {
+/** The text of one list cell of `row`. */
+function cellText(def, lookups, column, row) {
+  const value = row[column];
   if (value === null || value === undefined) return '';
   const f = fieldOf(def, column);
+  if (f && f.onlyWhen && !row[f.onlyWhen]) return '';
   switch (f ? f.type : typeof value === 'boolean' ? 'checkbox' : 'text') {
     case 'money': return formatMoney(value);
     case 'qty': return formatQty(parseQty(value) ?? 0);
@@ -66,10 +70,10 @@ async function mountResource(ctx, def, id) {
   const tbody = h('tbody', {});
   const renderRows = () => {
     const f = filter.toLowerCase();
-    const shown = rows.filter((r) => !f || def.columns.some((c) => cellText(def, ctx.lookups, c, r[c]).toLowerCase().includes(f)));
+    const shown = rows.filter((r) => !f || def.columns.some((c) => cellText(def, ctx.lookups, c, r).toLowerCase().includes(f)));
     replace(tbody, shown.length
       ? shown.map((r) => linkRow(`#/office/${def.key}/${r.id}`, { 'data-id': r.id },
-        def.columns.map((c) => h('td', { class: numericClass(def, c), 'data-col': c }, cellText(def, ctx.lookups, c, r[c])))))
+        def.columns.map((c) => h('td', { class: numericClass(def, c), 'data-col': c }, cellText(def, ctx.lookups, c, r)))))
       : emptyRow(def.columns.length, 'Nothing here yet.'));
   };
   renderRows();
@@ -148,5 +152,12 @@ function resourceForm(ctx, def, existing) {
   h('div', { class: 'form-actions' },
     h('a', { class: 'btn', href: `#/office/${def.key}`, testid: 'bo-cancel' }, 'Cancel'),
     save));
+  // Wired once every input exists: a field that means nothing unless its box is ticked.
+  for (const f of def.fields.filter((field) => field.onlyWhen && inputs[field.onlyWhen])) {
+    const box = inputs[f.onlyWhen];
+    const follow = () => { inputs[f.name].disabled = !box.checked; };
+    box.addEventListener('change', follow);
+    follow();
+  }
   return form;
 }
