@@ -11,6 +11,7 @@
 import { parseQty, formatQty, QTY_ABS_MAX_MILLI } from './quantity.js';
 import { discountToBp, bpToPercent } from './money.js';
 import { wireLineAmounts, orderTotals, AmountOutOfRange } from './totals.js';
+import { NOTE_CHARS_MAX, charCount } from './limits.js';
 
 export const LEASE_MS_DEFAULT = 60_000;
 const AMOUNT_ABS_MAX = 1_000_000_000_000; // minor units; far above any till sale
@@ -97,6 +98,13 @@ function editLine(order, i, edit) {
   return { ok: true, order: { ...order, lines, totals: orderTotals(lines) } };
 }
 
+/** A note the server takes: a string of at most NOTE_CHARS_MAX characters, with no
+ * control characters but line breaks and tabs. */
+function isNote(value) {
+  // eslint-disable-next-line no-control-regex
+  return typeof value === 'string' && charCount(value) <= NOTE_CHARS_MAX && !/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/.test(value);
+}
+
 function checkQty(value) {
   const milli = parseQty(value);
   if (milli === null || Math.abs(milli) > QTY_ABS_MAX_MILLI) return null;
@@ -146,12 +154,13 @@ function applyDraftOp(order, op, ctx) {
     case 'add_line': {
       if (typeof op.line_id !== 'string' || !op.line_id) return fail('invalid', 'line_id missing');
       if (findLine(order, op.line_id) >= 0) return { ok: true, order }; // already there
-      if ((order.removed_line_ids || []).includes(op.line_id)) {
-        return fail('line_removed', 'this line was removed');
-      }
+      // As the core: a line id is used once per order, even after its line is gone.
+      if ((order.removed_line_ids || []).includes(op.line_id)) return fail('invalid', 'this line id was used before');
       const product = ctx.products && ctx.products.get(op.product_id);
-      if (!product) return fail('not_found', 'unknown product');
-      const qty_milli = checkQty(op.qty ?? '1');
+      if (!product) return fail('invalid', 'unknown product');
+      if (op.note !== undefined && op.note !== null && !isNote(op.note)) return fail('invalid', 'bad note');
+      if (op.qty === undefined || op.qty === null) return fail('invalid', 'qty missing');
+      const qty_milli = checkQty(op.qty);
       if (qty_milli === null) return fail('invalid', 'bad quantity');
       const unit_price = op.unit_price ?? product.price;
       if (!isAmount(unit_price)) return fail('invalid', 'bad price');
@@ -220,7 +229,7 @@ function applyDraftOp(order, op, ctx) {
     case 'set_line_note': {
       const i = findLine(order, op.line_id);
       if (i < 0) return missingLine(order, op.line_id);
-      if (typeof op.note !== 'string') return fail('invalid', 'bad note');
+      if (!isNote(op.note)) return fail('invalid', 'bad note');
       return editLine(order, i, (l) => ({ ...l, note: op.note }));
     }
 
@@ -246,7 +255,7 @@ function applyDraftOp(order, op, ctx) {
     }
 
     case 'set_note':
-      if (typeof op.note !== 'string') return fail('invalid', 'bad note');
+      if (!isNote(op.note)) return fail('invalid', 'bad note');
       return { ok: true, order: { ...order, note: op.note } };
 
     case 'begin_payment': {

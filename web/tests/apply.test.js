@@ -84,12 +84,13 @@ test('add_line with price and discount, appended after existing lines', () => {
   assert.equal(o.totals.total, 303 - 45);
 });
 
-test('add_line refuses unknown products, bad quantities and removed line ids', () => {
-  refused(serverDraft(ID), { kind: 'add_line', line_id: 'X', product_id: 999, qty: '1' }, 'not_found');
+test('add_line refuses unknown products, bad quantities and removed line ids (invalid, as the core)', () => {
+  refused(serverDraft(ID), { kind: 'add_line', line_id: 'X', product_id: 999, qty: '1' }, 'invalid');
+  refused(serverDraft(ID), { kind: 'add_line', line_id: 'X', product_id: 10 }, 'invalid');
   refused(serverDraft(ID), { kind: 'add_line', line_id: 'X', product_id: 10, qty: '1.0001' }, 'invalid');
   refused(serverDraft(ID), { kind: 'add_line', line_id: 'X', product_id: 10, qty: '1', discount: '101' }, 'invalid');
   const o = { ...serverDraft(ID), removed_line_ids: ['X'] };
-  refused(o, { kind: 'add_line', line_id: 'X', product_id: 10, qty: '1' }, 'line_removed');
+  refused(o, { kind: 'add_line', line_id: 'X', product_id: 10, qty: '1' }, 'invalid');
 });
 
 test('add_line of a line already there is a no-op (resent op seen in a newer copy)', () => {
