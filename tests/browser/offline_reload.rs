@@ -1,11 +1,14 @@
-//! Never lose a draft: the server dies (SIGKILL), the cashier goes on editing a
-//! shared draft and starts a new one, reloads the page while the server is still
-//! down, finds everything with its pending count, and once the server is back on
-//! the same address the till sends it all by itself; the server then holds it.
+//! Never lose a draft, and keep selling: the server dies (SIGKILL), the cashier goes
+//! on editing a shared draft, starts a new private one and sells it for cash while
+//! the server is down (issue 11, point 8); the shared draft refuses to be paid
+//! offline, in one sentence. The page is reloaded while the server is still down
+//! and finds everything with its pending count and the offline sale; once the
+//! server is back on the same address the till sends it all by itself, and the
+//! server holds exactly one payment of the offline sale and one stock move.
 
 use crate::chrome::{Chrome, programs_or_skip};
 use crate::server::{Api, Server};
-use crate::till::{Screenshots, Till};
+use crate::till::{Screenshots, Till, js_str};
 use futures_util::FutureExt;
 use std::panic::AssertUnwindSafe;
 use std::time::{Duration, Instant};
@@ -15,7 +18,8 @@ const TEST_NAME: &str = "offline_reload";
 const RECONNECT_TIMEOUT: Duration = Duration::from_secs(45);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn pending_changes_survive_a_reload_while_offline_and_reach_the_restarted_server() {
+async fn a_sale_and_pending_changes_survive_a_reload_while_offline_and_reach_the_restarted_server()
+{
     let Some(programs) = programs_or_skip(TEST_NAME) else {
         return;
     };
@@ -86,31 +90,66 @@ async fn story(chrome: &Chrome, mut server: Server, data_dir: &std::path::Path) 
     till.numpad_qty("4").await;
     till.wait_lines(&[("Espresso", "4"), ("Croissant", "1")])
         .await;
-    // A second draft, made while offline.
+    // The shared draft cannot be paid without the server, and the till says why.
+    till.click_tid("pay-button").await;
+    till.wait(
+        "the refusal of an offline payment of a shared order",
+        "/^This order is shared with other counters, so it can be paid only while the till is connected/.test(txt($('payment-problem')) || '') && $('payment-validate').disabled",
+    )
+    .await;
+    till.shot_both("shared-draft-refuses-offline-payment").await;
+    till.click_tid("payment-back").await;
+
+    // A second draft, made and sold while offline: 1 Cappuccino and 1 bag of
+    // coffee beans (a tracked product, 25 in stock), 13.30, paid 20.00 in cash.
     till.click_tid("new-order").await;
     till.wait("an empty new order", "!!$('order-empty')").await;
     till.tap_product("Cappuccino").await;
-    till.wait_lines(&[("Cappuccino", "1")]).await;
+    till.tap_product("Coffee Beans 250 g").await;
+    till.wait_lines(&[("Cappuccino", "1"), ("Coffee Beans 250 g", "1")])
+        .await;
+    till.wait_text("order-total", "13.30").await;
     let offline_order_id = till.current_order_id().await;
     assert_ne!(offline_order_id, shared_order_id);
-    // create + add_line for the new order, add_line + set_qty on the shared one.
-    wait_offline_with(&till, 4).await;
-    till.wait_text("orders-badge", "2").await;
+    till.click_tid("pay-button").await;
+    till.wait_text_contains("payment-lock", "Offline: this sale is kept on this till")
+        .await;
+    till.click(r#"[data-testid="payment-method"][data-kind="cash"]"#)
+        .await;
+    till.click_tid("numpad-key-2").await;
+    till.click_tid("numpad-key-0").await;
+    till.wait_text("payment-change", "6.70").await;
+    till.shot("offline-cash-payment").await;
+    till.click_tid("payment-validate").await;
+    till.wait(
+        "the receipt of the offline sale",
+        "!!$('receipt') && /^Taken offline: kept on this till/.test(txt($('receipt-offline')) || '')",
+    )
+    .await;
+    till.wait_text("receipt-change", "6.70").await;
+    till.shot_both("offline-receipt").await;
+    till.click_tid("receipt-new-order").await;
+    // add_line + set_qty on the shared order; create, 2 × add_line, begin_payment
+    // and pay for the sale.
+    wait_offline_with(&till, 7).await;
+    till.wait_text("orders-badge", "1").await;
     till.shot("offline-edits-pending").await;
 
     // ---- reload while the server is still down -----------------------------------
     till.reload().await;
     till.wait_text("counter-name", "Counter 1").await;
-    wait_offline_with(&till, 4).await;
-    till.wait_lines(&[("Cappuccino", "1")]).await;
-    till.wait_text("orders-badge", "2").await;
+    wait_offline_with(&till, 7).await;
+    till.wait_text("orders-badge", "1").await;
     till.show_orders().await;
     till.wait(
-        "both drafts kept, with their pending changes",
-        "$$('orders-row').length === 2 && $$('orders-row').every((r) => /saving…/.test(txt(r)))",
+        "the shared draft kept with its pending changes, and the offline sale",
+        &format!(
+            "$$('orders-row').length === 1 && /saving…/.test(txt($$('orders-row')[0])) && $$('paid-offline-row').length === 1 && $$('paid-offline-row')[0].dataset.orderId === {}",
+            js_str(&offline_order_id)
+        ),
     )
     .await;
-    till.shot("after-reload-still-pending").await;
+    till.shot_both("after-reload-still-pending").await;
     eprintln!(
         "[{TEST_NAME}] reloaded offline after {:?}",
         started.elapsed()
@@ -126,8 +165,8 @@ async fn story(chrome: &Chrome, mut server: Server, data_dir: &std::path::Path) 
     )
     .await;
     till.wait(
-        "both drafts confirmed",
-        "$$('orders-row').length === 2 && $$('orders-row').every((r) => !/saving…/.test(txt(r)))",
+        "the draft confirmed and the offline sale taken by the server",
+        "$$('orders-row').length === 1 && !/saving…/.test(txt($$('orders-row')[0])) && $('orders-paid-offline').hidden",
     )
     .await;
     till.shot("reconnected-all-delivered").await;
@@ -158,13 +197,51 @@ async fn story(chrome: &Chrome, mut server: Server, data_dir: &std::path::Path) 
         "{shared}"
     );
     assert_eq!(shared["shared"], true);
-    let (status, made_offline) = api
+    // The offline sale: paid once, with the cash given, and one stock move.
+    let (status, sold) = api
         .get(&format!("/orders/{offline_order_id}"), &token)
         .await;
-    assert_eq!(status, 200, "{made_offline}");
-    assert_eq!(made_offline["state"], "draft");
-    assert_eq!(made_offline["lines"][0]["name"], "Cappuccino");
-    assert_eq!(made_offline["lines"].as_array().unwrap().len(), 1);
+    assert_eq!(status, 200, "{sold}");
+    assert_eq!(sold["state"], "paid", "{sold}");
+    assert_eq!(sold["totals"]["total"], 1330, "{sold}");
+    assert_eq!(sold["change"], 670, "{sold}");
+    assert_eq!(sold["payments"].as_array().map(Vec::len), Some(1), "{sold}");
+    assert_eq!(sold["payments"][0]["amount"], 2000, "{sold}");
+    let (status, history) = api
+        .get(&format!("/orders/{offline_order_id}/history"), &token)
+        .await;
+    assert_eq!(status, 200, "{history}");
+    let kinds: Vec<&str> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| entry["op"]["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["create", "add_line", "add_line", "begin_payment", "pay"],
+        "exactly one payment: {history}"
+    );
+    let (_, products) = api.get("/products", &token).await;
+    let beans = products
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|product| product["name"] == "Coffee Beans 250 g")
+        .unwrap();
+    assert_eq!(beans["on_hand"], "24", "one stock move: {beans}");
+    // The receipt, read again, is now the server's.
+    till.eval(&format!(
+        "(() => {{ location.hash = '#/receipt/' + {}; return true; }})()",
+        js_str(&offline_order_id)
+    ))
+    .await;
+    till.wait(
+        "the offline receipt confirmed by the server",
+        "/^Taken offline at .+; received by the server\\.$/.test(txt($('receipt-offline')) || '') && !/^Order /.test(txt($('receipt-reference')) || '')",
+    )
+    .await;
+    till.shot("offline-receipt-confirmed").await;
     chrome
         .check_console(&till.name, &till.client, &["ERR_CONNECTION_REFUSED"])
         .await;

@@ -285,7 +285,11 @@ export class Till {
         const removedBy = e.entry && e.entry.op.line_id ? this.store.lineRemovedBy.get(e.entry.op.line_id) : null;
         const text = rejectMessage({ ...e, removedBy });
         if (resolve) resolve({ ok: false, code: e.code, message: text });
-        else if (rejectWorthTelling(e)) this.toast(text, 'warn');
+        else if (e.entry && e.entry.op.kind === 'pay' && e.code !== 'session_closed') {
+          // A payment taken without the server, refused now that it is back.
+          const order = this.store.view(e.order_id);
+          this.toast(`The server refused a payment taken offline (${order ? orderLabel(order) : 'an order'}): ${text}. The order is open again: settle it.`, 'bad');
+        } else if (rejectWorthTelling(e)) this.toast(text, 'warn');
         this.emit({ type: 'reject', order_id: e.order_id, code: e.code, op: e.entry ? e.entry.op : null, text });
         // The op is held in the outbox (see orderstore); this session is over.
         if (e.code === 'session_closed') this.emit({ type: 'auth_failed', code: e.code });
@@ -343,6 +347,17 @@ export class Till {
 
   syncState() {
     return this.sync ? this.sync.state : 'idle';
+  }
+
+  /** A draft this till may pay without the server: its own counter's, not shared.
+   * Nobody else can see it, so nobody else can be paying it. */
+  canPayOffline(order) {
+    return !!order && order.state === 'draft' && !order.shared && order.origin.config_id === this.config.id;
+  }
+
+  /** Orders paid on this till whose payment the server has not confirmed yet. */
+  paidOffline() {
+    return this.store.views().filter((o) => o.state === 'paid' && this.store.hasPendingOps(o.id));
   }
 
   /** The live lock of another terminal on `order`, or null. */

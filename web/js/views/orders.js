@@ -1,7 +1,8 @@
 // orders.js: every draft this counter can see, its own and those shared by linked
 // counters: origin counter, customer, items, total, last change (when, by which
 // counter), who has it open now, and a lock badge while another counter takes the
-// payment. Everything updates live; a row opens the order on the till.
+// payment. Everything updates live; a row opens the order on the till. Orders paid
+// on this till without the server are listed apart until the server has them.
 
 import { h, replace, frameScheduler } from '../dom.js';
 import { formatMoney } from '../money.js';
@@ -15,6 +16,20 @@ export function mountOrders(root, app) {
   const body = h('tbody', { testid: 'orders-list' });
   const count = h('span', { class: 'muted', testid: 'orders-count' });
   const chips = h('div', { class: 'chips', role: 'group', 'aria-label': 'Filter' });
+  const paidOfflineBox = h('section', { class: 'paid-offline', testid: 'orders-paid-offline', hidden: true, 'aria-label': 'Paid offline' });
+
+  /** Payments taken without the server, until it has them (their receipts stay at hand). */
+  function renderPaidOffline() {
+    const paid = till.paidOffline();
+    paidOfflineBox.hidden = paid.length === 0;
+    replace(paidOfflineBox, paid.length ? [
+      h('h2', {}, `Paid offline, waiting for the server (${paid.length})`),
+      h('ul', { class: 'paid-offline-list' }, paid.map((o) => h('li', { testid: 'paid-offline-row', 'data-order-id': o.id },
+        h('span', {}, orderLabel(o)),
+        h('span', { class: 'money' }, formatMoney(o.totals.total)),
+        h('a', { class: 'btn btn-small', href: `#/receipt/${encodeURIComponent(o.id)}` }, 'Receipt')))),
+    ] : null);
+  }
 
   function renderChips() {
     const chip = (key, label) => h('button', {
@@ -33,6 +48,7 @@ export function mountOrders(root, app) {
         h('div', { class: 'spacer' }),
         h('button', { class: 'btn', testid: 'orders-back', onclick: () => { location.hash = '#/pos'; } }, 'Back to till'),
         h('button', { class: 'btn btn-primary', testid: 'orders-new', onclick: () => { till.newOrder(); location.hash = '#/pos'; } }, '+ New order')),
+      paidOfflineBox,
       h('div', { class: 'table-wrap' },
         h('table', { class: 'table orders-table' },
           h('thead', {}, h('tr', {},
@@ -47,6 +63,7 @@ export function mountOrders(root, app) {
   }
 
   function renderNow() {
+    renderPaidOffline();
     const now = till.serverNow();
     const all = till.drafts();
     const shown = all.filter((o) => filter === 'all' || (filter === 'mine') === (o.origin.config_id === till.config.id));

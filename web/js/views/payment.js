@@ -3,6 +3,12 @@
 // picks methods, types amounts on the numpad, sees what remains and the change due,
 // may ask for an invoice (needs a customer), and validates: a `pay` op with the
 // expected total. The receipt follows once the server has accepted it.
+//
+// Without the server, a private draft of this counter can still be paid: the `pay`
+// op goes into the outbox like any other (applied here, kept in IndexedDB, sent by
+// its op_id when the server is back, where it takes effect exactly once) and the
+// receipt says it was taken offline. A shared draft cannot: another counter may be
+// taking its payment at this moment, and only the server can say which one wins.
 
 import { h, replace, frameScheduler, isTyping, tapWithoutFocus } from '../dom.js';
 import { formatMoney } from '../money.js';
@@ -15,6 +21,7 @@ import { money, toast } from './ui.js';
 import { pickCustomer } from './dialogs/customerpicker.js';
 
 const LOCK_RENEW_MS = 20_000;
+const OFFLINE_SHARED_REFUSAL = 'This order is shared with other counters, so it can be paid only while the till is connected: another counter may be taking its payment.';
 
 export function mountPayment(root, app, { order_id }) {
   const till = app.till;
@@ -25,10 +32,15 @@ export function mountPayment(root, app, { order_id }) {
     return { unmount() {} };
   }
   if (till.currentOrderId !== order_id) till.setCurrent(order_id);
-  const lockOp = till.op(order_id, { kind: 'begin_payment' });
-  if (!lockOp.ok) {
-    location.hash = '#/pos';
-    return { unmount() {} };
+  // A shared order without the server cannot be paid here (see above): locking it
+  // would only queue an op the cashier cannot use. It is locked once the till is live.
+  const mayLock = () => till.syncState() === 'live' || till.canPayOffline(till.store.view(order_id));
+  if (mayLock()) {
+    const lockOp = till.op(order_id, { kind: 'begin_payment' });
+    if (!lockOp.ok) {
+      location.hash = '#/pos';
+      return { unmount() {} };
+    }
   }
 
   let payLines = []; // {method_id, amount}
@@ -138,7 +150,12 @@ export function mountPayment(root, app, { order_id }) {
     invoiceToggle.classList.toggle('on', invoice);
 
     const ownLock = o.lock && o.lock.terminal === till.terminalId;
-    lockEl.textContent = ownLock ? 'Locked for payment on this till' : till.syncState() === 'live' ? 'Locking…' : 'Waiting for the server to lock the order…';
+    const online = till.syncState() === 'live';
+    const offlineSale = !online && till.canPayOffline(o);
+    lockEl.textContent = offlineSale
+      ? 'Offline: this sale is kept on this till and sent to the server when it is back'
+      : ownLock ? 'Locked for payment on this till' : online ? 'Locking…' : 'Waiting for the server to lock the order…';
+    lockEl.classList.toggle('pay-offline', offlineSale);
 
     const list = [...methodsMap.values()];
     replace(methods, list.length ? list.map((m) => h('button', {
@@ -158,10 +175,11 @@ export function mountPayment(root, app, { order_id }) {
     replace(remainingEl, h('span', { class: 'label' }, o.totals.total < 0 ? 'To refund' : 'Remaining'), money(s.remaining, { testid: 'payment-remaining' }));
     replace(changeEl, h('span', { class: 'label' }, 'Change'), money(s.change, { testid: 'payment-change', class: ['money', s.change > 0 ? 'change-due' : null] }));
 
-    let problem = s.problem;
+    // Offline, a shared order cannot be paid at all: that comes before any other problem.
+    let problem = !online && !offlineSale ? OFFLINE_SHARED_REFUSAL : s.problem;
     if (!problem && invoice && o.customer_id == null) problem = 'An invoice needs a customer';
-    if (!problem && till.syncState() !== 'live') problem = 'Offline: payment needs the server';
-    problemEl.textContent = validating ? 'Validating…' : padRefusal || (problem && payLines.length ? problem : '');
+    // The sentence about a shared order offline is said at once, payments or not.
+    problemEl.textContent = validating ? 'Validating…' : padRefusal || (problem && (payLines.length || problem === OFFLINE_SHARED_REFUSAL) ? problem : '');
     validate.disabled = validating || !!problem;
     validate.textContent = validating ? 'Validating…' : 'Validate';
   }
@@ -178,10 +196,17 @@ export function mountPayment(root, app, { order_id }) {
     const o = order();
     if (!o || validating) return;
     const s = summarizePayment(o.totals.total, payLines, till.catalog.payment_methods);
-    if (!s.valid || till.syncState() !== 'live') return;
+    if (!s.valid) return;
+    const online = till.syncState() === 'live';
+    if (!online && !till.canPayOffline(o)) return;
     const r = till.op(order_id, payOp(o.totals.total, payLines, invoice));
     if (!r.ok) return;
     snapshot = { ...r.order };
+    if (!online) {
+      // Kept in the outbox by its op_id; the server takes it once, when it is back.
+      snapshot.offline = { at: new Date().toISOString(), op_id: r.entry.op_id };
+      return done();
+    }
     validating = true;
     render();
     const answer = await till.answer(r.entry);
@@ -206,7 +231,7 @@ export function mountPayment(root, app, { order_id }) {
 
   function renewLock() {
     const o = order();
-    if (!o || o.state !== 'draft' || validating) return;
+    if (!o || o.state !== 'draft' || validating || !mayLock()) return;
     const waiting = till.outbox.forOrder(order_id).some((e) => e.acked_version === null && e.op.kind === 'begin_payment');
     if (!waiting) till.op(order_id, { kind: 'begin_payment' });
   }
@@ -223,6 +248,11 @@ export function mountPayment(root, app, { order_id }) {
       finished = true;
       leave();
       return;
+    }
+    // Back live on a shared order that could not be locked offline: lock it now.
+    if (e.type === 'sync' && till.syncState() === 'live') {
+      const o = order();
+      if (o && o.state === 'draft' && !(o.lock && o.lock.terminal === till.terminalId)) renewLock();
     }
     if (['orders', 'sync', 'catalog', 'pending'].includes(e.type)) render();
   });

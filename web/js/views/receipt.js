@@ -1,6 +1,8 @@
 // receipt.js: the receipt after a payment: lines, totals with tax, payments and
 // change, printable (css/app.css has the print rules that show only the receipt),
-// and "New order" to go on.
+// and "New order" to go on. A payment taken offline says so, and once the server
+// has taken it the receipt is read again from the server (its reference and, when
+// the server gives one, its receipt number).
 
 import { h, replace } from '../dom.js';
 import { formatMoney, bpToPercent, discountToBp } from '../money.js';
@@ -14,7 +16,12 @@ export function renderReceipt(order, { counterName, customerName, methodName }) 
     h('header', { class: 'receipt-head' },
       h('h2', {}, counterName),
       h('div', { testid: 'receipt-reference' }, orderLabel(order)),
+      order.receipt_number ? h('div', { class: 'receipt-number', testid: 'receipt-number' }, `Receipt ${order.receipt_number}`) : null,
       h('div', { class: 'small' }, paidAt.toLocaleString())),
+    order.offline ? h('div', { class: 'receipt-offline', testid: 'receipt-offline' },
+      order.offline.confirmed
+        ? `Taken offline at ${new Date(order.offline.at).toLocaleTimeString()}; received by the server.`
+        : 'Taken offline: kept on this till and sent to the server when it is back. The receipt number follows then.') : null,
     customerName ? h('div', { class: 'receipt-customer', testid: 'receipt-customer' }, `Customer: ${customerName}`) : null,
     h('table', { class: 'receipt-lines' },
       h('tbody', {}, order.lines.map((l) => {
@@ -69,18 +76,26 @@ export function mountReceipt(root, app, { order_id }) {
     replace(holder, renderReceipt(order, { ...names, customerName: customer ? customer.name : order.customer_id != null ? `#${order.customer_id}` : null }));
   };
   let alive = true;
+  let offline = null; // how the payment was taken offline, while it was
+  /** The server's copy of the paid order, once it has it. */
+  const fromServer = () => till.api.order(order_id).then((server) => {
+    if (alive && server && server.state === 'paid') show(offline ? { ...server, offline: { ...offline, confirmed: true } } : server);
+  }).catch(() => {});
   till.receipt(order_id).then((order) => {
     if (!alive) return;
+    offline = order && order.offline ? order.offline : null;
     show(order);
-    // The local copy has no reference yet if the order was made offline; the server's has.
-    if (order && !order.reference) {
-      till.api.order(order_id).then((server) => { if (alive && server) show(server); }).catch(() => {});
-    }
+    // The local copy has no reference yet if the order was made offline; the
+    // server's has, once the payment has reached it.
+    if (order && (!order.reference || offline) && !till.store.hasPendingOps(order_id)) fromServer();
+  });
+  const off = till.subscribe((e) => {
+    if (e.type === 'removed' && e.order_id === order_id && e.reason === 'paid') fromServer();
   });
 
   function onKeyDown(e) {
     if (e.key === 'Enter' && document.activeElement === document.body) { e.preventDefault(); newOrder.click(); }
   }
   document.addEventListener('keydown', onKeyDown);
-  return { unmount() { alive = false; bar.destroy(); document.removeEventListener('keydown', onKeyDown); } };
+  return { unmount() { alive = false; off(); bar.destroy(); document.removeEventListener('keydown', onKeyDown); } };
 }
