@@ -5,6 +5,7 @@
 //! the only place that uses `anyhow`: it turns every failure into one readable
 //! line and a non-zero exit code.
 
+mod bench;
 mod console;
 mod data_dir;
 mod demo;
@@ -46,6 +47,11 @@ enum Command {
         #[command(subcommand)]
         command: users::UserCommand,
     },
+    /// Load a server like a shop and measure it against this machine's floors.
+    Bench(bench::BenchArgs),
+    /// The server `possync bench` starts (raised rate limits, the bench manager).
+    #[command(hide = true)]
+    BenchServer(bench::server::BenchServerArgs),
 }
 
 /// Tells the person what went wrong, on stderr; a closed stderr is ignored.
@@ -70,6 +76,8 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Serve(args) => serve::run(&cli.data_dir, args).await,
             Command::User { command } => users::run(&cli.data_dir, command).await,
+            Command::Bench(args) => bench::run(args).await,
+            Command::BenchServer(args) => bench::server::run(&cli.data_dir, args).await,
         }
     });
     match outcome {

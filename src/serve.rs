@@ -156,7 +156,7 @@ fn browser_url(local_addr: SocketAddr) -> String {
 }
 
 /// Completes on the first SIGINT (Ctrl-C) or SIGTERM.
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let interrupt = async {
         if let Err(error) = tokio::signal::ctrl_c().await {
             tracing::warn!(%error, "cannot watch for Ctrl-C");

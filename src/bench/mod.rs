@@ -1,0 +1,465 @@
+//! `possync bench <scenario>`: load a server the way a shop would, and
+//! measure it against the floors of the same machine in the same run.
+//!
+//! The bench starts the real binary as a separate process on a fresh data
+//! directory (or targets `--url`), builds a shop through the HTTP API, and
+//! drives terminals with the SDK's wire code (`possync_client::wire`). Before
+//! the scenarios it measures two floors: a durable write on this disk (the
+//! store's write + fdatasync) and a bare WebSocket relay on loopback. Every
+//! result is printed beside them and as a ratio; `--json` ends the output
+//! with one JSON object on one line; `--plot` draws the distributions.
+
+mod floors;
+mod load;
+mod plot;
+mod scenarios;
+pub mod server;
+mod stats;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, ValueEnum};
+use possync_client::http::HttpApi;
+use rand::Rng;
+use rand::distributions::Alphanumeric;
+use scenarios::{Measured, Sizes};
+use serde_json::{Value, json};
+use server::{BENCH_LOGIN, BenchServer};
+use stats::Latencies;
+use std::path::PathBuf;
+
+/// The scenarios (`soak` and the two-node scenario join later).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Scenario {
+    /// Counter A edits, counter B sees it: edit → other counter, one op at a time.
+    Pair,
+    /// One writer, many readers at the linked counter: the last reader's latency.
+    Fanout,
+    /// Many terminals in linked pairs at a total edit rate.
+    Shop,
+    /// Counters each editing their own draft, many ops in flight: durable ops/s.
+    Saturate,
+    /// Many connected terminals doing nothing: server memory per terminal.
+    Idle,
+    /// Many drafts, the server restarted: time to serve and to catch every terminal up.
+    Restart,
+}
+
+impl Scenario {
+    const ALL: [Scenario; 6] = [
+        Scenario::Pair,
+        Scenario::Fanout,
+        Scenario::Shop,
+        Scenario::Saturate,
+        Scenario::Idle,
+        Scenario::Restart,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Scenario::Pair => "pair",
+            Scenario::Fanout => "fanout",
+            Scenario::Shop => "shop",
+            Scenario::Saturate => "saturate",
+            Scenario::Idle => "idle",
+            Scenario::Restart => "restart",
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// The scenario. Without one, `--quick` runs them all, small.
+    #[arg(value_enum)]
+    scenario: Option<Scenario>,
+    /// Small sizes: a smoke test that checks zero errors and every edit
+    /// observed, and asserts no timing.
+    #[arg(long)]
+    quick: bool,
+    /// End the output with one JSON object on one line.
+    #[arg(long)]
+    json: bool,
+    /// Draw the latency distributions (with the floors) into this SVG file.
+    #[arg(long, value_name = "FILE.svg")]
+    plot: Option<PathBuf>,
+    /// Bench a running server instead of starting one (its rate limits must allow the load).
+    #[arg(long, env = "POSSYNC_BENCH_URL")]
+    url: Option<String>,
+    /// Manager login for `--url`.
+    #[arg(long, env = "POSSYNC_BENCH_LOGIN", requires = "url")]
+    login: Option<String>,
+    /// Manager password for `--url`.
+    #[arg(
+        long,
+        env = "POSSYNC_BENCH_PASSWORD",
+        requires = "url",
+        hide_env_values = true
+    )]
+    password: Option<String>,
+    /// With `--url`: the server's process id, to read its CPU and memory from /proc.
+    #[arg(long, requires = "url")]
+    server_pid: Option<u32>,
+    /// Where the bench server's data directory and the fsync floor's file go.
+    #[arg(long, env = "POSSYNC_BENCH_DIR")]
+    work_dir: Option<PathBuf>,
+    /// Samples of each floor.
+    #[arg(long, default_value_t = 500)]
+    floor_samples: usize,
+}
+
+/// A target of issue 9, checked in the summary (never asserted).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Target {
+    EditP50WithinRelayAndFsync { relay_factor: f64 },
+    EditP99Ms(f64),
+    AckP99Ms(f64),
+    OpsPerS(f64),
+    RssKib(u64),
+    RssPerTerminalKib(f64),
+    ServeMs(f64),
+    CatchUpMs(f64),
+    ZeroErrors,
+}
+
+/// The floors of this run.
+#[derive(Debug, Clone)]
+struct Floors {
+    fsync: Latencies,
+    /// Relay to one reader, and to `fanout_readers` readers.
+    relay: Latencies,
+    relay_fanout: Latencies,
+}
+
+struct Outcome {
+    scenario: Scenario,
+    measured: Measured,
+    relay: Latencies,
+}
+
+pub async fn run(args: BenchArgs) -> Result<()> {
+    let scenarios: Vec<Scenario> = match (args.scenario, args.quick) {
+        (Some(scenario), _) => vec![scenario],
+        (None, true) => Scenario::ALL.to_vec(),
+        (None, false) => bail!(
+            "name a scenario (pair, fanout, shop, saturate, idle, restart), or pass --quick to run them all small"
+        ),
+    };
+    let sizes = if args.quick {
+        Sizes::quick()
+    } else {
+        Sizes::full()
+    };
+    let work = match &args.work_dir {
+        Some(dir) => tempfile::Builder::new()
+            .prefix("possync-bench-")
+            .tempdir_in(dir)?,
+        None => tempfile::Builder::new()
+            .prefix("possync-bench-")
+            .tempdir()?,
+    };
+    let floor_samples = if args.quick {
+        args.floor_samples.min(30)
+    } else {
+        args.floor_samples
+    };
+    eprintln!("measuring the floors ({floor_samples} samples each)...");
+    let floors = Floors {
+        fsync: floors::fsync_floor(work.path(), floor_samples)?,
+        relay: floors::relay_floor(1, floor_samples).await?,
+        relay_fanout: floors::relay_floor(sizes.fanout_readers, floor_samples).await?,
+    };
+    let mut outcomes = Vec::new();
+    for scenario in scenarios {
+        eprintln!("running {}...", scenario.name());
+        let measured = run_one(scenario, &args, &sizes, work.path()).await?;
+        let relay = if scenario == Scenario::Fanout {
+            floors.relay_fanout.clone()
+        } else {
+            floors.relay.clone()
+        };
+        let outcome = Outcome {
+            scenario,
+            measured,
+            relay,
+        };
+        print_summary(&outcome, &floors, args.quick);
+        outcomes.push(outcome);
+    }
+    if let Some(path) = &args.plot {
+        plot::draw(path, &outcomes_for_plot(&outcomes), &floors.fsync)?;
+        println!("plot: {}", path.display());
+    }
+    let errors: u64 = outcomes.iter().map(|o| o.measured.errors).sum();
+    let unobserved: u64 = outcomes
+        .iter()
+        .map(|o| {
+            o.measured
+                .edits_expected
+                .saturating_sub(o.measured.edits_observed)
+        })
+        .sum();
+    if args.json {
+        let results: Vec<Value> = outcomes.iter().map(|o| to_json(o, &floors)).collect();
+        let line = if results.len() == 1 {
+            results.into_iter().next().unwrap_or(Value::Null)
+        } else {
+            json!({"scenario": "quick", "errors": errors, "results": results})
+        };
+        println!("{line}");
+    }
+    if errors > 0 || unobserved > 0 {
+        bail!("{errors} errors, {unobserved} edits not observed");
+    }
+    Ok(())
+}
+
+fn outcomes_for_plot(outcomes: &[Outcome]) -> Vec<(String, Latencies)> {
+    let mut series = Vec::new();
+    for outcome in outcomes {
+        let name = outcome.scenario.name();
+        if outcome.measured.edits.count() > 0 {
+            series.push((
+                format!("{name}: edit → other counter"),
+                outcome.measured.edits.clone(),
+            ));
+        }
+        if outcome.measured.acks.count() > 0 {
+            series.push((format!("{name}: ack"), outcome.measured.acks.clone()));
+        }
+        series.push((format!("relay floor ({name})"), outcome.relay.clone()));
+    }
+    series
+}
+
+async fn run_one(
+    scenario: Scenario,
+    args: &BenchArgs,
+    sizes: &Sizes,
+    work: &std::path::Path,
+) -> Result<Measured> {
+    if let Some(url) = &args.url {
+        let login = args.login.as_deref().unwrap_or(BENCH_LOGIN);
+        let password = args
+            .password
+            .as_deref()
+            .context("--url needs --password (or POSSYNC_BENCH_PASSWORD)")?;
+        let manager = HttpApi::login(url, login, password).await?;
+        return scenarios::run(
+            scenario,
+            scenarios::ScenarioContext {
+                manager: &manager,
+                pid: args.server_pid,
+                sizes,
+                server: None,
+            },
+        )
+        .await;
+    }
+    let data_dir = work.join(format!("server-{}", scenario.name()));
+    let password: String = rand::thread_rng()
+        .sample_iter(&Alphanumeric)
+        .take(24)
+        .map(char::from)
+        .collect();
+    let mut server = BenchServer::start(&data_dir, &password).await?;
+    let manager = HttpApi::login(&server.base_url, BENCH_LOGIN, &password).await?;
+    let pid = server.pid;
+    let measured = scenarios::run(
+        scenario,
+        scenarios::ScenarioContext {
+            manager: &manager,
+            pid: Some(pid),
+            sizes,
+            server: Some(&mut server),
+        },
+    )
+    .await;
+    server.stop().await?;
+    measured
+}
+
+fn ms(value: Option<f64>) -> String {
+    value.map_or_else(|| "-".to_owned(), |value| format!("{value:.2} ms"))
+}
+
+fn ratio(value: Option<f64>, floor: Option<f64>) -> String {
+    match (value, floor) {
+        (Some(value), Some(floor)) if floor > 0.0 => format!("{:.1}×", value / floor),
+        _ => "-".to_owned(),
+    }
+}
+
+fn print_summary(outcome: &Outcome, floors: &Floors, quick: bool) {
+    let measured = &outcome.measured;
+    let relay = &outcome.relay;
+    println!();
+    println!(
+        "== {} ({} terminals{})",
+        outcome.scenario.name(),
+        measured.terminals,
+        if quick { ", quick" } else { "" }
+    );
+    println!(
+        "   floors: fsync p50 {} p99 {} | relay p50 {} p99 {}",
+        ms(floors.fsync.p50_ms()),
+        ms(floors.fsync.p99_ms()),
+        ms(relay.p50_ms()),
+        ms(relay.p99_ms()),
+    );
+    if measured.edits.count() > 0 {
+        println!(
+            "   edit → other counter: p50 {} ({} relay) p99 {} ({} relay) max {}  [{} samples]",
+            ms(measured.edits.p50_ms()),
+            ratio(measured.edits.p50_ms(), relay.p50_ms()),
+            ms(measured.edits.p99_ms()),
+            ratio(measured.edits.p99_ms(), relay.p99_ms()),
+            ms(measured.edits.max_ms()),
+            measured.edits.count()
+        );
+    }
+    if measured.acks.count() > 0 {
+        println!(
+            "   ack: p50 {} ({} fsync) p99 {} ({} fsync) max {}",
+            ms(measured.acks.p50_ms()),
+            ratio(measured.acks.p50_ms(), floors.fsync.p50_ms()),
+            ms(measured.acks.p99_ms()),
+            ratio(measured.acks.p99_ms(), floors.fsync.p99_ms()),
+            ms(measured.acks.max_ms()),
+        );
+        println!(
+            "   {} ops in {:.2} s = {:.0} durable ops/s",
+            measured.ops,
+            measured.elapsed.as_secs_f64(),
+            ops_per_s(measured).unwrap_or(0.0)
+        );
+    }
+    if let Some(serve) = measured.serve_ms {
+        println!("   restart: serving after {serve:.0} ms");
+    }
+    if let Some(catch_up) = measured.catch_up_ms {
+        println!("   every terminal caught up after {catch_up:.0} ms");
+    }
+    if let Some(per_terminal) = measured.rss_per_terminal_kib {
+        println!("   server RSS per idle terminal: {per_terminal:.1} KiB");
+    }
+    if let Some(rss) = measured.server_rss_kib {
+        println!(
+            "   server: peak RSS {:.1} MB, CPU {}",
+            rss as f64 / 1000.0,
+            measured
+                .server_cpu_s
+                .map_or_else(|| "-".to_owned(), |cpu| format!("{cpu:.2} s")),
+        );
+    }
+    for note in &measured.notes {
+        println!("   {note}");
+    }
+    println!(
+        "   edits observed {}/{}, errors {}",
+        measured.edits_observed, measured.edits_expected, measured.errors
+    );
+    for sample in &measured.error_samples {
+        println!("   error: {sample}");
+    }
+    if !quick {
+        for target in scenarios::targets(outcome.scenario) {
+            let (met, text) = check(target, measured, relay, &floors.fsync);
+            println!("   target {}: {text}", if met { "met" } else { "MISSED" });
+        }
+    }
+}
+
+fn ops_per_s(measured: &Measured) -> Option<f64> {
+    (measured.ops > 0 && !measured.elapsed.is_zero())
+        .then(|| measured.ops as f64 / measured.elapsed.as_secs_f64())
+}
+
+fn check(
+    target: Target,
+    measured: &Measured,
+    relay: &Latencies,
+    fsync: &Latencies,
+) -> (bool, String) {
+    let at_most = |value: Option<f64>, limit: f64| value.is_some_and(|value| value <= limit);
+    match target {
+        Target::EditP50WithinRelayAndFsync { relay_factor } => {
+            let limit =
+                relay_factor * relay.p50_ms().unwrap_or(0.0) + fsync.p50_ms().unwrap_or(0.0);
+            (
+                at_most(measured.edits.p50_ms(), limit),
+                format!(
+                    "edit p50 {} ≤ {relay_factor} × relay p50 + fsync p50 = {limit:.2} ms",
+                    ms(measured.edits.p50_ms())
+                ),
+            )
+        }
+        Target::EditP99Ms(limit) => (
+            at_most(measured.edits.p99_ms(), limit),
+            format!("edit p99 {} ≤ {limit} ms", ms(measured.edits.p99_ms())),
+        ),
+        Target::AckP99Ms(limit) => (
+            at_most(measured.acks.p99_ms(), limit),
+            format!("ack p99 {} ≤ {limit} ms", ms(measured.acks.p99_ms())),
+        ),
+        Target::OpsPerS(floor) => (
+            ops_per_s(measured).is_some_and(|rate| rate >= floor),
+            format!("{:.0} ops/s ≥ {floor}", ops_per_s(measured).unwrap_or(0.0)),
+        ),
+        Target::RssKib(limit) => (
+            measured.server_rss_kib.is_some_and(|rss| rss <= limit),
+            format!(
+                "server RSS {} KiB ≤ {limit} KiB",
+                measured
+                    .server_rss_kib
+                    .map_or("-".to_owned(), |rss| rss.to_string())
+            ),
+        ),
+        Target::RssPerTerminalKib(limit) => (
+            at_most(measured.rss_per_terminal_kib, limit),
+            format!(
+                "{:.1} KiB per terminal ≤ {limit} KiB",
+                measured.rss_per_terminal_kib.unwrap_or(f64::NAN)
+            ),
+        ),
+        Target::ServeMs(limit) => (
+            at_most(measured.serve_ms, limit),
+            format!(
+                "serving after {:.0} ms ≤ {limit} ms",
+                measured.serve_ms.unwrap_or(f64::NAN)
+            ),
+        ),
+        Target::CatchUpMs(limit) => (
+            at_most(measured.catch_up_ms, limit),
+            format!(
+                "caught up after {:.0} ms ≤ {limit} ms",
+                measured.catch_up_ms.unwrap_or(f64::NAN)
+            ),
+        ),
+        Target::ZeroErrors => (measured.errors == 0, format!("{} errors", measured.errors)),
+    }
+}
+
+fn to_json(outcome: &Outcome, floors: &Floors) -> Value {
+    let measured = &outcome.measured;
+    json!({
+        "scenario": outcome.scenario.name(),
+        "edit_p50_ms": measured.edits.p50_ms(),
+        "edit_p99_ms": measured.edits.p99_ms(),
+        "ack_p50_ms": measured.acks.p50_ms(),
+        "ack_p99_ms": measured.acks.p99_ms(),
+        "ops_per_s": ops_per_s(measured),
+        "rss_kib": measured.server_rss_kib,
+        "fsync_p50_ms": floors.fsync.p50_ms(),
+        "fsync_p99_ms": floors.fsync.p99_ms(),
+        "relay_p50_ms": outcome.relay.p50_ms(),
+        "relay_p99_ms": outcome.relay.p99_ms(),
+        "terminals": measured.terminals,
+        "ops": measured.ops,
+        "errors": measured.errors,
+        "edits_expected": measured.edits_expected,
+        "edits_observed": measured.edits_observed,
+        "server_cpu_s": measured.server_cpu_s,
+        "rss_per_terminal_kib": measured.rss_per_terminal_kib,
+        "serve_ms": measured.serve_ms,
+        "catch_up_ms": measured.catch_up_ms,
+    })
+}

@@ -1,0 +1,78 @@
+//! `--plot FILE.svg`: latency against percentile for each measured
+//! distribution and its floors, on a logarithmic latency axis.
+
+use super::stats::Latencies;
+use anyhow::{Result, anyhow};
+use plotters::prelude::*;
+use std::path::Path;
+
+/// Percentiles drawn, denser in the tail where latencies differ.
+fn percentiles() -> Vec<f64> {
+    let mut points: Vec<f64> = (0..=90).map(f64::from).collect();
+    points.extend((1..=90).map(|step| 90.0 + f64::from(step) * 0.1));
+    points.push(99.95);
+    points
+}
+
+pub fn draw(path: &Path, series: &[(String, Latencies)], fsync: &Latencies) -> Result<()> {
+    let mut all: Vec<(String, Latencies)> = series.to_vec();
+    all.push(("fsync floor".to_owned(), fsync.clone()));
+    let curves: Vec<(String, Vec<(f64, f64)>)> = all
+        .iter()
+        .filter(|(_, latencies)| latencies.count() > 0)
+        .map(|(name, latencies)| {
+            let points = percentiles()
+                .into_iter()
+                .filter_map(|p| {
+                    latencies
+                        .quantile_ms(p / 100.0)
+                        .map(|ms| (p, ms.max(0.001)))
+                })
+                .collect();
+            (name.clone(), points)
+        })
+        .collect();
+    let max_ms = curves
+        .iter()
+        .flat_map(|(_, points)| points.iter().map(|(_, ms)| *ms))
+        .fold(1.0f64, f64::max);
+    let min_ms = curves
+        .iter()
+        .flat_map(|(_, points)| points.iter().map(|(_, ms)| *ms))
+        .fold(max_ms, f64::min);
+    let failed = |error: &dyn std::fmt::Display| anyhow!("drawing {}: {error}", path.display());
+    let root = SVGBackend::new(path, (1000, 600)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| failed(&e))?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption("possync bench: latency by percentile", ("sans-serif", 22))
+        .margin(16)
+        .x_label_area_size(40)
+        .y_label_area_size(70)
+        .build_cartesian_2d(0f64..100f64, ((min_ms * 0.8)..(max_ms * 1.25)).log_scale())
+        .map_err(|e| failed(&e))?;
+    chart
+        .configure_mesh()
+        .x_desc("percentile")
+        .y_desc("milliseconds (log)")
+        .draw()
+        .map_err(|e| failed(&e))?;
+    for (index, (name, points)) in curves.into_iter().enumerate() {
+        let color = Palette99::pick(index).to_rgba();
+        chart
+            .draw_series(LineSeries::new(points, color.stroke_width(2)))
+            .map_err(|e| failed(&e))?
+            .label(name)
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+            });
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()
+        .map_err(|e| failed(&e))?;
+    root.present().map_err(|e| failed(&e))?;
+    Ok(())
+}

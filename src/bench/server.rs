@@ -1,0 +1,174 @@
+//! The server a bench measures: the real `possync` binary in its own process
+//! (so /proc shows its CPU and memory apart from the load generator's), on a
+//! fresh data directory, with the per-connection rate limits raised so that
+//! a load generator is not throttled like a misbehaving till.
+
+use crate::data_dir::LockedDataDir;
+use crate::users::hash_off_thread;
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use possync_core::{Login, Name, Password, Role};
+use possync_server::{AppState, ServerConfig, sync::SyncSettings};
+use possync_store::Store;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::net::TcpListener;
+use tokio::process::{Child, Command};
+
+/// The manager the bench logs in as.
+pub const BENCH_LOGIN: &str = "bench";
+const BENCH_PASSWORD_ENV: &str = "POSSYNC_BENCH_PASSWORD";
+/// Ops per second (and burst) a bench connection may send: far above any till.
+const BENCH_OPS_PER_S_MAX: u32 = 1_000_000;
+
+/// `possync bench-server` (hidden): what [`BenchServer::start`] runs.
+#[derive(Debug, Args)]
+pub struct BenchServerArgs {
+    #[arg(long, default_value = "127.0.0.1:0")]
+    listen: String,
+}
+
+/// Serves like `possync serve`, with the bench manager and raised rate limits.
+pub async fn run(data_dir: &Path, args: BenchServerArgs) -> Result<()> {
+    let password = std::env::var(BENCH_PASSWORD_ENV)
+        .with_context(|| format!("{BENCH_PASSWORD_ENV} is not set"))?;
+    let data_dir = LockedDataDir::lock(data_dir, "the bench server")?;
+    let store: Arc<dyn Store> = Arc::new(data_dir.open_store().await?);
+    let login = Login::parse(BENCH_LOGIN)?;
+    if !store
+        .list_users()
+        .await?
+        .iter()
+        .any(|user| user.login == login)
+    {
+        let hash = hash_off_thread(Password::parse(&password)?).await?;
+        store
+            .create_user(&login, &Name::parse("Bench")?, Role::Manager, &hash)
+            .await?;
+    }
+    let config = ServerConfig {
+        sync: SyncSettings {
+            ops_burst_max: BENCH_OPS_PER_S_MAX,
+            ops_per_s_max: BENCH_OPS_PER_S_MAX,
+            ..SyncSettings::default()
+        },
+        ..ServerConfig::default()
+    };
+    let listener = TcpListener::bind(&args.listen).await?;
+    let local_addr = listener.local_addr()?;
+    let state = AppState::start_with_system_clock(store, config).await?;
+    crate::console::say(format!("possync listening on http://{local_addr}"));
+    possync_server::serve(listener, state, crate::serve::shutdown_signal()).await?;
+    drop(data_dir);
+    Ok(())
+}
+
+/// A bench server process.
+#[derive(Debug)]
+pub struct BenchServer {
+    child: Child,
+    pub pid: u32,
+    pub base_url: String,
+    pub data_dir: PathBuf,
+    pub password: String,
+}
+
+impl BenchServer {
+    /// Starts `possync bench-server` on a free port and waits for its first line.
+    pub async fn start(data_dir: &Path, password: &str) -> Result<BenchServer> {
+        Self::start_on(data_dir, password, "127.0.0.1:0").await
+    }
+
+    /// Stops the server and starts it again on the same port and data; answers
+    /// the time from starting the new process to its first `/healthz` 200.
+    pub async fn restart(&mut self) -> Result<Duration> {
+        self.terminate().await?;
+        let listen = self.base_url.trim_start_matches("http://").to_owned();
+        let started = std::time::Instant::now();
+        let next = Self::start_on(&self.data_dir, &self.password, &listen).await?;
+        let client = reqwest::Client::builder().no_proxy().build()?;
+        loop {
+            let healthy = client
+                .get(format!("{}/healthz", next.base_url))
+                .send()
+                .await
+                .is_ok_and(|response| response.status().is_success());
+            if healthy {
+                break;
+            }
+            if started.elapsed() > Duration::from_secs(120) {
+                bail!("the restarted server did not answer /healthz within 120 s");
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let serve_time = started.elapsed();
+        *self = next;
+        Ok(serve_time)
+    }
+
+    async fn start_on(data_dir: &Path, password: &str, listen: &str) -> Result<BenchServer> {
+        let exe = std::env::current_exe().context("cannot find the possync binary")?;
+        let mut child = Command::new(exe)
+            .arg("--data-dir")
+            .arg(data_dir)
+            .arg("bench-server")
+            .arg("--listen")
+            .arg(listen)
+            .env(BENCH_PASSWORD_ENV, password)
+            .env("POSSYNC_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .context("could not start the bench server")?;
+        let pid = child.id().context("the bench server exited at once")?;
+        let stdout = child.stdout.take().context("no stdout")?;
+        let mut lines = BufReader::new(stdout).lines();
+        let first = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
+            .await
+            .context("the bench server did not start within 60 s")??
+            .context("the bench server exited before listening")?;
+        let Some(base_url) = first.strip_prefix("possync listening on ") else {
+            bail!("unexpected first line from the bench server: {first}");
+        };
+        // Keep draining stdout so the server never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Ok(BenchServer {
+            child,
+            pid,
+            base_url: base_url.to_owned(),
+            data_dir: data_dir.to_owned(),
+            password: password.to_owned(),
+        })
+    }
+
+    /// SIGTERM, then wait for the process to finish its shutdown.
+    pub async fn stop(mut self) -> Result<()> {
+        self.terminate().await
+    }
+
+    async fn terminate(&mut self) -> Result<()> {
+        let status = std::process::Command::new("kill")
+            .arg("-TERM")
+            .arg(self.pid.to_string())
+            .status()
+            .context("could not run kill")?;
+        if !status.success() {
+            bail!("kill -TERM {} failed", self.pid);
+        }
+        match tokio::time::timeout(Duration::from_secs(30), self.child.wait()).await {
+            Ok(result) => {
+                result?;
+                Ok(())
+            }
+            Err(_) => {
+                self.child.kill().await?;
+                bail!("the bench server did not stop within 30 s of SIGTERM")
+            }
+        }
+    }
+}
