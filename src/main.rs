@@ -10,6 +10,7 @@ mod console;
 mod data_dir;
 mod demo;
 mod logging;
+mod order;
 mod serve;
 mod users;
 
@@ -47,6 +48,8 @@ enum Command {
         #[command(subcommand)]
         command: users::UserCommand,
     },
+    /// Drafts from the command line, as a terminal of a session (list, show, create, edit, share, pay, cancel).
+    Order(Box<order::OrderArgs>),
     /// Load a server like a shop and measure it against this machine's floors.
     Bench(bench::BenchArgs),
     /// The server `possync bench` starts (raised rate limits, the bench manager).
@@ -74,14 +77,16 @@ fn main() -> ExitCode {
     };
     let outcome = runtime.block_on(async {
         match cli.command {
+            Command::Order(args) => return order::run(*args).await,
             Command::Serve(args) => serve::run(&cli.data_dir, args).await,
             Command::User { command } => users::run(&cli.data_dir, command).await,
             Command::Bench(args) => bench::run(args).await,
             Command::BenchServer(args) => bench::server::run(&cli.data_dir, args).await,
         }
+        .map(|()| 0u8)
     });
     match outcome {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(code),
         Err(error) => {
             complain(format_args!("{error:#}"));
             ExitCode::FAILURE
