@@ -2,7 +2,8 @@
 //! 3), and the till keeps its labels on a 768 px tablet (point 7): a nine-line
 //! order at 1280x800 scrolls inside the panel, keeps the selected line in view and
 //! counts the lines out of sight; at 768x1024 Manual Sync keeps its label, the
-//! cashier's name stays visible and no category tab is cut off.
+//! cashier's name stays visible and no category tab is cut off. Then the cashier
+//! adds a new customer at the till (point 9) and the order gets it.
 
 use crate::chrome::set_viewport;
 use crate::shop::{Shop, run};
@@ -23,7 +24,8 @@ const NINE_PRODUCTS: [&str; 9] = [
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_line_is_in_view_or_counted_and_the_tablet_keeps_its_labels() {
+async fn every_line_is_in_view_or_counted_the_tablet_keeps_its_labels_and_customers_are_added_at_the_till()
+ {
     run(TEST_NAME, |shop| story(shop).boxed()).await;
 }
 
@@ -128,6 +130,50 @@ async fn story(shop: &Shop) {
     lines_in_sight(&till).await;
     till.shot("tablet-768").await;
     set_viewport(&till.client, 1280, 800).await;
+
+    // ---- a new customer, added at the till ------------------------------------------
+    till.click_tid("customer-button").await;
+    till.type_into("customer-search", "Nadia").await;
+    till.wait(
+        "no customer named Nadia yet",
+        "!!$('customer-list') && $$('customer-option').length === 0",
+    )
+    .await;
+    till.click_tid("customer-new").await;
+    till.wait(
+        "the name taken from the search",
+        "$('customer-new-name').value === 'Nadia'",
+    )
+    .await;
+    till.type_into("customer-new-name", " Haddad").await;
+    till.type_into("customer-new-phone", "+32 470 12 34 56")
+        .await;
+    till.type_into("customer-new-email", "nadia@example").await;
+    till.click_tid("customer-new-save").await;
+    till.wait_text(
+        "customer-new-error",
+        "That email address does not look right.",
+    )
+    .await;
+    till.type_into("customer-new-email", ".com").await;
+    till.shot_both("new-customer-form").await;
+    till.click_tid("customer-new-save").await;
+    till.wait_text("customer-button", "Nadia Haddad").await;
+    till.wait_live().await;
+    let token = till.terminal_token().await;
+    let order_id = till.current_order_id().await;
+    let (_, order) = shop.api.get(&format!("/orders/{order_id}"), &token).await;
+    let (_, customers) = shop.api.get("/customers", &token).await;
+    let nadia = customers
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|customer| customer["name"] == "Nadia Haddad")
+        .unwrap_or_else(|| panic!("the new customer on the server: {customers}"));
+    assert_eq!(nadia["phone"], "+32 470 12 34 56", "{nadia}");
+    assert_eq!(nadia["email"], "nadia@example.com", "{nadia}");
+    assert_eq!(order["customer_id"], nadia["id"], "{order}");
+    till.shot("new-customer-on-the-order").await;
     shop.chrome
         .check_console(&till.name, &till.client, &[])
         .await;

@@ -576,6 +576,16 @@ export class Till {
     }
   }
 
+  /** Add a customer at the counter (POST /customers with this till's token) and
+   * keep it in the catalog at once. Rejects with the ApiError when it cannot. */
+  async addCustomer(body) {
+    const customer = await this.api.create('customers', body);
+    this.catalog = new Catalog({ ...this.catalog.toJSON(), customers: [...this.catalog.customers.values(), customer] });
+    this.storage.put('meta', { key: 'catalog', value: this.catalog.toJSON() }).catch(() => {});
+    this.emit({ type: 'catalog' });
+    return customer;
+  }
+
   /** Keep a paid order for its receipt (it leaves the store when the server says so). */
   keepReceipt(order) {
     this.receipts.set(order.id, order);

@@ -28,3 +28,14 @@ test('customers by name, email or phone; used categories only', () => {
   assert.deepEqual(catalog.searchCustomers('ADA').map((c) => c.id), [1]);
   assert.deepEqual(catalog.usedCategories().map((c) => c.name), ['Bakery', 'Drinks']);
 });
+
+test('a new customer typed at the till is checked in words before it is sent', async () => {
+  const { readNewCustomer } = await import('../js/views/dialogs/customerpicker.js');
+  assert.deepEqual(readNewCustomer({ name: '  Nadia Haddad ', phone: '+32 470 12 34 56', email: 'nadia@example.com' }),
+    { ok: true, body: { name: 'Nadia Haddad', phone: '+32 470 12 34 56', email: 'nadia@example.com' } });
+  assert.deepEqual(readNewCustomer({ name: 'Li' }), { ok: true, body: { name: 'Li' } });
+  assert.equal(readNewCustomer({ name: ' ' }).message, 'A customer needs a name.');
+  assert.match(readNewCustomer({ name: 'x'.repeat(121) }).message, /at most 120/);
+  assert.match(readNewCustomer({ name: 'A', phone: 'call me' }).message, /phone/);
+  assert.match(readNewCustomer({ name: 'A', email: 'nadia@' }).message, /email/);
+});

@@ -1,17 +1,23 @@
 //! The catalog: products, categories, taxes, customers and payment methods.
 //!
 //! Each collection has the same four routes (list, create, read one, change),
-//! read by any user or terminal and written by managers only. One macro writes
-//! them, so the five collections cannot drift apart in rules or documentation.
+//! read by any user or terminal and written by managers only, with one exception:
+//! a till (terminal token) may add a customer, since the cashier takes a new
+//! customer's name, phone and email at the counter while they wait. One macro
+//! writes the routes, so the five collections cannot drift apart in rules or
+//! documentation.
 
 use crate::auth::{Caller, ManagerCaller};
+use crate::error::ApiError;
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiPath};
 use crate::schemas;
 use crate::state::{AppState, ShopChange};
 use axum::Json;
 use axum::extract::State;
+use axum::extract::{FromRef, FromRequestParts};
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use possync_core::*;
 
 /// Writes the list, create, get and update handlers of one catalog collection.
@@ -27,7 +33,7 @@ macro_rules! catalog_collection {
         new: $new:ident,
         changes: $changes:ident,
         list: $list_handler:ident => $store_list:ident, $list_doc:literal,
-        create: $create_handler:ident => $store_create:ident, $create_doc:literal,
+        create: $create_handler:ident => $store_create:ident by $creator:ident, $create_doc:literal,
         get: $get_handler:ident => $store_get:ident, $get_doc:literal,
         update: $update_handler:ident => $store_update:ident, $update_doc:literal $(,)?
     ) => {
@@ -55,14 +61,14 @@ macro_rules! catalog_collection {
                 (status = 201, description = "Created", body = schemas::$record),
                 (status = 400, description = "Invalid body or unknown referenced id", body = schemas::ErrorBody),
                 (status = 401, description = "No or bad token", body = schemas::ErrorBody),
-                (status = 403, description = "Not a manager", body = schemas::ErrorBody),
+                (status = 403, description = "Not allowed to add these (see the description)", body = schemas::ErrorBody),
                 (status = 409, description = "Clashes with an existing record", body = schemas::ErrorBody),
                 (status = 413, description = "Body too large", body = schemas::ErrorBody),
             )
         )]
         pub async fn $create_handler(
             State(state): State<AppState>,
-            ManagerCaller(manager): ManagerCaller,
+            creator: $creator,
             ApiJson(new): ApiJson<$new>,
         ) -> ApiResult<(StatusCode, Json<$record>)> {
             let record = state
@@ -70,7 +76,7 @@ macro_rules! catalog_collection {
                 .$store_create(&new)
                 .await?;
             state.notify(ShopChange::Catalog).await;
-            tracing::info!(id = %record.id, by = %manager.login.as_str(), concat!(stringify!($record), " created"));
+            tracing::info!(id = %record.id, by = %creator.login(), concat!(stringify!($record), " created"));
             Ok((StatusCode::CREATED, Json(record)))
         }
 
@@ -135,7 +141,7 @@ catalog_collection! {
     new: ProductNew,
     changes: ProductChanges,
     list: list_products => list_products, "Lists the products on sale.",
-    create: create_product => create_product, "Adds a product; its category and taxes must exist and its barcode be unused.",
+    create: create_product => create_product by ManagerCaller, "Adds a product; its category and taxes must exist and its barcode be unused.",
     get: get_product => get_product, "One product.",
     update: update_product => update_product, "Changes a product; `null` clears its category or barcode.",
 }
@@ -148,7 +154,7 @@ catalog_collection! {
     new: CategoryNew,
     changes: CategoryChanges,
     list: list_categories => list_categories, "Lists the product categories.",
-    create: create_category => create_category, "Adds a category.",
+    create: create_category => create_category by ManagerCaller, "Adds a category.",
     get: get_category => get_category, "One category.",
     update: update_category => update_category, "Renames a category.",
 }
@@ -161,7 +167,7 @@ catalog_collection! {
     new: TaxNew,
     changes: TaxChanges,
     list: list_taxes => list_taxes, "Lists the taxes.",
-    create: create_tax => create_tax, "Adds a tax (percent, price-included or added on top).",
+    create: create_tax => create_tax by ManagerCaller, "Adds a tax (percent, price-included or added on top).",
     get: get_tax => get_tax, "One tax.",
     update: update_tax => update_tax, "Changes a tax; lines already in orders keep the rate they were added with.",
 }
@@ -174,7 +180,7 @@ catalog_collection! {
     new: CustomerNew,
     changes: CustomerChanges,
     list: list_customers => list_customers, "Lists the customers.",
-    create: create_customer => create_customer, "Adds a customer.",
+    create: create_customer => create_customer by ManagerOrTill, "Adds a customer. A manager's login or a till's terminal token may (a cashier adds a customer at the counter); a cashier's back-office login may not.",
     get: get_customer => get_customer, "One customer.",
     update: update_customer => update_customer, "Changes a customer; `null` clears the email or phone.",
 }
@@ -187,7 +193,49 @@ catalog_collection! {
     new: PaymentMethodNew,
     changes: PaymentMethodChanges,
     list: list_payment_methods => list_payment_methods, "Lists the payment methods (cash, card, other).",
-    create: create_payment_method => create_payment_method, "Adds a payment method.",
+    create: create_payment_method => create_payment_method by ManagerCaller, "Adds a payment method.",
     get: get_payment_method => get_payment_method, "One payment method.",
     update: update_payment_method => update_payment_method, "Changes a payment method.",
+}
+
+/// Who added a record, for the log.
+trait Creator {
+    fn login(&self) -> &str;
+}
+
+impl Creator for ManagerCaller {
+    fn login(&self) -> &str {
+        self.0.login.as_str()
+    }
+}
+
+/// A manager's login, or a till of an open session: who may add a customer.
+/// A cashier's own user token is refused with 403, as for every other write.
+#[derive(Debug, Clone)]
+pub struct ManagerOrTill(Caller);
+
+impl Creator for ManagerOrTill {
+    fn login(&self) -> &str {
+        self.0.user().login.as_str()
+    }
+}
+
+impl<S> FromRequestParts<S> for ManagerOrTill
+where
+    crate::auth::AuthState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match Caller::from_request_parts(parts, state).await? {
+            Caller::User(user) if user.role == Role::Manager => {
+                Ok(ManagerOrTill(Caller::User(user)))
+            }
+            Caller::User(_) => Err(ApiError::forbidden(
+                "only a manager's login or a till may add a customer",
+            )),
+            terminal @ Caller::Terminal(_) => Ok(ManagerOrTill(terminal)),
+        }
+    }
 }

@@ -208,3 +208,62 @@ async fn clashes_are_409_with_a_precise_code_and_change_nothing() {
     .await;
     let _ = ids;
 }
+
+#[tokio::test]
+async fn a_till_adds_a_customer_at_the_counter_but_changes_nothing_else() {
+    let app = spawn_app().await;
+    let ids = seed_catalog(&app).await;
+    let config_id = app.create_config("Counter 1").await;
+    let (_, terminal_token) = app.open_session(config_id).await;
+    let (status, customer) = app
+        .post(
+            "/api/v1/customers",
+            &terminal_token,
+            json!({"name": "Nadia Haddad", "phone": "+32 470 12 34 56", "email": "nadia@example.com"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{customer}");
+    assert_eq!(customer["name"], "Nadia Haddad");
+    assert_eq!(customer["phone"], "+32 470 12 34 56");
+    let (_, listed) = app.get("/api/v1/customers", &terminal_token).await;
+    assert!(listed.as_array().unwrap().contains(&customer), "{listed}");
+    // Bad input from a till is refused like any other, and adds nothing.
+    for bad in [
+        json!({"name": ""}),
+        json!({"name": "x".repeat(121)}),
+        json!({"phone": "123"}),
+    ] {
+        let (status, answer) = app
+            .post("/api/v1/customers", &terminal_token, bad.clone())
+            .await;
+        assert_eq!(status, 400, "{bad}: {answer}");
+    }
+    let (_, after) = app.get("/api/v1/customers", &terminal_token).await;
+    assert_eq!(after, listed);
+    // A till still may not change a customer, nor add anything else; nor may a
+    // cashier's own login add a customer.
+    let (status, _) = app
+        .patch(
+            &format!("/api/v1/customers/{}", ids.customer_id),
+            &terminal_token,
+            json!({"name": "Renamed"}),
+        )
+        .await;
+    assert_eq!(status, 403);
+    let (status, _) = app
+        .post(
+            "/api/v1/products",
+            &terminal_token,
+            json!({"name": "Tea", "price": 250}),
+        )
+        .await;
+    assert_eq!(status, 403);
+    let (status, _) = app
+        .post(
+            "/api/v1/customers",
+            &app.cashier_token,
+            json!({"name": "Eve"}),
+        )
+        .await;
+    assert_eq!(status, 403);
+}

@@ -11,7 +11,7 @@ async fn cashier_user_id(app: &TestApp) -> i64 {
 }
 
 #[tokio::test]
-async fn cashiers_and_terminals_get_403_on_every_write_route() {
+async fn cashiers_and_terminals_get_403_on_every_write_route_but_a_till_adding_a_customer() {
     let app = spawn_app().await;
     let ids = seed_catalog(&app).await;
     let config_id = app.create_config("Counter 1").await;
@@ -23,6 +23,13 @@ async fn cashiers_and_terminals_get_403_on_every_write_route() {
             Auth::Bearer(app.cashier_token.clone()),
             Auth::Bearer(terminal_token.clone()),
         ] {
+            // The one write a till may make: adding a customer at the counter
+            // (catalog.rs tests it).
+            if name == "create customer"
+                && matches!(&auth, Auth::Bearer(token) if *token == terminal_token)
+            {
+                continue;
+            }
             cases.push(
                 Case::new(
                     name,
