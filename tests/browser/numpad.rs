@@ -63,6 +63,30 @@ async fn story(shop: &Shop) {
     counter_1
         .wait_lines(&[("Cappuccino", "1"), ("Croissant", "1")])
         .await;
+    // A barcode scanned after a tap on an order button (Customer) adds its product:
+    // neither its digits nor its Enter go to that button.
+    counter_1.click_tid("customer-button").await;
+    counter_1.click_tid("customer-none").await;
+    counter_1
+        .wait("the customer picker closed", "!$('customer-picker')")
+        .await;
+    let mut scan: Vec<char> = "8420001000007".chars().collect();
+    scan.push(Key::Enter.into());
+    counter_1.type_keys(&scan, Duration::ZERO).await;
+    counter_1
+        .wait_lines(&[("Cappuccino", "1"), ("Croissant", "1"), ("Espresso", "1")])
+        .await;
+    counter_1
+        .wait(
+            "no dialog opened by the scan's Enter",
+            "!document.querySelector('dialog[open]')",
+        )
+        .await;
+    counter_1.tap_line("Espresso").await;
+    counter_1.click_tid("remove-line").await;
+    counter_1
+        .wait_lines(&[("Cappuccino", "1"), ("Croissant", "1")])
+        .await;
 
     // ---- 1. a remote edit resets the digits being typed ---------------------------
     counter_1.click_tid("manual-sync").await;

@@ -68,11 +68,12 @@ export function isTyping(event) {
   return false;
 }
 
-/** Till controls that must not take the keyboard focus when tapped: product tiles,
- * numpad keys, mode and method buttons, chips, order lines. A focused button is
- * clicked again by Enter (and by the Enter that ends a barcode scan), which would
- * repeat the last tap. Keyboard users still reach them with Tab. */
-const TAP_WITHOUT_FOCUS = '.tile, .key, .method, .chip, .line, .pay-entry-line, .lines-more';
+/** Till controls that must not take the keyboard focus when tapped or clicked: every
+ * button of the till's screens (tiles, numpad keys, methods, chips, order and top bar
+ * buttons), order lines and payment lines. A focused button is clicked again by
+ * Enter, and by the Enter that ends a barcode scan, which would repeat the last tap.
+ * A till is worked by touch and a scanner; keyboard users still reach them with Tab. */
+const TAP_WITHOUT_FOCUS = 'button, .line, .pay-entry-line';
 
 /** Keeps taps and clicks inside `root` on till controls from moving the focus. */
 export function tapWithoutFocus(root) {

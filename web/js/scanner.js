@@ -29,7 +29,8 @@ export function createScanDetector({ onBarcode, onKeys, timers = globalThis, now
     if (keys.length) onKeys(keys);
   }
 
-  /** Feed one key (KeyboardEvent.key). Answers true: the detector took it. */
+  /** Feed one key (KeyboardEvent.key). Answers 'barcode' when this Enter ended a
+   * barcode (the caller must then keep Enter from doing anything else), else true. */
   function feed(key) {
     const t = now();
     if (key === 'Enter') {
@@ -40,7 +41,7 @@ export function createScanDetector({ onBarcode, onKeys, timers = globalThis, now
         chars = [];
         fast = true;
         onBarcode(code);
-        return true;
+        return 'barcode';
       }
       release();
       onKeys(['Enter']);
@@ -62,5 +63,10 @@ export function createScanDetector({ onBarcode, onKeys, timers = globalThis, now
     return true;
   }
 
-  return { feed, flush: release };
+  /** Characters held, not yet handed on (a scan may be under way). */
+  function pending() {
+    return chars.length > 0;
+  }
+
+  return { feed, flush: release, pending };
 }

@@ -64,3 +64,18 @@ test('special keys pass straight through', () => {
   t.d.feed('ArrowUp');
   assert.deepEqual(t.keys, ['ArrowUp']);
 });
+
+test('the Enter that ends a barcode says so; pending() tells a scan under way', () => {
+  const timers = new ManualTimers();
+  const codes = [];
+  const keys = [];
+  const d = createScanDetector({ onBarcode: (c) => codes.push(c), onKeys: (k) => keys.push(...k), timers, now: timers.now });
+  assert.equal(d.pending(), false);
+  for (const ch of '8420001000007') d.feed(ch);
+  assert.equal(d.pending(), true);
+  assert.equal(d.feed('Enter'), 'barcode');
+  assert.deepEqual(codes, ['8420001000007']);
+  assert.equal(d.pending(), false);
+  assert.equal(d.feed('Enter'), true, 'a lone Enter is an ordinary key');
+  assert.deepEqual(keys, ['Enter']);
+});

@@ -370,8 +370,11 @@ export function mountPos(root, app) {
     if (e.key === 'Delete') { e.preventDefault(); till.removeSelectedLine(); return; }
     if (e.key === 'Backspace') { e.preventDefault(); scanner.flush(); press('backspace'); return; }
     if (e.key === 'Enter') {
-      // Enter on a focused button clicks it; otherwise it may end a scan.
-      if (document.activeElement && document.activeElement.tagName === 'BUTTON') { scanner.flush(); return; }
+      // The Enter that ends a barcode belongs to the scan, wherever the focus is.
+      // Otherwise Enter on a button reached with Tab clicks it, and elsewhere it is
+      // an ordinary key (it cancels a held quantity).
+      const onButton = document.activeElement && document.activeElement.tagName === 'BUTTON';
+      if (onButton && !scanner.pending()) return;
       e.preventDefault();
       scanner.feed('Enter');
       return;
