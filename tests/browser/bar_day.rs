@@ -91,6 +91,12 @@ async fn day(chrome: &Chrome, server: &Server) {
         ),
     )
     .await;
+    // An untracked product has no on-hand to show (it used to read "0").
+    till.wait(
+        "no on-hand for an untracked product",
+        "(() => { const r = $$('bo-row').find((r) => txt(r.querySelector('[data-col=\"name\"]')) === 'Espresso'); return !!r && txt(r.querySelector('[data-col=\"on_hand\"]')) === ''; })()",
+    )
+    .await;
     till.shot("new-product-listed").await;
 
     // ---- the Bar's session, with opening cash -------------------------------------
