@@ -122,6 +122,12 @@ pub fn apply(
         ));
     }
 
+    let Some(next_version) = current.version.checked_add(1) else {
+        return Err(reject(
+            RejectCode::TooLarge,
+            "this order has had every version it can have: start a new order",
+        ));
+    };
     let mut next = current.clone();
     // An expired lock is dropped by the first op that comes after it.
     if next
@@ -132,7 +138,7 @@ pub fn apply(
         next.lock = None;
     }
     edit(&mut next, op, ctx)?;
-    next.version = current.version + 1;
+    next.version = next_version;
     next.updated_at = ctx.now;
     next.updated_by = ctx.by.clone();
     next.totals = order_totals(&next.lines);

@@ -31,7 +31,9 @@ pub use journal::{CommitEntry, HistoryEntry, OpOutcome};
 pub use links::{LinkError, SyncLinks};
 pub use numbers::{Discount, Money, NumberError, Quantity, TaxRate};
 pub use op::{Op, PaymentInput, Reject, RejectCode};
-pub use order::{By, Line, LineTax, Lock, Order, OrderState, Origin, Payment, Totals};
+pub use order::{
+    By, InvalidOrder, Line, LineTax, Lock, Order, OrderState, Origin, Payment, Totals,
+};
 pub use patch::Patch;
 pub use payment::{
     Invoice, OnHand, PaymentEffects, PaymentError, PaymentLedger, StockLevel, StockMove,

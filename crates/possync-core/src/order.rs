@@ -2,6 +2,10 @@
 //! receives them (the "order object" of the wire contract).
 
 use crate::ids::*;
+use crate::limits::{
+    LINE_AMOUNT_ABS_MAX_MINOR, LINE_IDS_PER_ORDER_MAX, LINES_PER_ORDER_MAX, PAYMENTS_PER_ORDER_MAX,
+    TAXES_PER_LINE_MAX,
+};
 use crate::numbers::{Discount, Money, Quantity, TaxRate};
 use crate::text::{Name, Note};
 use crate::timestamp::Timestamp;
@@ -106,7 +110,11 @@ pub struct Line {
     pub total: Money,
 }
 
+/// An order. It is parsed (from the store, from the wire) only when it holds
+/// the invariants of [`Order::check_invariants`]: an order read from a damaged
+/// row or a forged message is refused at the edge, never half-trusted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "UncheckedOrder")]
 pub struct Order {
     pub id: OrderId,
     pub reference: String,
@@ -132,6 +140,86 @@ pub struct Order {
     pub updated_by: By,
 }
 
+/// The fields of an order as they arrive, before [`Order::check_invariants`].
+#[derive(Deserialize)]
+struct UncheckedOrder {
+    id: OrderId,
+    reference: String,
+    state: OrderState,
+    version: u64,
+    origin: Origin,
+    shared: bool,
+    customer_id: Option<CustomerId>,
+    note: Note,
+    lines: Vec<Line>,
+    totals: Totals,
+    lock: Option<Lock>,
+    payments: Vec<Payment>,
+    change: Money,
+    invoice: bool,
+    paid_by: Option<By>,
+    removed_line_ids: BTreeSet<LineId>,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+    updated_by: By,
+}
+
+impl TryFrom<UncheckedOrder> for Order {
+    type Error = InvalidOrder;
+
+    fn try_from(unchecked: UncheckedOrder) -> Result<Order, InvalidOrder> {
+        let UncheckedOrder {
+            id,
+            reference,
+            state,
+            version,
+            origin,
+            shared,
+            customer_id,
+            note,
+            lines,
+            totals,
+            lock,
+            payments,
+            change,
+            invoice,
+            paid_by,
+            removed_line_ids,
+            created_at,
+            updated_at,
+            updated_by,
+        } = unchecked;
+        let order = Order {
+            id,
+            reference,
+            state,
+            version,
+            origin,
+            shared,
+            customer_id,
+            note,
+            lines,
+            totals,
+            lock,
+            payments,
+            change,
+            invoice,
+            paid_by,
+            removed_line_ids,
+            created_at,
+            updated_at,
+            updated_by,
+        };
+        order.check_invariants()?;
+        Ok(order)
+    }
+}
+
+/// Why an order value cannot exist.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not a consistent order: {0}")]
+pub struct InvalidOrder(String);
+
 impl Order {
     pub fn line(&self, line_id: LineId) -> Option<&Line> {
         self.lines.iter().find(|line| line.id == line_id)
@@ -149,5 +237,63 @@ impl Order {
     /// Number of items (sum of positive quantities), as shown on the orders screen.
     pub fn n_lines(&self) -> usize {
         self.lines.len()
+    }
+
+    /// What holds for every order `apply` makes, whatever the rounding rule of
+    /// the day: a version from 1, lines within their bounds and with unique ids
+    /// that are not among the removed ones, each line's total its subtotal plus
+    /// its tax, every amount within a line's bound, and totals that are the
+    /// sums of the lines. (Whether a line's amounts follow today's rounding rule
+    /// is not checked: a paid order keeps the amounts it was paid with.)
+    pub fn check_invariants(&self) -> Result<(), InvalidOrder> {
+        let fail = |what: String| Err(InvalidOrder(what));
+        if self.version == 0 {
+            return fail("versions start at 1".to_owned());
+        }
+        if self.lines.len() > LINES_PER_ORDER_MAX {
+            return fail(format!("more than {LINES_PER_ORDER_MAX} lines"));
+        }
+        if self.lines.len() + self.removed_line_ids.len() > LINE_IDS_PER_ORDER_MAX {
+            return fail(format!("more than {LINE_IDS_PER_ORDER_MAX} line ids"));
+        }
+        if self.payments.len() > PAYMENTS_PER_ORDER_MAX {
+            return fail(format!("more than {PAYMENTS_PER_ORDER_MAX} payments"));
+        }
+        let mut line_ids = BTreeSet::new();
+        let mut sums = [0i128; 3];
+        for line in &self.lines {
+            if !line_ids.insert(line.id) || self.removed_line_ids.contains(&line.id) {
+                return fail(format!("line {} appears twice", line.id));
+            }
+            if line.taxes.len() > TAXES_PER_LINE_MAX {
+                return fail(format!(
+                    "line {} has more than {TAXES_PER_LINE_MAX} taxes",
+                    line.id
+                ));
+            }
+            let amounts =
+                [line.subtotal, line.tax, line.total].map(|money| i128::from(money.minor()));
+            if amounts
+                .iter()
+                .any(|amount| amount.abs() > i128::from(LINE_AMOUNT_ABS_MAX_MINOR))
+            {
+                return fail(format!("line {} has an amount out of range", line.id));
+            }
+            if amounts[0] + amounts[1] != amounts[2] {
+                return fail(format!(
+                    "line {}: subtotal plus tax is not the total",
+                    line.id
+                ));
+            }
+            for (sum, amount) in sums.iter_mut().zip(amounts) {
+                *sum += amount;
+            }
+        }
+        let totals = [self.totals.subtotal, self.totals.tax, self.totals.total]
+            .map(|money| i128::from(money.minor()));
+        if totals != sums {
+            return fail("the totals are not the sums of the lines".to_owned());
+        }
+        Ok(())
     }
 }

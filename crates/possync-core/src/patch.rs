@@ -80,7 +80,21 @@ impl Patch {
     }
 
     /// Applies the patch to `order`, as a terminal does with a `change` message.
+    /// The result is parsed like any order: a patch that would leave the order
+    /// inconsistent (totals that are not the sums of the lines) is refused.
     pub fn apply_to(&self, order: &Order) -> Result<Order, PatchError> {
+        let mut lines: Vec<Line> = order
+            .lines
+            .iter()
+            .filter(|line| !self.remove_lines.contains(&line.id))
+            .cloned()
+            .collect();
+        for line in &self.upsert_lines {
+            match lines.iter_mut().find(|existing| existing.id == line.id) {
+                Some(existing) => *existing = line.clone(),
+                None => lines.push(line.clone()),
+            }
+        }
         let mut value =
             serde_json::to_value(order).map_err(|error| PatchError(error.to_string()))?;
         let object = value
@@ -92,24 +106,10 @@ impl Patch {
             }
             object.insert(field.clone(), field_value.clone());
         }
-        let mut patched: Order =
-            serde_json::from_value(value).map_err(|error| PatchError(error.to_string()))?;
-        patched.lines = order
-            .lines
-            .iter()
-            .filter(|line| !self.remove_lines.contains(&line.id))
-            .cloned()
-            .collect();
-        for line in &self.upsert_lines {
-            match patched
-                .lines
-                .iter_mut()
-                .find(|existing| existing.id == line.id)
-            {
-                Some(existing) => *existing = line.clone(),
-                None => patched.lines.push(line.clone()),
-            }
-        }
-        Ok(patched)
+        object.insert(
+            "lines".to_owned(),
+            serde_json::to_value(lines).map_err(|error| PatchError(error.to_string()))?,
+        );
+        serde_json::from_value(value).map_err(|error| PatchError(error.to_string()))
     }
 }

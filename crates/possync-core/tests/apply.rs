@@ -2541,3 +2541,69 @@ proptest! {
         }
     }
 }
+
+// ---------------------------------------------------------------------------
+// Found by fuzzing (RELIABILITY.md): orders at the edge of what can exist.
+// ---------------------------------------------------------------------------
+
+#[test]
+fn an_order_at_its_last_version_refuses_edits_instead_of_overflowing() {
+    let mut order = replay(&sandwich_draft(vec![])).unwrap();
+    order.version = u64::MAX;
+    let refused = apply_as(
+        Who::Counter,
+        at_second(9),
+        Some(&order),
+        &set_note("one more"),
+    );
+    assert_eq!(refused.unwrap_err().code, RejectCode::TooLarge);
+    order.version = u64::MAX - 1;
+    match apply_as(
+        Who::Counter,
+        at_second(9),
+        Some(&order),
+        &set_note("the last"),
+    ) {
+        Ok(Applied::Changed(next)) => assert_eq!(next.version, u64::MAX),
+        other => panic!("the last version is still reachable: {other:?}"),
+    }
+}
+
+/// The order parser admits only orders that hold the invariants: a damaged
+/// store row or a forged message is refused, never half-trusted by `apply`.
+#[test]
+fn the_order_parser_refuses_orders_whose_amounts_do_not_add_up() {
+    let order = replay(&sandwich_draft(vec![(
+        Who::Counter,
+        add_line(2, ESPRESSO, "2"),
+    )]))
+    .unwrap();
+    let text = serde_json::to_value(&order).unwrap();
+    assert_eq!(
+        serde_json::from_value::<Order>(text.clone()).unwrap(),
+        order
+    );
+    let damaged = |damage: &dyn Fn(&mut serde_json::Value)| {
+        let mut value = text.clone();
+        damage(&mut value);
+        serde_json::from_value::<Order>(value)
+            .expect_err("a damaged order was accepted")
+            .to_string()
+    };
+    let refusals = [
+        damaged(&|order| order["totals"]["total"] = 1.into()),
+        damaged(&|order| order["lines"][0]["total"] = 1.into()),
+        damaged(&|order| order["lines"][1]["id"] = order["lines"][0]["id"].clone()),
+        damaged(&|order| {
+            order["removed_line_ids"] = serde_json::json!([order["lines"][0]["id"].clone()])
+        }),
+        damaged(&|order| order["version"] = 0.into()),
+        damaged(&|order| {
+            order["lines"][0]["subtotal"] = 2_000_000_000_000_i64.into();
+            order["lines"][0]["total"] = 2_000_000_000_210_i64.into();
+        }),
+    ];
+    for refusal in refusals {
+        assert!(refusal.contains("not a consistent order"), "{refusal}");
+    }
+}

@@ -20,6 +20,9 @@ pub const CLIENT_FRAME_BYTES_MAX: usize = 64 * 1024;
 pub const KNOWN_ORDERS_MAX: usize = 5_000;
 /// Ids in one `resync`.
 pub const RESYNC_ORDERS_MAX: usize = 1_000;
+/// Characters of a refusal's message at most. The parser's messages quote the
+/// offending value; a hostile frame must not be echoed back (or logged) whole.
+pub const ERROR_MESSAGE_CHARS_MAX: usize = 240;
 
 /// A message from a terminal.
 #[derive(Debug, Clone, PartialEq)]
@@ -62,9 +65,14 @@ pub struct DecodeError {
 
 impl DecodeError {
     fn new(code: RejectCode, message: impl Into<String>) -> Self {
+        let mut message = message.into();
+        if let Some((cut, _)) = message.char_indices().nth(ERROR_MESSAGE_CHARS_MAX) {
+            message.truncate(cut);
+            message.push('…');
+        }
         DecodeError {
             code,
-            message: message.into(),
+            message,
             op: None,
         }
     }
@@ -374,6 +382,30 @@ mod tests {
             RejectCode::TooLarge,
             false,
         );
+    }
+
+    #[test]
+    fn refusals_do_not_echo_a_long_value_back() {
+        let long = "x".repeat(10_000);
+        for frame in [
+            format!(r#"{{"type":"hello","protocol":"{long}","terminal":"{OP_ID}"}}"#),
+            format!(r#"{{"type":"resync","order_ids":"{long}"}}"#),
+            format!(
+                r#"{{"type":"op","op_id":"{OP_ID}","order_id":"{ORDER_ID}","op":{{"kind":"{long}"}}}}"#
+            ),
+        ] {
+            let error = decode_client_message(&frame).unwrap_err();
+            assert!(
+                error.message.chars().count() <= ERROR_MESSAGE_CHARS_MAX + 1,
+                "{} characters: {}",
+                error.message.chars().count(),
+                error.message
+            );
+            assert!(!error.message.is_empty());
+        }
+        // A short message is kept whole.
+        let error = decode_client_message(r#"{"type":"nope"}"#).unwrap_err();
+        assert_eq!(error.message, r#"unknown message type "nope""#);
     }
 
     #[test]
