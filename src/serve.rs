@@ -9,6 +9,7 @@ use crate::users;
 use anyhow::{Context, Result};
 use clap::Args;
 use possync_server::auth::{AuthSettings, ThrottleLimits};
+use possync_server::connections::ConnectionSettings;
 use possync_server::{AppState, ServerConfig};
 use possync_store::Store;
 use std::net::SocketAddr;
@@ -33,6 +34,67 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     security: SecurityArgs,
+
+    #[command(flatten)]
+    connections: ConnectionArgs,
+}
+
+/// How many connections the server holds, and how long one may stay silent.
+#[derive(Debug, Args)]
+struct ConnectionArgs {
+    /// Connections held at once from all clients (browsers, devices, WebSockets included);
+    /// one more is answered 503 and closed.
+    #[arg(long, env = "POSSYNC_CONNECTIONS_MAX",
+        default_value_t = ConnectionSettings::CONNECTIONS_MAX_DEFAULT as u64,
+        value_parser = clap::value_parser!(u64).range(1..))]
+    connections_max: u64,
+
+    /// Connections held at once from one client IP address.
+    #[arg(long, env = "POSSYNC_CONNECTIONS_PER_ADDRESS_MAX",
+        default_value_t = ConnectionSettings::CONNECTIONS_PER_ADDRESS_MAX_DEFAULT as u64,
+        value_parser = clap::value_parser!(u64).range(1..))]
+    connections_per_address_max: u64,
+
+    /// Milliseconds a connection has to send complete request headers, when it opens
+    /// and after each response; a slower or silent connection is closed.
+    #[arg(long, env = "POSSYNC_HEADER_READ_TIMEOUT_MS",
+        default_value_t = ConnectionSettings::HEADER_READ_TIMEOUT_MS_DEFAULT,
+        value_parser = clap::value_parser!(u64).range(1..))]
+    header_read_timeout_ms: u64,
+}
+
+impl ConnectionArgs {
+    fn connection_settings(&self) -> ConnectionSettings {
+        let as_usize = |value: u64| usize::try_from(value).unwrap_or(usize::MAX);
+        ConnectionSettings {
+            connections_max: as_usize(self.connections_max),
+            connections_per_address_max: as_usize(self.connections_per_address_max),
+            header_read_timeout_ms: self.header_read_timeout_ms,
+        }
+    }
+}
+
+/// File descriptors the server needs besides its connections: the database
+/// and its journal, the lock file, the listener, logs, the runtime.
+const FILES_RESERVED: u64 = 64;
+
+/// Raises this process's open-file limit as far as the system allows, and
+/// says so when it is still too low to hold `connections_max` connections:
+/// past it, new connections wait in the kernel's queue until others close.
+fn raise_open_files_limit(connections_max: u64) {
+    let needed = connections_max.saturating_add(FILES_RESERVED);
+    match rlimit::increase_nofile_limit(needed) {
+        Ok(limit) if limit < needed => {
+            tracing::warn!(
+                open_files_limit = limit,
+                connections_max,
+                "the open-file limit allows about {} connections, fewer than --connections-max; raise it (ulimit -n, or LimitNOFILE= in a systemd unit) to hold more",
+                limit.saturating_sub(FILES_RESERVED)
+            );
+        }
+        Ok(limit) => tracing::debug!(open_files_limit = limit, "open-file limit"),
+        Err(error) => tracing::warn!(%error, "could not read or raise the open-file limit"),
+    }
 }
 
 /// Tokens, cookies and the limits that keep logins from being turned against the shop.
@@ -97,6 +159,7 @@ fn parse_metrics_token(text: &str) -> Result<String, String> {
 
 pub async fn run(data_dir: &Path, args: ServeArgs) -> Result<()> {
     logging::init(args.log_format);
+    raise_open_files_limit(args.connections.connections_max);
     let data_dir = LockedDataDir::lock(data_dir, "the server")?;
     let store = data_dir.open_store().await?;
     let store: Arc<dyn Store> = Arc::new(store);
@@ -132,6 +195,7 @@ pub async fn run(data_dir: &Path, args: ServeArgs) -> Result<()> {
 
     let config = ServerConfig {
         auth: args.security.auth_settings(),
+        connections: args.connections.connection_settings(),
         ..ServerConfig::default()
     };
     let state = AppState::start_with_system_clock(store, config)

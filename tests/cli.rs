@@ -33,6 +33,9 @@ fn command(data_dir: &Path) -> Command {
     command
         .env_remove("POSSYNC_LISTEN")
         .env_remove("POSSYNC_DEMO")
+        .env_remove("POSSYNC_CONNECTIONS_MAX")
+        .env_remove("POSSYNC_CONNECTIONS_PER_ADDRESS_MAX")
+        .env_remove("POSSYNC_HEADER_READ_TIMEOUT_MS")
         .env("POSSYNC_DATA_DIR", data_dir)
         .env("POSSYNC_LOG", "warn");
     command
@@ -583,4 +586,83 @@ async fn user_add_and_passwd_manage_logins() {
         !lines.iter().any(|line| line.contains("password")),
         "{lines:?}"
     );
+}
+
+/// Sends `GET /healthz` from `local_ip` on a new connection and answers the status line.
+fn health_status_line_from(address: &str, local_ip: &str) -> String {
+    let address: std::net::SocketAddr = address.trim_start_matches("http://").parse().unwrap();
+    let mut stream = connect_from(local_ip, address);
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: possync\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    answer.lines().next().unwrap_or_default().to_owned()
+}
+
+/// A blocking TCP connection from `local_ip` (an address of the loopback range), made
+/// with tokio's socket API on a throwaway runtime: std cannot bind before connecting.
+fn connect_from(local_ip: &str, address: std::net::SocketAddr) -> std::net::TcpStream {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let stream = runtime.block_on(async {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket
+            .bind(format!("{local_ip}:0").parse().unwrap())
+            .unwrap();
+        socket.connect(address).await.unwrap()
+    });
+    let stream = stream.into_std().unwrap();
+    stream.set_nonblocking(false).unwrap();
+    stream
+}
+
+/// The connection bounds and the header deadline reach the server from flags
+/// and environment variables (README, "Configuration").
+#[test]
+fn connection_bounds_and_the_header_deadline_come_from_flags_and_environment() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let mut serve = command(data_dir.path());
+    serve
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(["--connections-max", "10", "--header-read-timeout-ms", "500"])
+        .env("POSSYNC_CONNECTIONS_PER_ADDRESS_MAX", "1");
+    let server = ServerProcess::start_command(serve);
+    let address: std::net::SocketAddr = server
+        .base_url
+        .trim_start_matches("http://")
+        .parse()
+        .unwrap();
+
+    // One silent connection takes 127.0.0.1's only slot...
+    let mut silent = connect_from("127.0.0.1", address);
+    assert!(
+        health_status_line_from(&server.base_url, "127.0.0.1").starts_with("HTTP/1.1 503"),
+        "a second connection from the same address is refused"
+    );
+    // ...another address is served...
+    assert_eq!(
+        health_status_line_from(&server.base_url, "127.0.0.2"),
+        "HTTP/1.1 200 OK"
+    );
+    // ...and the silent one is closed at the header deadline, which frees the slot.
+    silent
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut buffer = [0u8; 64];
+    match silent.read(&mut buffer) {
+        Ok(_) => {}
+        Err(error) => panic!("the silent connection was not closed: {error}"),
+    }
+    assert_eq!(
+        health_status_line_from(&server.base_url, "127.0.0.1"),
+        "HTTP/1.1 200 OK"
+    );
+    let (status, _) = server.terminate();
+    assert!(status.success(), "{status:?}");
 }

@@ -5,6 +5,8 @@
 pub struct ServerConfig {
     /// Live sync: leases, batch sizes, queue bounds, heartbeats, rate limits.
     pub sync: crate::sync::SyncSettings,
+    /// HTTP connections: how many, from one address, and how long one may stay silent.
+    pub connections: crate::connections::ConnectionSettings,
     /// Largest request body accepted, in bytes; a larger one is answered 413 `too_large`.
     pub body_bytes_max: usize,
     /// Tokens, cookies, the login throttle, password checks and the metrics token.
@@ -20,6 +22,7 @@ impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
             sync: crate::sync::SyncSettings::default(),
+            connections: crate::connections::ConnectionSettings::default(),
             body_bytes_max: Self::BODY_BYTES_MAX_DEFAULT,
             auth: crate::auth::AuthSettings::default(),
         }

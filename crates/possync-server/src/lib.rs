@@ -20,6 +20,7 @@ pub mod api;
 pub mod auth;
 pub mod clock;
 pub mod config;
+pub mod connections;
 pub mod error;
 pub mod extract;
 pub mod openapi;
@@ -34,7 +35,6 @@ pub use error::ApiError;
 pub use state::{AppState, ShopChange};
 
 use axum::Router;
-use axum::serve::ListenerExt;
 use std::future::Future;
 use std::net::SocketAddr;
 use tokio::net::TcpListener;
@@ -48,13 +48,15 @@ pub fn router(state: AppState) -> Router {
 
 /// Serves the application on `listener` until `shutdown` completes, then lets
 /// in-flight requests finish. Cancels `state.shutdown` too, so long-lived tasks
-/// (WebSocket connections) can end on the same signal.
+/// (WebSocket connections) can end on the same signal. Connections are bounded
+/// and timed out as [`connections`] describes.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let shutdown_token = state.shutdown.clone();
+    let counter = state.connections.clone();
     let application = router(state);
     let signal = async move {
         tokio::select! {
@@ -63,19 +65,7 @@ pub async fn serve(
         }
         shutdown_token.cancel();
     };
-    // Sync frames are small and latency matters: without TCP_NODELAY, Nagle's
-    // algorithm and delayed ACKs add about 40 ms to an ack or a change.
-    let listener = listener.tap_io(|stream| {
-        if let Err(error) = stream.set_nodelay(true) {
-            tracing::debug!(%error, "could not set TCP_NODELAY on a connection");
-        }
-    });
-    axum::serve(
-        listener,
-        application.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(signal)
-    .await
+    connections::serve_bounded(listener, application, counter, signal).await
 }
 
 /// A server running in a background task: what tests and embedders hold on to.

@@ -3,6 +3,7 @@
 use crate::auth::AuthState;
 use crate::clock::{Clock, SystemClock};
 use crate::config::ServerConfig;
+use crate::connections::{ConnectionCounter, ConnectionMetrics};
 use crate::sync::actor::Reload;
 use crate::sync::{SyncHandle, start_sync};
 use axum::extract::FromRef;
@@ -23,6 +24,8 @@ pub struct AppState {
     pub auth: AuthState,
     /// The live sync engine: ops, WebSockets, and configuration changes go through it.
     pub sync: SyncHandle,
+    /// The open HTTP connections, bounded in all and per client address.
+    pub connections: Arc<ConnectionCounter>,
 }
 
 impl AppState {
@@ -35,6 +38,11 @@ impl AppState {
     ) -> Result<AppState, StoreError> {
         let sync = start_sync(store.clone(), clock.clone(), config.sync.clone()).await?;
         let auth = AuthState::new(store.clone(), clock.clone(), config.auth.clone());
+        let connection_metrics = ConnectionMetrics::new();
+        for collector in connection_metrics.collectors() {
+            sync.metrics.register(collector);
+        }
+        let connections = ConnectionCounter::new(config.connections.clone(), connection_metrics);
         Ok(AppState {
             store,
             config: Arc::new(config),
@@ -42,6 +50,7 @@ impl AppState {
             shutdown: CancellationToken::new(),
             auth,
             sync,
+            connections,
         })
     }
 

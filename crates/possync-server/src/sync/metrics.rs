@@ -97,6 +97,14 @@ impl SyncMetrics {
         metrics
     }
 
+    /// Adds another subsystem's metric to this registry, so `/metrics` serves it
+    /// too. A name registered twice is logged and skipped.
+    pub fn register(&self, collector: Box<dyn prometheus::core::Collector>) {
+        if let Err(error) = self.registry.register(collector) {
+            tracing::warn!(%error, "a metric could not be registered");
+        }
+    }
+
     /// The metrics in Prometheus' text format.
     pub fn render(&self) -> String {
         let mut buffer = Vec::new();

@@ -7,6 +7,7 @@
 mod auth;
 mod bad_input;
 mod catalog;
+mod connections;
 mod links;
 mod openapi;
 mod orders;
