@@ -11,12 +11,45 @@ use sqlx::sqlite::SqliteConnection;
 use std::fmt::Display;
 use uuid::Uuid;
 
-/// Logs a database failure and answers `Unavailable`: the cause stays in the log.
+/// SQLite's primary result code for "database or disk is full" (`SQLITE_FULL`).
+const SQLITE_FULL: i64 = 13;
+/// SQLite's primary result codes for a file that is not, or no longer, a
+/// database (`SQLITE_CORRUPT`, `SQLITE_NOTADB`).
+const SQLITE_DAMAGED: [i64; 2] = [11, 26];
+
+/// The primary SQLite result code of a database error (sqlx reports the
+/// extended code, whose low byte is the primary one).
+fn primary_code(error: &sqlx::Error) -> Option<i64> {
+    match error {
+        sqlx::Error::Database(database_error) => database_error
+            .code()
+            .and_then(|code| code.parse::<i64>().ok())
+            .map(|code| code & 0xff),
+        _ => None,
+    }
+}
+
+/// Logs a database failure and answers `Unavailable`: the cause stays in the
+/// log, except a full disk, which the message names, so that whoever reports
+/// the failure (the sync node's health, an operator) can say why.
 pub(super) fn unavailable(context: &'static str) -> impl Fn(sqlx::Error) -> StoreError + Copy {
     move |error| {
         tracing::error!(%error, "sqlite store: {context}");
-        StoreError::Unavailable(context.to_owned())
+        if is_disk_full(&error) {
+            StoreError::Unavailable(format!("{context}: the disk holding the database is full"))
+        } else {
+            StoreError::Unavailable(context.to_owned())
+        }
     }
+}
+
+/// The file SQLite was asked to open is damaged or not a database at all.
+pub(super) fn is_damaged(error: &sqlx::Error) -> bool {
+    primary_code(error).is_some_and(|code| SQLITE_DAMAGED.contains(&code))
+}
+
+fn is_disk_full(error: &sqlx::Error) -> bool {
+    primary_code(error) == Some(SQLITE_FULL)
 }
 
 pub(super) fn violation(error: &sqlx::Error) -> Option<ErrorKind> {

@@ -87,6 +87,9 @@ impl SqliteStore {
             .busy_timeout(Duration::from_millis(BUSY_TIMEOUT_MS));
         let open_failed = |error: sqlx::Error| {
             tracing::error!(%error, path = %path.display(), "sqlite store: cannot open the database");
+            if codec::is_damaged(&error) {
+                return damaged(path, &error);
+            }
             StoreError::Unavailable(format!("cannot open {}: {error}", path.display()))
         };
         let writer = SqlitePoolOptions::new()
@@ -101,7 +104,12 @@ impl SqliteStore {
             .map_err(open_failed)?;
         MIGRATOR.run(&writer).await.map_err(|error| {
             tracing::error!(%error, path = %path.display(), "sqlite store: migrations failed");
-            StoreError::Unavailable(format!("cannot migrate {}: {error}", path.display()))
+            match &error {
+                sqlx::migrate::MigrateError::Execute(cause) if codec::is_damaged(cause) => {
+                    damaged(path, cause)
+                }
+                _ => StoreError::Unavailable(format!("cannot migrate {}: {error}", path.display())),
+            }
         })?;
         let reader = SqlitePoolOptions::new()
             .max_connections(READ_CONNECTIONS_MAX)
@@ -127,10 +135,38 @@ impl SqliteStore {
     }
 
     async fn write_tx(&self) -> StoreResult<Transaction<'static, Sqlite>> {
-        self.writer
-            .begin_with("BEGIN IMMEDIATE")
+        match self.writer.begin_with("BEGIN IMMEDIATE").await {
+            Err(sqlx::Error::InvalidSavePointStatement) => {
+                self.replace_stuck_writer().await?;
+                self.writer
+                    .begin_with("BEGIN IMMEDIATE")
+                    .await
+                    .map_err(unavailable("could not begin a write"))
+            }
+            begun => begun.map_err(unavailable("could not begin a write")),
+        }
+    }
+
+    /// When the disk is full, SQLite rolls a failing transaction back by
+    /// itself; sqlx's own ROLLBACK then fails, and sqlx goes on believing the
+    /// writer connection is inside a transaction: every later `BEGIN
+    /// IMMEDIATE` is refused (`InvalidSavePointStatement`), so writes never
+    /// worked again, even once space returned. The stuck connection is closed
+    /// (closing also rolls back whatever SQLite might still hold open) and the
+    /// pool opens a fresh one for the next write.
+    async fn replace_stuck_writer(&self) -> StoreResult<()> {
+        tracing::warn!(
+            "sqlite store: the writer connection was left inside a failed transaction; replacing it"
+        );
+        let stuck = self
+            .writer
+            .acquire()
             .await
-            .map_err(unavailable("could not begin a write"))
+            .map_err(unavailable("could not get the writer connection"))?;
+        if let Err(error) = sqlx::Connection::close(stuck.detach()).await {
+            tracing::warn!(%error, "sqlite store: closing the stuck writer connection failed");
+        }
+        Ok(())
     }
 
     async fn read_tx(&self) -> StoreResult<Transaction<'static, Sqlite>> {
@@ -139,6 +175,17 @@ impl SqliteStore {
             .await
             .map_err(unavailable("could not begin a read"))
     }
+}
+
+/// The answer to a database file that SQLite cannot read as a database: it is
+/// left exactly as it is (nothing is ever written to it), and the message says
+/// how to get back to work.
+fn damaged(path: &Path, error: &sqlx::Error) -> StoreError {
+    StoreError::Unavailable(format!(
+        "the database file {} is damaged ({error}); possync left it untouched. \
+         Restore the last backup with `possync restore`, or move the file away to start with an empty database",
+        path.display()
+    ))
 }
 
 async fn connection_pragmas(pool: &SqlitePool) -> StoreResult<ConnectionPragmas> {
