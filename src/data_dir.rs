@@ -25,7 +25,7 @@ impl LockedDataDir {
     /// Creates the directory if needed and takes its lock, or explains who holds it.
     pub fn lock(path: &Path, purpose: &str) -> Result<LockedDataDir> {
         std::fs::create_dir_all(path)
-            .with_context(|| format!("could not create the data directory {}", path.display()))?;
+            .with_context(|| format!("the data directory {} cannot be created", path.display()))?;
         let path = path
             .canonicalize()
             .with_context(|| format!("could not resolve the data directory {}", path.display()))?;
@@ -36,7 +36,13 @@ impl LockedDataDir {
             .create(true)
             .truncate(false)
             .open(&lock_path)
-            .with_context(|| format!("could not open the lock file {}", lock_path.display()))?;
+            .with_context(|| {
+                format!(
+                    "the data directory {} cannot be written (its lock file {} cannot be opened); check that its disk is mounted read-write and that this user may write there",
+                    path.display(),
+                    lock_path.display()
+                )
+            })?;
         let locked = lock_file
             .try_lock_exclusive()
             .with_context(|| format!("could not lock {}", lock_path.display()))?;
