@@ -1,4 +1,5 @@
-//! A first load test of the sync path (the full `possync bench` comes later).
+//! A first load test of the sync path, kept for the figures it produced in
+//! BENCHMARKS.md; `possync bench` is the maintained benchmark.
 //!
 //! Starts the real server in this process on 127.0.0.1:0 with a fresh SQLite
 //! file (WAL, synchronous=FULL), opens `--terminals` WebSocket counters in two
@@ -270,7 +271,10 @@ async fn main() {
         "other counter sees it (send -> change at a counter of the other config)",
         cross,
     );
-    let metrics = reqwest::get(format!("{base}/metrics"))
+    let metrics = client
+        .get(format!("{base}/metrics"))
+        .bearer_auth(&token)
+        .send()
         .await
         .unwrap()
         .text()
