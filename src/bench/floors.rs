@@ -1,6 +1,6 @@
 //! The floors a result is compared with, measured in the same run on the
 //! same machine: how long the disk takes to make a write durable (the store's
-//! pattern: append to the WAL, then `fdatasync`), and how long a bare
+//! pattern: write a frame into the WAL, then `fdatasync`), and how long a bare
 //! WebSocket relay on loopback takes to pass a frame from one client to
 //! others (tokio-tungstenite with default settings, no JSON, no state).
 
@@ -18,8 +18,16 @@ use tokio_tungstenite::tungstenite::Message;
 /// The WAL page plus frame header SQLite appends for a one-page commit.
 const WAL_FRAME_BYTES: usize = 4096 + 24;
 
-/// `samples` appends of one WAL frame to a file in `dir`, each followed by `fdatasync`.
+/// Frames in the WAL region the floor writes over, like a WAL file that is
+/// reset after each checkpoint and rewritten from its start.
+const WAL_FRAMES: usize = 256;
+
+/// `samples` writes of one WAL frame into an already allocated file in `dir`,
+/// each followed by `fdatasync`: SQLite's steady state in WAL mode with
+/// `synchronous=FULL`, where the WAL is rewritten in place and does not grow
+/// (a growing file would also flush its size, and measure slower than the store).
 pub fn fsync_floor(dir: &Path, samples: usize) -> Result<Latencies> {
+    use std::io::{Seek, SeekFrom};
     let path = dir.join("fsync-floor.bin");
     let mut file = std::fs::OpenOptions::new()
         .create(true)
@@ -28,9 +36,16 @@ pub fn fsync_floor(dir: &Path, samples: usize) -> Result<Latencies> {
         .open(&path)
         .with_context(|| format!("could not create {}", path.display()))?;
     let frame = vec![0x5au8; WAL_FRAME_BYTES];
+    for _ in 0..WAL_FRAMES {
+        file.write_all(&frame).context("fsync floor: allocate")?;
+    }
+    file.sync_all().context("fsync floor: fsync")?;
     let mut latencies = Latencies::new();
-    for _ in 0..samples {
+    for sample in 0..samples {
+        let offset = ((sample % WAL_FRAMES) * WAL_FRAME_BYTES) as u64;
         let started = Instant::now();
+        file.seek(SeekFrom::Start(offset))
+            .context("fsync floor: seek")?;
         file.write_all(&frame).context("fsync floor: write")?;
         file.sync_data().context("fsync floor: fdatasync")?;
         latencies.record(started.elapsed());
