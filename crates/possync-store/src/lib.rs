@@ -15,6 +15,9 @@
 //! [`PaymentLedger`]: possync_core::PaymentLedger
 //! [`session_report`]: possync_core::session_report
 
+mod batch;
+mod database_errors;
+mod rows;
 pub mod sqlite;
 
 use async_trait::async_trait;

@@ -1,102 +1,14 @@
 //! The catalog: products (with their taxes), categories, taxes, customers and payment methods.
 
-use super::codec::{
-    corrupt, decode_money, decode_name, decode_optional_name, decode_quantity, exists, unavailable,
-    violation,
-};
-use super::{SqliteStore, commit_tx};
+use super::{SqliteStore, commit_tx, exists};
+use crate::database_errors::{unavailable, violation};
+use crate::rows::{CustomerRow, PaymentMethodRow, ProductRow, TaxRow, decode_name};
 use crate::{Conflict, StoreError, StoreResult};
 use possync_core::limits::TAXES_PER_LINE_MAX;
 use possync_core::*;
 use sqlx::error::ErrorKind;
 use sqlx::sqlite::SqliteConnection;
 use std::collections::{BTreeMap, BTreeSet};
-
-#[derive(sqlx::FromRow)]
-struct ProductRow {
-    id: i64,
-    name: String,
-    price_minor: i64,
-    category_id: Option<i64>,
-    barcode: Option<String>,
-    tracks_stock: bool,
-    on_hand_milli: i64,
-}
-
-impl ProductRow {
-    fn decode(self, tax_ids: Vec<TaxId>) -> StoreResult<Product> {
-        Ok(Product {
-            id: ProductId(self.id),
-            name: decode_name(&self.name, "product name")?,
-            price: decode_money(self.price_minor, "product price")?,
-            category_id: self.category_id.map(CategoryId),
-            barcode: self
-                .barcode
-                .map(|text| Barcode::parse(&text).map_err(|error| corrupt("barcode", error)))
-                .transpose()?,
-            tax_ids,
-            tracks_stock: self.tracks_stock,
-            on_hand: decode_quantity(self.on_hand_milli, "stock on hand")?,
-        })
-    }
-}
-
-#[derive(sqlx::FromRow)]
-struct TaxRow {
-    id: i64,
-    name: String,
-    rate_bp: i64,
-    price_included: bool,
-}
-
-impl TaxRow {
-    fn decode(self) -> StoreResult<Tax> {
-        Ok(Tax {
-            id: TaxId(self.id),
-            name: decode_name(&self.name, "tax name")?,
-            rate: TaxRate::from_basis_points(self.rate_bp)
-                .map_err(|error| corrupt("tax rate", error))?,
-            price_included: self.price_included,
-        })
-    }
-}
-
-#[derive(sqlx::FromRow)]
-struct CustomerRow {
-    id: i64,
-    name: String,
-    email: Option<String>,
-    phone: Option<String>,
-}
-
-impl CustomerRow {
-    fn decode(self) -> StoreResult<Customer> {
-        Ok(Customer {
-            id: CustomerId(self.id),
-            name: decode_name(&self.name, "customer name")?,
-            email: decode_optional_name(self.email, "customer email")?,
-            phone: decode_optional_name(self.phone, "customer phone")?,
-        })
-    }
-}
-
-#[derive(sqlx::FromRow)]
-struct PaymentMethodRow {
-    id: i64,
-    name: String,
-    kind: String,
-}
-
-impl PaymentMethodRow {
-    fn decode(self) -> StoreResult<PaymentMethod> {
-        Ok(PaymentMethod {
-            id: PaymentMethodId(self.id),
-            name: decode_name(&self.name, "payment method name")?,
-            kind: PaymentMethodKind::parse(&self.kind)
-                .ok_or_else(|| corrupt("payment method kind", &self.kind))?,
-        })
-    }
-}
 
 async fn load_product(conn: &mut SqliteConnection, product_id: ProductId) -> StoreResult<Product> {
     let row = sqlx::query_as::<_, ProductRow>(

@@ -9,12 +9,11 @@
 //! history and outcome rows go in with multi-row INSERTs. The database ends up
 //! holding exactly what committing the entries one by one would leave.
 
-use super::codec::{
-    conflict_on_unique, decode_quantity, decode_u64, encode_count, encode_json, encode_version,
-    unavailable, violation,
-};
 use super::{SqliteStore, commit_tx};
-use crate::{CommitEntry, Conflict, HistoryEntry, OpOutcome, StoreError, StoreResult};
+use crate::batch::{BatchPlan, OrderRun, OutcomeRow, newly_paid};
+use crate::database_errors::{conflict_on_unique, unavailable, violation};
+use crate::rows::{decode_quantity, decode_u64, encode_count, encode_json, encode_version};
+use crate::{CommitEntry, Conflict, StoreError, StoreResult};
 use possync_core::*;
 use sqlx::error::ErrorKind;
 use sqlx::query_builder::Separated;
@@ -41,179 +40,6 @@ fn order_write_error(order_id: OrderId) -> impl FnOnce(sqlx::Error) -> StoreErro
 /// Rows in one multi-row INSERT at most: 64 rows of at most 6 columns bind
 /// 384 values, far below SQLite's limit (32,766; 999 before SQLite 3.32).
 const ROWS_PER_INSERT_MAX: usize = 64;
-
-/// A batch checked and encoded without the database.
-struct BatchPlan<'a> {
-    /// One run per order, in the order each order first appears in the batch.
-    orders: Vec<OrderRun<'a>>,
-    /// Written with a plain INSERT: an accepted op that already has an answer
-    /// must not take effect a second time, so the batch fails and the caller reloads.
-    accepted_outcomes: Vec<OutcomeRow>,
-    /// Written with `ON CONFLICT DO NOTHING`: the first answer to an op wins,
-    /// so a resend that was rejected again keeps the first reject.
-    rejected_outcomes: Vec<OutcomeRow>,
-}
-
-/// The accepted entries of one order in a batch, at contiguous versions.
-struct OrderRun<'a> {
-    order_id_text: String,
-    /// The version of the run's first entry: the stored order must be one below it.
-    first_version: u64,
-    /// The order at the run's last version, the only state the order row needs.
-    last: &'a Order,
-    /// One row per entry, in version order.
-    history: Vec<HistoryRow>,
-}
-
-/// A row of `order_ops`, encoded; its order id is the run's.
-struct HistoryRow {
-    version: i64,
-    op_id: String,
-    op: String,
-    by: String,
-    at: i64,
-}
-
-/// A row of `op_outcomes`, encoded.
-struct OutcomeRow {
-    op_id: String,
-    order_id: String,
-    outcome: String,
-    at: i64,
-}
-
-impl<'a> BatchPlan<'a> {
-    /// Checks what can be checked without the database (an order and its
-    /// history entry agree, one order's entries follow each other version by
-    /// version, an op is answered once) and encodes every row.
-    fn new(entries: &'a [CommitEntry]) -> StoreResult<BatchPlan<'a>> {
-        let mut orders: Vec<OrderRun<'a>> = Vec::new();
-        let mut run_index: BTreeMap<OrderId, usize> = BTreeMap::new();
-        // Op ids answered earlier in this batch; answers from earlier batches
-        // are caught by the database when the outcome rows are inserted.
-        let mut answered: BTreeSet<OpId> = BTreeSet::new();
-        let mut accepted_outcomes = Vec::new();
-        let mut rejected_outcomes = Vec::new();
-        for entry in entries {
-            match entry {
-                CommitEntry::Accepted { order, entry } => {
-                    check_accepted(order, entry)?;
-                    let history = HistoryRow::encode(entry)?;
-                    match run_index.get(&order.id) {
-                        Some(&index) => {
-                            let run = &mut orders[index];
-                            // Versions are contiguous within the batch as in the database:
-                            // an op applies to exactly the version before it.
-                            if entry.version != run.last.version + 1 {
-                                return Err(Conflict::OrderVersion {
-                                    order_id: order.id,
-                                    current: run.last.version,
-                                    next: entry.version,
-                                }
-                                .into());
-                            }
-                            run.last = order;
-                            run.history.push(history);
-                        }
-                        None => {
-                            run_index.insert(order.id, orders.len());
-                            orders.push(OrderRun {
-                                order_id_text: order.id.to_string(),
-                                first_version: entry.version,
-                                last: order,
-                                history: vec![history],
-                            });
-                        }
-                    }
-                    if !answered.insert(entry.op_id) {
-                        return Err(Conflict::OpAnswered.into());
-                    }
-                    let outcome = OpOutcome::Accepted {
-                        order_id: order.id,
-                        version: entry.version,
-                    };
-                    accepted_outcomes.push(OutcomeRow::encode(
-                        entry.op_id,
-                        order.id,
-                        &outcome,
-                        entry.at,
-                    )?);
-                }
-                CommitEntry::Rejected {
-                    op_id,
-                    order_id,
-                    reject,
-                    at,
-                } => {
-                    // The first answer wins within the batch too: a reject after
-                    // an answer earlier in the batch is dropped, as the
-                    // `ON CONFLICT DO NOTHING` would drop it one entry at a time.
-                    if answered.insert(*op_id) {
-                        let outcome = OpOutcome::Rejected {
-                            order_id: *order_id,
-                            reject: reject.clone(),
-                        };
-                        rejected_outcomes
-                            .push(OutcomeRow::encode(*op_id, *order_id, &outcome, *at)?);
-                    }
-                }
-            }
-        }
-        Ok(BatchPlan {
-            orders,
-            accepted_outcomes,
-            rejected_outcomes,
-        })
-    }
-}
-
-/// What an accepted entry must satisfy on its own.
-fn check_accepted(order: &Order, entry: &HistoryEntry) -> StoreResult<()> {
-    if entry.version == 0 || order.version != entry.version {
-        return Err(StoreError::Invalid(format!(
-            "op {}: the order is at version {} but its history entry is version {}",
-            entry.op_id, order.version, entry.version
-        )));
-    }
-    // Only the last state of each order in a batch reaches the orders table,
-    // whose CHECK ties `paid` to a payer; the states before it are held to the
-    // same rule here, so that no version in the history breaks it.
-    if (order.state == OrderState::Paid) != order.paid_by.is_some() {
-        return Err(StoreError::Invalid(format!(
-            "order {} is inconsistent at version {} (for example paid without a payer)",
-            order.id, order.version
-        )));
-    }
-    Ok(())
-}
-
-impl HistoryRow {
-    fn encode(entry: &HistoryEntry) -> StoreResult<HistoryRow> {
-        Ok(HistoryRow {
-            version: encode_version(entry.version)?,
-            op_id: entry.op_id.to_string(),
-            op: encode_json(&entry.op, "op")?,
-            by: encode_json(&entry.by, "author of an op")?,
-            at: entry.at.unix_millis(),
-        })
-    }
-}
-
-impl OutcomeRow {
-    fn encode(
-        op_id: OpId,
-        order_id: OrderId,
-        outcome: &OpOutcome,
-        at: Timestamp,
-    ) -> StoreResult<OutcomeRow> {
-        Ok(OutcomeRow {
-            op_id: op_id.to_string(),
-            order_id: order_id.to_string(),
-            outcome: encode_json(outcome, "op outcome")?,
-            at: at.unix_millis(),
-        })
-    }
-}
 
 /// Inserts `rows` with as few statements as [`ROWS_PER_INSERT_MAX`] allows.
 /// `head` is `INSERT INTO table (columns) `, `tail` what follows the values
@@ -343,23 +169,9 @@ async fn write_order_run(conn: &mut SqliteConnection, run: &OrderRun<'_>) -> Sto
 async fn record_payments(
     conn: &mut SqliteConnection,
     entries: &[CommitEntry],
-    mut paid: BTreeMap<OrderId, bool>,
+    paid: BTreeMap<OrderId, bool>,
 ) -> StoreResult<()> {
-    // In batch order, each with the state and time of the op that made its
-    // order paid (an order may become paid at any of its ops in the batch):
-    // payments, stock moves and invoices get the rows and numbers they would
-    // get if each op were committed on its own.
-    let mut newly_paid: Vec<(&Order, Timestamp)> = Vec::new();
-    for entry in entries {
-        let CommitEntry::Accepted { order, entry } = entry else {
-            continue;
-        };
-        let is_paid = order.state == OrderState::Paid;
-        let was_paid = paid.insert(order.id, is_paid) == Some(true);
-        if is_paid && !was_paid {
-            newly_paid.push((order, entry.at));
-        }
-    }
+    let newly_paid = newly_paid(entries, paid);
     if newly_paid.is_empty() {
         return Ok(());
     }

@@ -1,18 +1,12 @@
 //! Configs (tills) and the two-way sync links between them.
 
-use super::codec::{decode_name, unavailable};
 use super::{SqliteStore, commit_tx};
+use crate::database_errors::unavailable;
+use crate::rows::{ConfigRow, decode_name};
 use crate::{StoreError, StoreResult};
 use possync_core::*;
 use sqlx::sqlite::SqliteConnection;
 use std::collections::{BTreeMap, BTreeSet};
-
-#[derive(sqlx::FromRow)]
-struct ConfigRow {
-    id: i64,
-    name: String,
-    auto_share: bool,
-}
 
 async fn read_links(conn: &mut SqliteConnection) -> StoreResult<SyncLinks> {
     let pairs: Vec<(i64, i64)> =

@@ -15,22 +15,22 @@
 //! not parse is reported as `Unavailable` and logged, never unwrapped.
 
 mod catalog;
-mod codec;
 mod commit;
 mod configs;
 mod orders;
 mod sessions;
 mod users;
 
+use crate::database_errors::{is_damaged, unavailable};
 use crate::{
     CommitEntry, HistoryEntry, Invoice, OpOutcome, SessionReport, StockMove, Store, StoreError,
     StoreResult, TokenOwner,
 };
 use async_trait::async_trait;
-use codec::unavailable;
 use possync_core::*;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteSynchronous,
 };
 use sqlx::{Sqlite, Transaction};
 use std::path::Path;
@@ -87,7 +87,7 @@ impl SqliteStore {
             .busy_timeout(Duration::from_millis(BUSY_TIMEOUT_MS));
         let open_failed = |error: sqlx::Error| {
             tracing::error!(%error, path = %path.display(), "sqlite store: cannot open the database");
-            if codec::is_damaged(&error) {
+            if is_damaged(&error) {
                 return damaged(path, &error);
             }
             StoreError::Unavailable(format!("cannot open {}: {error}", path.display()))
@@ -105,7 +105,7 @@ impl SqliteStore {
         MIGRATOR.run(&writer).await.map_err(|error| {
             tracing::error!(%error, path = %path.display(), "sqlite store: migrations failed");
             match &error {
-                sqlx::migrate::MigrateError::Execute(cause) if codec::is_damaged(cause) => {
+                sqlx::migrate::MigrateError::Execute(cause) if is_damaged(cause) => {
                     damaged(path, cause)
                 }
                 _ => StoreError::Unavailable(format!("cannot migrate {}: {error}", path.display())),
@@ -220,6 +220,16 @@ async fn connection_pragmas(pool: &SqlitePool) -> StoreResult<ConnectionPragmas>
 
 async fn commit_tx(tx: Transaction<'static, Sqlite>) -> StoreResult<()> {
     tx.commit().await.map_err(unavailable("could not commit"))
+}
+
+/// Whether the row `id` exists; `sql` is `SELECT 1 FROM <table> WHERE id = ?`.
+async fn exists(conn: &mut SqliteConnection, sql: &'static str, id: i64) -> StoreResult<bool> {
+    let found: Option<i64> = sqlx::query_scalar(sql)
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(unavailable("could not check a reference"))?;
+    Ok(found.is_some())
 }
 
 // ---------------------------------------------------------------------------

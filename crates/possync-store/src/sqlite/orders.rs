@@ -1,39 +1,14 @@
 //! Reading orders, their history, op outcomes, and what payments left behind (stock moves, invoices).
 
-use super::codec::{
-    corrupt, decode_json, decode_money, decode_quantity, decode_u64, decode_uuid, exists,
-    timestamp, unavailable,
+use super::{SqliteStore, commit_tx, exists};
+use crate::database_errors::unavailable;
+use crate::rows::{
+    OrderRow, corrupt, decode_json, decode_money, decode_quantity, decode_u64, decode_uuid,
+    timestamp,
 };
-use super::{SqliteStore, commit_tx};
 use crate::{HistoryEntry, Invoice, OpOutcome, StockMove, StoreError, StoreResult};
 use possync_core::*;
 use sqlx::sqlite::SqliteConnection;
-
-#[derive(sqlx::FromRow)]
-struct OrderRow {
-    id: String,
-    version: i64,
-    body: String,
-}
-
-impl OrderRow {
-    /// Parses the JSON body and checks it against the columns written with it.
-    fn decode(self) -> StoreResult<Order> {
-        let order: Order = decode_json(&self.body, "order")?;
-        let id = decode_uuid(&self.id, "order id")?;
-        let version = decode_u64(self.version, "order version")?;
-        if order.id.0 != id || order.version != version {
-            return Err(corrupt(
-                "order",
-                format!(
-                    "row {id} at version {version} holds order {} at version {}",
-                    order.id, order.version
-                ),
-            ));
-        }
-        Ok(order)
-    }
-}
 
 async fn load_order(conn: &mut SqliteConnection, order_id: OrderId) -> StoreResult<Option<Order>> {
     sqlx::query_as::<_, OrderRow>("SELECT id, version, body FROM orders WHERE id = ?")

@@ -2,50 +2,13 @@
 //! (read from the store, added up by `possync_core::session_report`).
 
 use super::catalog::load_payment_methods;
-use super::codec::{corrupt, decode_money, exists, timestamp, unavailable, violation};
-use super::{SqliteStore, commit_tx};
+use super::{SqliteStore, commit_tx, exists};
+use crate::database_errors::{unavailable, violation};
+use crate::rows::{SESSION_COLUMNS, SessionRow, corrupt, decode_money};
 use crate::{Conflict, SessionReport, StoreError, StoreResult};
 use possync_core::*;
 use sqlx::error::ErrorKind;
 use sqlx::sqlite::SqliteConnection;
-
-#[derive(sqlx::FromRow)]
-struct SessionRow {
-    id: i64,
-    config_id: i64,
-    state: String,
-    opened_at: i64,
-    closed_at: Option<i64>,
-    opened_by: i64,
-    opening_cash: i64,
-    counted_cash: Option<i64>,
-}
-
-impl SessionRow {
-    fn decode(self) -> StoreResult<Session> {
-        let state = match self.state.as_str() {
-            "open" => SessionState::Open,
-            "closed" => SessionState::Closed,
-            other => return Err(corrupt("session state", other)),
-        };
-        Ok(Session {
-            id: SessionId(self.id),
-            config_id: ConfigId(self.config_id),
-            state,
-            opened_at: timestamp(self.opened_at),
-            closed_at: self.closed_at.map(timestamp),
-            opened_by: UserId(self.opened_by),
-            opening_cash: decode_money(self.opening_cash, "opening cash")?,
-            counted_cash: self
-                .counted_cash
-                .map(|minor| decode_money(minor, "counted cash"))
-                .transpose()?,
-        })
-    }
-}
-
-const SESSION_COLUMNS: &str =
-    "id, config_id, state, opened_at, closed_at, opened_by, opening_cash, counted_cash";
 
 async fn load_session(conn: &mut SqliteConnection, session_id: SessionId) -> StoreResult<Session> {
     sqlx::query_as::<_, SessionRow>(&format!(

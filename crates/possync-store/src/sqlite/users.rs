@@ -1,30 +1,12 @@
 //! Users and the hashes of their tokens.
 
-use super::codec::{conflict_on_unique, corrupt, decode_name, decode_u64, unavailable, violation};
 use super::{SqliteStore, commit_tx};
+use crate::database_errors::{conflict_on_unique, unavailable, violation};
+use crate::rows::{UserRow, corrupt, decode_u64};
 use crate::{Conflict, StoreError, StoreResult, TokenOwner};
 use possync_core::*;
 use sqlx::error::ErrorKind;
 use sqlx::sqlite::SqliteConnection;
-
-#[derive(sqlx::FromRow)]
-struct UserRow {
-    id: i64,
-    login: String,
-    name: String,
-    role: String,
-}
-
-impl UserRow {
-    fn decode(self) -> StoreResult<User> {
-        Ok(User {
-            id: UserId(self.id),
-            login: Login::parse(&self.login).map_err(|error| corrupt("login", error))?,
-            name: decode_name(&self.name, "user name")?,
-            role: Role::parse(&self.role).ok_or_else(|| corrupt("user role", &self.role))?,
-        })
-    }
-}
 
 async fn load_user(conn: &mut SqliteConnection, user_id: UserId) -> StoreResult<User> {
     sqlx::query_as::<_, UserRow>("SELECT id, login, name, role FROM users WHERE id = ?")

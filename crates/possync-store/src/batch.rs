@@ -1,0 +1,206 @@
+//! A group commit planned in memory, the same for every database: the batch's
+//! entries checked against each other (an order and its history entry agree,
+//! one order's entries follow each other version by version, an op is answered
+//! once), grouped into one run per order, and encoded into rows. The store then
+//! checks each run against the stored version and writes the rows.
+
+use crate::rows::{encode_json, encode_version};
+use crate::{CommitEntry, Conflict, HistoryEntry, OpOutcome, StoreError, StoreResult};
+use possync_core::*;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A batch checked and encoded without the database.
+pub(crate) struct BatchPlan<'a> {
+    /// One run per order, in the order each order first appears in the batch.
+    pub(crate) orders: Vec<OrderRun<'a>>,
+    /// Written with a plain INSERT: an accepted op that already has an answer
+    /// must not take effect a second time, so the batch fails and the caller reloads.
+    pub(crate) accepted_outcomes: Vec<OutcomeRow>,
+    /// Written with `ON CONFLICT DO NOTHING`: the first answer to an op wins,
+    /// so a resend that was rejected again keeps the first reject.
+    pub(crate) rejected_outcomes: Vec<OutcomeRow>,
+}
+
+/// The accepted entries of one order in a batch, at contiguous versions.
+pub(crate) struct OrderRun<'a> {
+    pub(crate) order_id_text: String,
+    /// The version of the run's first entry: the stored order must be one below it.
+    pub(crate) first_version: u64,
+    /// The order at the run's last version, the only state the order row needs.
+    pub(crate) last: &'a Order,
+    /// One row per entry, in version order.
+    pub(crate) history: Vec<HistoryRow>,
+}
+
+/// A row of `order_ops`, encoded; its order id is the run's.
+pub(crate) struct HistoryRow {
+    pub(crate) version: i64,
+    pub(crate) op_id: String,
+    pub(crate) op: String,
+    pub(crate) by: String,
+    pub(crate) at: i64,
+}
+
+/// A row of `op_outcomes`, encoded.
+pub(crate) struct OutcomeRow {
+    pub(crate) op_id: String,
+    pub(crate) order_id: String,
+    pub(crate) outcome: String,
+    pub(crate) at: i64,
+}
+
+impl<'a> BatchPlan<'a> {
+    /// Checks what can be checked without the database (an order and its
+    /// history entry agree, one order's entries follow each other version by
+    /// version, an op is answered once) and encodes every row.
+    pub(crate) fn new(entries: &'a [CommitEntry]) -> StoreResult<BatchPlan<'a>> {
+        let mut orders: Vec<OrderRun<'a>> = Vec::new();
+        let mut run_index: BTreeMap<OrderId, usize> = BTreeMap::new();
+        // Op ids answered earlier in this batch; answers from earlier batches
+        // are caught by the database when the outcome rows are inserted.
+        let mut answered: BTreeSet<OpId> = BTreeSet::new();
+        let mut accepted_outcomes = Vec::new();
+        let mut rejected_outcomes = Vec::new();
+        for entry in entries {
+            match entry {
+                CommitEntry::Accepted { order, entry } => {
+                    check_accepted(order, entry)?;
+                    let history = HistoryRow::encode(entry)?;
+                    match run_index.get(&order.id) {
+                        Some(&index) => {
+                            let run = &mut orders[index];
+                            // Versions are contiguous within the batch as in the database:
+                            // an op applies to exactly the version before it.
+                            if entry.version != run.last.version + 1 {
+                                return Err(Conflict::OrderVersion {
+                                    order_id: order.id,
+                                    current: run.last.version,
+                                    next: entry.version,
+                                }
+                                .into());
+                            }
+                            run.last = order;
+                            run.history.push(history);
+                        }
+                        None => {
+                            run_index.insert(order.id, orders.len());
+                            orders.push(OrderRun {
+                                order_id_text: order.id.to_string(),
+                                first_version: entry.version,
+                                last: order,
+                                history: vec![history],
+                            });
+                        }
+                    }
+                    if !answered.insert(entry.op_id) {
+                        return Err(Conflict::OpAnswered.into());
+                    }
+                    let outcome = OpOutcome::Accepted {
+                        order_id: order.id,
+                        version: entry.version,
+                    };
+                    accepted_outcomes.push(OutcomeRow::encode(
+                        entry.op_id,
+                        order.id,
+                        &outcome,
+                        entry.at,
+                    )?);
+                }
+                CommitEntry::Rejected {
+                    op_id,
+                    order_id,
+                    reject,
+                    at,
+                } => {
+                    // The first answer wins within the batch too: a reject after
+                    // an answer earlier in the batch is dropped, as the
+                    // `ON CONFLICT DO NOTHING` would drop it one entry at a time.
+                    if answered.insert(*op_id) {
+                        let outcome = OpOutcome::Rejected {
+                            order_id: *order_id,
+                            reject: reject.clone(),
+                        };
+                        rejected_outcomes
+                            .push(OutcomeRow::encode(*op_id, *order_id, &outcome, *at)?);
+                    }
+                }
+            }
+        }
+        Ok(BatchPlan {
+            orders,
+            accepted_outcomes,
+            rejected_outcomes,
+        })
+    }
+}
+
+/// What an accepted entry must satisfy on its own.
+fn check_accepted(order: &Order, entry: &HistoryEntry) -> StoreResult<()> {
+    if entry.version == 0 || order.version != entry.version {
+        return Err(StoreError::Invalid(format!(
+            "op {}: the order is at version {} but its history entry is version {}",
+            entry.op_id, order.version, entry.version
+        )));
+    }
+    // Only the last state of each order in a batch reaches the orders table,
+    // whose CHECK ties `paid` to a payer; the states before it are held to the
+    // same rule here, so that no version in the history breaks it.
+    if (order.state == OrderState::Paid) != order.paid_by.is_some() {
+        return Err(StoreError::Invalid(format!(
+            "order {} is inconsistent at version {} (for example paid without a payer)",
+            order.id, order.version
+        )));
+    }
+    Ok(())
+}
+
+impl HistoryRow {
+    pub(crate) fn encode(entry: &HistoryEntry) -> StoreResult<HistoryRow> {
+        Ok(HistoryRow {
+            version: encode_version(entry.version)?,
+            op_id: entry.op_id.to_string(),
+            op: encode_json(&entry.op, "op")?,
+            by: encode_json(&entry.by, "author of an op")?,
+            at: entry.at.unix_millis(),
+        })
+    }
+}
+
+impl OutcomeRow {
+    pub(crate) fn encode(
+        op_id: OpId,
+        order_id: OrderId,
+        outcome: &OpOutcome,
+        at: Timestamp,
+    ) -> StoreResult<OutcomeRow> {
+        Ok(OutcomeRow {
+            op_id: op_id.to_string(),
+            order_id: order_id.to_string(),
+            outcome: encode_json(outcome, "op outcome")?,
+            at: at.unix_millis(),
+        })
+    }
+}
+
+/// The orders of a batch that become paid in it, in batch order, each with the
+/// state and time of the op that made it paid (an order may become paid at any
+/// of its ops in the batch), so that payments, stock moves and invoices get the
+/// rows and numbers they would get if each op were committed on its own.
+/// `paid` says, for every order of the batch, whether it was paid before the batch.
+pub(crate) fn newly_paid(
+    entries: &[CommitEntry],
+    mut paid: BTreeMap<OrderId, bool>,
+) -> Vec<(&Order, Timestamp)> {
+    let mut newly_paid = Vec::new();
+    for entry in entries {
+        let CommitEntry::Accepted { order, entry } = entry else {
+            continue;
+        };
+        let is_paid = order.state == OrderState::Paid;
+        let was_paid = paid.insert(order.id, is_paid) == Some(true);
+        if is_paid && !was_paid {
+            newly_paid.push((order, entry.at));
+        }
+    }
+    newly_paid
+}

@@ -1,0 +1,246 @@
+//! Rows as both databases answer them, and their parsing back into core types.
+//!
+//! Values are stored as exact integers (minor units, thousandths, basis points,
+//! unix milliseconds); SQLite keeps ids and JSON as text, PostgreSQL as `uuid`
+//! and `jsonb`, which its queries read back as text so that one row type serves
+//! both. What comes back is parsed again into core types: a row that does not
+//! parse is reported as `Unavailable` and logged, never unwrapped.
+
+use crate::{StoreError, StoreResult};
+use possync_core::*;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::fmt::Display;
+use uuid::Uuid;
+
+/// A stored value that no longer parses: reported, logged, never unwrapped.
+pub(crate) fn corrupt(what: &'static str, detail: impl Display) -> StoreError {
+    tracing::error!(%detail, "store: a stored {what} cannot be read back");
+    StoreError::Unavailable(format!("a stored {what} cannot be read back"))
+}
+
+pub(crate) fn decode_name(text: &str, what: &'static str) -> StoreResult<Name> {
+    Name::parse(text).map_err(|error| corrupt(what, format!("{text:?}: {error}")))
+}
+
+pub(crate) fn decode_optional_name(
+    text: Option<String>,
+    what: &'static str,
+) -> StoreResult<Option<Name>> {
+    text.map(|text| decode_name(&text, what)).transpose()
+}
+
+pub(crate) fn decode_money(minor: i64, what: &'static str) -> StoreResult<Money> {
+    Money::new(minor).map_err(|error| corrupt(what, error))
+}
+
+pub(crate) fn decode_quantity(milli: i64, what: &'static str) -> StoreResult<Quantity> {
+    Quantity::from_milli(milli).map_err(|error| corrupt(what, error))
+}
+
+pub(crate) fn decode_u64(value: i64, what: &'static str) -> StoreResult<u64> {
+    u64::try_from(value).map_err(|error| corrupt(what, format!("{value}: {error}")))
+}
+
+pub(crate) fn decode_uuid(text: &str, what: &'static str) -> StoreResult<Uuid> {
+    Uuid::parse_str(text).map_err(|error| corrupt(what, format!("{text:?}: {error}")))
+}
+
+pub(crate) fn decode_json<T: DeserializeOwned>(text: &str, what: &'static str) -> StoreResult<T> {
+    serde_json::from_str(text).map_err(|error| corrupt(what, error))
+}
+
+pub(crate) fn encode_json<T: Serialize>(value: &T, what: &'static str) -> StoreResult<String> {
+    serde_json::to_string(value)
+        .map_err(|error| StoreError::Invalid(format!("cannot encode the {what}: {error}")))
+}
+
+pub(crate) fn encode_version(version: u64) -> StoreResult<i64> {
+    i64::try_from(version)
+        .map_err(|_| StoreError::Invalid(format!("version {version} is out of range")))
+}
+
+/// A count or number kept as a signed 64-bit integer column (signed 64 bits).
+pub(crate) fn encode_count(value: u64, what: &'static str) -> StoreResult<i64> {
+    i64::try_from(value).map_err(|_| StoreError::Invalid(format!("{what} {value} is out of range")))
+}
+
+pub(crate) fn timestamp(millis: i64) -> Timestamp {
+    Timestamp::from_unix_millis(millis)
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct UserRow {
+    pub(crate) id: i64,
+    pub(crate) login: String,
+    pub(crate) name: String,
+    pub(crate) role: String,
+}
+
+impl UserRow {
+    pub(crate) fn decode(self) -> StoreResult<User> {
+        Ok(User {
+            id: UserId(self.id),
+            login: Login::parse(&self.login).map_err(|error| corrupt("login", error))?,
+            name: decode_name(&self.name, "user name")?,
+            role: Role::parse(&self.role).ok_or_else(|| corrupt("user role", &self.role))?,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct ProductRow {
+    pub(crate) id: i64,
+    pub(crate) name: String,
+    pub(crate) price_minor: i64,
+    pub(crate) category_id: Option<i64>,
+    pub(crate) barcode: Option<String>,
+    pub(crate) tracks_stock: bool,
+    pub(crate) on_hand_milli: i64,
+}
+
+impl ProductRow {
+    pub(crate) fn decode(self, tax_ids: Vec<TaxId>) -> StoreResult<Product> {
+        Ok(Product {
+            id: ProductId(self.id),
+            name: decode_name(&self.name, "product name")?,
+            price: decode_money(self.price_minor, "product price")?,
+            category_id: self.category_id.map(CategoryId),
+            barcode: self
+                .barcode
+                .map(|text| Barcode::parse(&text).map_err(|error| corrupt("barcode", error)))
+                .transpose()?,
+            tax_ids,
+            tracks_stock: self.tracks_stock,
+            on_hand: decode_quantity(self.on_hand_milli, "stock on hand")?,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct TaxRow {
+    pub(crate) id: i64,
+    pub(crate) name: String,
+    pub(crate) rate_bp: i64,
+    pub(crate) price_included: bool,
+}
+
+impl TaxRow {
+    pub(crate) fn decode(self) -> StoreResult<Tax> {
+        Ok(Tax {
+            id: TaxId(self.id),
+            name: decode_name(&self.name, "tax name")?,
+            rate: TaxRate::from_basis_points(self.rate_bp)
+                .map_err(|error| corrupt("tax rate", error))?,
+            price_included: self.price_included,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct CustomerRow {
+    pub(crate) id: i64,
+    pub(crate) name: String,
+    pub(crate) email: Option<String>,
+    pub(crate) phone: Option<String>,
+}
+
+impl CustomerRow {
+    pub(crate) fn decode(self) -> StoreResult<Customer> {
+        Ok(Customer {
+            id: CustomerId(self.id),
+            name: decode_name(&self.name, "customer name")?,
+            email: decode_optional_name(self.email, "customer email")?,
+            phone: decode_optional_name(self.phone, "customer phone")?,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct PaymentMethodRow {
+    pub(crate) id: i64,
+    pub(crate) name: String,
+    pub(crate) kind: String,
+}
+
+impl PaymentMethodRow {
+    pub(crate) fn decode(self) -> StoreResult<PaymentMethod> {
+        Ok(PaymentMethod {
+            id: PaymentMethodId(self.id),
+            name: decode_name(&self.name, "payment method name")?,
+            kind: PaymentMethodKind::parse(&self.kind)
+                .ok_or_else(|| corrupt("payment method kind", &self.kind))?,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct ConfigRow {
+    pub(crate) id: i64,
+    pub(crate) name: String,
+    pub(crate) auto_share: bool,
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct SessionRow {
+    pub(crate) id: i64,
+    pub(crate) config_id: i64,
+    pub(crate) state: String,
+    pub(crate) opened_at: i64,
+    pub(crate) closed_at: Option<i64>,
+    pub(crate) opened_by: i64,
+    pub(crate) opening_cash: i64,
+    pub(crate) counted_cash: Option<i64>,
+}
+
+impl SessionRow {
+    pub(crate) fn decode(self) -> StoreResult<Session> {
+        let state = match self.state.as_str() {
+            "open" => SessionState::Open,
+            "closed" => SessionState::Closed,
+            other => return Err(corrupt("session state", other)),
+        };
+        Ok(Session {
+            id: SessionId(self.id),
+            config_id: ConfigId(self.config_id),
+            state,
+            opened_at: timestamp(self.opened_at),
+            closed_at: self.closed_at.map(timestamp),
+            opened_by: UserId(self.opened_by),
+            opening_cash: decode_money(self.opening_cash, "opening cash")?,
+            counted_cash: self
+                .counted_cash
+                .map(|minor| decode_money(minor, "counted cash"))
+                .transpose()?,
+        })
+    }
+}
+
+pub(crate) const SESSION_COLUMNS: &str =
+    "id, config_id, state, opened_at, closed_at, opened_by, opening_cash, counted_cash";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct OrderRow {
+    pub(crate) id: String,
+    pub(crate) version: i64,
+    pub(crate) body: String,
+}
+
+impl OrderRow {
+    /// Parses the JSON body and checks it against the columns written with it.
+    pub(crate) fn decode(self) -> StoreResult<Order> {
+        let order: Order = decode_json(&self.body, "order")?;
+        let id = decode_uuid(&self.id, "order id")?;
+        let version = decode_u64(self.version, "order version")?;
+        if order.id.0 != id || order.version != version {
+            return Err(corrupt(
+                "order",
+                format!(
+                    "row {id} at version {version} holds order {} at version {}",
+                    order.id, order.version
+                ),
+            ));
+        }
+        Ok(order)
+    }
+}
