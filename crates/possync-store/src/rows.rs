@@ -6,10 +6,11 @@
 //! both. What comes back is parsed again into core types: a row that does not
 //! parse is reported as `Unavailable` and logged, never unwrapped.
 
-use crate::{StoreError, StoreResult};
+use crate::{HistoryEntry, Invoice, SessionReport, StockMove, StoreError, StoreResult};
 use possync_core::*;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Display;
 use uuid::Uuid;
 
@@ -243,4 +244,165 @@ impl OrderRow {
         }
         Ok(order)
     }
+}
+
+/// Products with their tax ids, from the product rows and the `(product id, tax id)`
+/// rows of `product_taxes`.
+pub(crate) fn decode_products(
+    rows: Vec<ProductRow>,
+    product_taxes: Vec<(i64, i64)>,
+) -> StoreResult<Vec<Product>> {
+    let mut tax_ids: BTreeMap<i64, Vec<TaxId>> = BTreeMap::new();
+    for (product_id, tax_id) in product_taxes {
+        tax_ids.entry(product_id).or_default().push(TaxId(tax_id));
+    }
+    rows.into_iter()
+        .map(|row| {
+            let product_tax_ids = tax_ids.remove(&row.id).unwrap_or_default();
+            row.decode(product_tax_ids)
+        })
+        .collect()
+}
+
+/// Configs with their links and open session filled in, from the config rows,
+/// the links and the `(config id, session id)` rows of open sessions.
+pub(crate) fn decode_configs(
+    rows: Vec<ConfigRow>,
+    links: &SyncLinks,
+    open_sessions: Vec<(i64, i64)>,
+) -> StoreResult<Vec<Config>> {
+    let open_sessions: BTreeMap<ConfigId, SessionId> = open_sessions
+        .into_iter()
+        .map(|(config_id, session_id)| (ConfigId(config_id), SessionId(session_id)))
+        .collect();
+    rows.into_iter()
+        .map(|row| {
+            let id = ConfigId(row.id);
+            Ok(Config {
+                id,
+                name: decode_name(&row.name, "config name")?,
+                sync_with: links.sync_with(id),
+                auto_share: row.auto_share,
+                open_session_id: open_sessions.get(&id).copied(),
+            })
+        })
+        .collect()
+}
+
+/// The links a relink removes and adds: `(config_a, config_b)` pairs.
+pub(crate) type LinkChanges = (Vec<(ConfigId, ConfigId)>, Vec<(ConfigId, ConfigId)>);
+
+/// What changes from `before` to `after`, so a relink writes only the difference.
+pub(crate) fn link_changes(before: &SyncLinks, after: &SyncLinks) -> LinkChanges {
+    let before: BTreeSet<(ConfigId, ConfigId)> = before.pairs().collect();
+    let after: BTreeSet<(ConfigId, ConfigId)> = after.pairs().collect();
+    (
+        before.difference(&after).copied().collect(),
+        after.difference(&before).copied().collect(),
+    )
+}
+
+/// The report of `session` from its paid orders' `(total, tax, change)` rows and
+/// its `(method id, amount)` payment rows, added up by the core.
+pub(crate) fn decode_session_report(
+    session: Session,
+    paid_orders: Vec<(i64, i64, i64)>,
+    payments: Vec<(i64, i64)>,
+    methods: &[PaymentMethod],
+) -> StoreResult<SessionReport> {
+    let activity = SessionActivity {
+        paid_orders: paid_orders
+            .into_iter()
+            .map(|(total, tax, change)| {
+                Ok(PaidOrderSummary {
+                    total: decode_money(total, "order total")?,
+                    tax: decode_money(tax, "order tax")?,
+                    change: decode_money(change, "order change")?,
+                })
+            })
+            .collect::<StoreResult<_>>()?,
+        payments: payments
+            .into_iter()
+            .map(|(method_id, amount)| {
+                Ok(Payment {
+                    method_id: PaymentMethodId(method_id),
+                    amount: decode_money(amount, "payment amount")?,
+                })
+            })
+            .collect::<StoreResult<_>>()?,
+    };
+    possync_core::session_report(session, &activity, methods)
+        .map_err(|error| corrupt("session report", error))
+}
+
+/// A row of an order's history as both databases read it (ids and JSON as text).
+#[derive(sqlx::FromRow)]
+pub(crate) struct HistoryReadRow {
+    pub(crate) version: i64,
+    pub(crate) op_id: String,
+    pub(crate) op: String,
+    pub(crate) by_json: String,
+    pub(crate) at: i64,
+}
+
+/// An order's history, checked to run from version 1 without a gap.
+pub(crate) fn decode_history(
+    order_id: OrderId,
+    rows: Vec<HistoryReadRow>,
+) -> StoreResult<Vec<HistoryEntry>> {
+    let mut history = Vec::with_capacity(rows.len());
+    for (expected_version, row) in (1u64..).zip(rows) {
+        let version = decode_u64(row.version, "history version")?;
+        // Versions are contiguous from 1 after load, as they were before append.
+        if version != expected_version {
+            return Err(corrupt(
+                "order history",
+                format!(
+                    "order {order_id} jumps to version {version} where {expected_version} was due"
+                ),
+            ));
+        }
+        history.push(HistoryEntry {
+            version,
+            op_id: OpId(decode_uuid(&row.op_id, "op id")?),
+            op: decode_json(&row.op, "op")?,
+            by: decode_json(&row.by_json, "author of an op")?,
+            at: timestamp(row.at),
+        });
+    }
+    Ok(history)
+}
+
+/// The stock moves of `product_id` from `(order id, qty in thousandths, at)` rows.
+pub(crate) fn decode_stock_moves(
+    product_id: ProductId,
+    rows: Vec<(String, i64, i64)>,
+) -> StoreResult<Vec<StockMove>> {
+    rows.into_iter()
+        .map(|(order_id, qty_milli, at)| {
+            Ok(StockMove {
+                product_id,
+                order_id: OrderId(decode_uuid(&order_id, "order id")?),
+                qty: decode_quantity(qty_milli, "stock move")?,
+                at: timestamp(at),
+            })
+        })
+        .collect()
+}
+
+/// Invoices from `(number, order id, customer id, order total, at)` rows.
+pub(crate) fn decode_invoices(
+    rows: Vec<(i64, String, i64, i64, i64)>,
+) -> StoreResult<Vec<Invoice>> {
+    rows.into_iter()
+        .map(|(number, order_id, customer_id, total_minor, at)| {
+            Ok(Invoice {
+                number: decode_u64(number, "invoice number")?,
+                order_id: OrderId(decode_uuid(&order_id, "order id")?),
+                customer_id: CustomerId(customer_id),
+                total: decode_money(total_minor, "invoice total")?,
+                at: timestamp(at),
+            })
+        })
+        .collect()
 }

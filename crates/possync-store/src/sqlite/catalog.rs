@@ -2,13 +2,15 @@
 
 use super::{SqliteStore, commit_tx, exists};
 use crate::database_errors::{unavailable, violation};
-use crate::rows::{CustomerRow, PaymentMethodRow, ProductRow, TaxRow, decode_name};
+use crate::rows::{
+    CustomerRow, PaymentMethodRow, ProductRow, TaxRow, decode_name, decode_products,
+};
 use crate::{Conflict, StoreError, StoreResult};
 use possync_core::limits::TAXES_PER_LINE_MAX;
 use possync_core::*;
 use sqlx::error::ErrorKind;
 use sqlx::sqlite::SqliteConnection;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 async fn load_product(conn: &mut SqliteConnection, product_id: ProductId) -> StoreResult<Product> {
     let row = sqlx::query_as::<_, ProductRow>(
@@ -179,16 +181,7 @@ pub(super) async fn list_products(store: &SqliteStore) -> StoreResult<Vec<Produc
             .await
             .map_err(unavailable("could not list product taxes"))?;
     commit_tx(tx).await?;
-    let mut tax_ids: BTreeMap<i64, Vec<TaxId>> = BTreeMap::new();
-    for (product_id, tax_id) in taxes {
-        tax_ids.entry(product_id).or_default().push(TaxId(tax_id));
-    }
-    rows.into_iter()
-        .map(|row| {
-            let product_tax_ids = tax_ids.remove(&row.id).unwrap_or_default();
-            row.decode(product_tax_ids)
-        })
-        .collect()
+    decode_products(rows, taxes)
 }
 
 pub(super) async fn get_product(

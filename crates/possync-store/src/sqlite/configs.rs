@@ -2,11 +2,11 @@
 
 use super::{SqliteStore, commit_tx};
 use crate::database_errors::unavailable;
-use crate::rows::{ConfigRow, decode_name};
+use crate::rows::{ConfigRow, decode_configs, link_changes};
 use crate::{StoreError, StoreResult};
 use possync_core::*;
 use sqlx::sqlite::SqliteConnection;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 async fn read_links(conn: &mut SqliteConnection) -> StoreResult<SyncLinks> {
     let pairs: Vec<(i64, i64)> =
@@ -46,22 +46,7 @@ async fn load_configs(
             .fetch_all(&mut *conn)
             .await
             .map_err(unavailable("could not read open sessions"))?;
-    let open_sessions: BTreeMap<ConfigId, SessionId> = open_sessions
-        .into_iter()
-        .map(|(config_id, session_id)| (ConfigId(config_id), SessionId(session_id)))
-        .collect();
-    rows.into_iter()
-        .map(|row| {
-            let id = ConfigId(row.id);
-            Ok(Config {
-                id,
-                name: decode_name(&row.name, "config name")?,
-                sync_with: links.sync_with(id),
-                auto_share: row.auto_share,
-                open_session_id: open_sessions.get(&id).copied(),
-            })
-        })
-        .collect()
+    decode_configs(rows, &links, open_sessions)
 }
 
 async fn load_config(conn: &mut SqliteConnection, config_id: ConfigId) -> StoreResult<Config> {
@@ -85,9 +70,8 @@ async fn relink(
     let after = before
         .set_sync_with(config_id, linked, |id| known.contains(&id))
         .map_err(|error| StoreError::Invalid(error.to_string()))?;
-    let before_pairs: BTreeSet<(ConfigId, ConfigId)> = before.pairs().collect();
-    let after_pairs: BTreeSet<(ConfigId, ConfigId)> = after.pairs().collect();
-    for (a, b) in before_pairs.difference(&after_pairs) {
+    let (removed, added) = link_changes(&before, &after);
+    for (a, b) in removed {
         sqlx::query("DELETE FROM sync_links WHERE config_a = ? AND config_b = ?")
             .bind(a.0)
             .bind(b.0)
@@ -95,7 +79,7 @@ async fn relink(
             .await
             .map_err(unavailable("could not remove a sync link"))?;
     }
-    for (a, b) in after_pairs.difference(&before_pairs) {
+    for (a, b) in added {
         sqlx::query("INSERT INTO sync_links (config_a, config_b) VALUES (?, ?)")
             .bind(a.0)
             .bind(b.0)

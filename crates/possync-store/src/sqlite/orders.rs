@@ -3,8 +3,7 @@
 use super::{SqliteStore, commit_tx, exists};
 use crate::database_errors::unavailable;
 use crate::rows::{
-    OrderRow, corrupt, decode_json, decode_money, decode_quantity, decode_u64, decode_uuid,
-    timestamp,
+    HistoryReadRow, OrderRow, decode_history, decode_invoices, decode_json, decode_stock_moves,
 };
 use crate::{HistoryEntry, Invoice, OpOutcome, StockMove, StoreError, StoreResult};
 use possync_core::*;
@@ -64,34 +63,14 @@ pub(super) async fn order_history(
     store: &SqliteStore,
     order_id: OrderId,
 ) -> StoreResult<Vec<HistoryEntry>> {
-    let rows: Vec<(i64, String, String, String, i64)> = sqlx::query_as(
+    let rows: Vec<HistoryReadRow> = sqlx::query_as(
         "SELECT version, op_id, op, by_json, at FROM order_ops WHERE order_id = ? ORDER BY version",
     )
     .bind(order_id.to_string())
     .fetch_all(&store.reader)
     .await
     .map_err(unavailable("could not read an order's history"))?;
-    let mut history = Vec::with_capacity(rows.len());
-    for (expected_version, (version, op_id, op, by, at)) in (1u64..).zip(rows) {
-        let version = decode_u64(version, "history version")?;
-        // Versions are contiguous from 1 after load, as they were before append.
-        if version != expected_version {
-            return Err(corrupt(
-                "order history",
-                format!(
-                    "order {order_id} jumps to version {version} where {expected_version} was due"
-                ),
-            ));
-        }
-        history.push(HistoryEntry {
-            version,
-            op_id: OpId(decode_uuid(&op_id, "op id")?),
-            op: decode_json(&op, "op")?,
-            by: decode_json(&by, "author of an op")?,
-            at: timestamp(at),
-        });
-    }
-    Ok(history)
+    decode_history(order_id, rows)
 }
 
 pub(super) async fn list_stock_moves(
@@ -110,16 +89,7 @@ pub(super) async fn list_stock_moves(
     .await
     .map_err(unavailable("could not list stock moves"))?;
     commit_tx(tx).await?;
-    rows.into_iter()
-        .map(|(order_id, qty_milli, at)| {
-            Ok(StockMove {
-                product_id,
-                order_id: OrderId(decode_uuid(&order_id, "order id")?),
-                qty: decode_quantity(qty_milli, "stock move")?,
-                at: timestamp(at),
-            })
-        })
-        .collect()
+    decode_stock_moves(product_id, rows)
 }
 
 pub(super) async fn list_invoices(store: &SqliteStore) -> StoreResult<Vec<Invoice>> {
@@ -130,15 +100,5 @@ pub(super) async fn list_invoices(store: &SqliteStore) -> StoreResult<Vec<Invoic
     .fetch_all(&store.reader)
     .await
     .map_err(unavailable("could not list invoices"))?;
-    rows.into_iter()
-        .map(|(number, order_id, customer_id, total_minor, at)| {
-            Ok(Invoice {
-                number: decode_u64(number, "invoice number")?,
-                order_id: OrderId(decode_uuid(&order_id, "order id")?),
-                customer_id: CustomerId(customer_id),
-                total: decode_money(total_minor, "invoice total")?,
-                at: timestamp(at),
-            })
-        })
-        .collect()
+    decode_invoices(rows)
 }

@@ -4,7 +4,7 @@
 use super::catalog::load_payment_methods;
 use super::{SqliteStore, commit_tx, exists};
 use crate::database_errors::{unavailable, violation};
-use crate::rows::{SESSION_COLUMNS, SessionRow, corrupt, decode_money};
+use crate::rows::{SESSION_COLUMNS, SessionRow, decode_session_report};
 use crate::{Conflict, SessionReport, StoreError, StoreResult};
 use possync_core::*;
 use sqlx::error::ErrorKind;
@@ -54,29 +54,7 @@ async fn build_report(conn: &mut SqliteConnection, session: Session) -> StoreRes
     .await
     .map_err(unavailable("could not read the session's payments"))?;
     let methods = load_payment_methods(conn).await?;
-    let activity = SessionActivity {
-        paid_orders: orders
-            .into_iter()
-            .map(|(total, tax, change)| {
-                Ok(PaidOrderSummary {
-                    total: decode_money(total, "order total")?,
-                    tax: decode_money(tax, "order tax")?,
-                    change: decode_money(change, "order change")?,
-                })
-            })
-            .collect::<StoreResult<_>>()?,
-        payments: payments
-            .into_iter()
-            .map(|(method_id, amount)| {
-                Ok(Payment {
-                    method_id: PaymentMethodId(method_id),
-                    amount: decode_money(amount, "payment amount")?,
-                })
-            })
-            .collect::<StoreResult<_>>()?,
-    };
-    possync_core::session_report(session, &activity, &methods)
-        .map_err(|error| corrupt("session report", error))
+    decode_session_report(session, orders, payments, &methods)
 }
 
 pub(super) async fn open_or_join_session(
