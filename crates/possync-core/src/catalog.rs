@@ -235,6 +235,14 @@ pub struct CategoryChanges {
     pub name: Option<Name>,
 }
 
+impl Category {
+    pub fn apply_changes(&mut self, changes: &CategoryChanges) {
+        if let Some(name) = &changes.name {
+            self.name = name.clone();
+        }
+    }
+}
+
 /// A tax. A price-included tax is contained in the shelf price; a
 /// price-excluded tax is added on top of it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -260,6 +268,20 @@ pub struct TaxChanges {
     pub name: Option<Name>,
     pub rate: Option<TaxRate>,
     pub price_included: Option<bool>,
+}
+
+impl Tax {
+    pub fn apply_changes(&mut self, changes: &TaxChanges) {
+        if let Some(name) = &changes.name {
+            self.name = name.clone();
+        }
+        if let Some(rate) = changes.rate {
+            self.rate = rate;
+        }
+        if let Some(price_included) = changes.price_included {
+            self.price_included = price_included;
+        }
+    }
 }
 
 /// A customer, for invoices and loyalty.
@@ -289,6 +311,20 @@ pub struct CustomerChanges {
     pub email: Option<Option<Name>>,
     #[serde(default, deserialize_with = "present")]
     pub phone: Option<Option<Name>>,
+}
+
+impl Customer {
+    pub fn apply_changes(&mut self, changes: &CustomerChanges) {
+        if let Some(name) = &changes.name {
+            self.name = name.clone();
+        }
+        if let Some(email) = &changes.email {
+            self.email = email.clone();
+        }
+        if let Some(phone) = &changes.phone {
+            self.phone = phone.clone();
+        }
+    }
 }
 
 /// How a payment method settles: cash may exceed the total and gives change.
@@ -338,6 +374,17 @@ pub struct PaymentMethodNew {
 pub struct PaymentMethodChanges {
     pub name: Option<Name>,
     pub kind: Option<PaymentMethodKind>,
+}
+
+impl PaymentMethod {
+    pub fn apply_changes(&mut self, changes: &PaymentMethodChanges) {
+        if let Some(name) = &changes.name {
+            self.name = name.clone();
+        }
+        if let Some(kind) = changes.kind {
+            self.kind = kind;
+        }
+    }
 }
 
 /// What a user may do: managers configure the shop, cashiers sell.

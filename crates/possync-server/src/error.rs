@@ -135,7 +135,9 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict(conflict) => {
                 ApiError::conflict(conflict_code(&conflict), conflict.to_string())
             }
-            StoreError::Unavailable(cause) => ApiError::unavailable(cause),
+            StoreError::Unavailable(cause) | StoreError::Schema(cause) => {
+                ApiError::unavailable(cause)
+            }
         }
     }
 }

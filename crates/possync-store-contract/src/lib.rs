@@ -22,6 +22,7 @@ mod configs;
 mod fixtures;
 mod orders;
 mod payments;
+pub mod postgres_database;
 mod sessions;
 mod users;
 
@@ -41,8 +42,18 @@ pub use users::{tokens, users};
 /// store, and a guard kept alive until the test ends.
 #[macro_export]
 macro_rules! store_contract_tests {
+    // `$fresh_store` is an async fn returning `(guard, Arc<S>)`: a new, empty
+    // store, and a guard kept alive until the test ends.
     ($fresh_store:path) => {
-        $crate::store_contract_tests!(@tests $fresh_store;
+        $crate::store_contract_tests!(@all $fresh_store, |fresh| Some(fresh));
+    };
+    // `$fresh_store` returns `Option<(guard, Arc<S>)>`; `None` means the
+    // database is not there and the test skips (having said so loudly).
+    (optional $fresh_store:path) => {
+        $crate::store_contract_tests!(@all $fresh_store, |fresh| fresh);
+    };
+    (@all $fresh_store:path, $wrap:expr) => {
+        $crate::store_contract_tests!(@tests $fresh_store, $wrap;
             contract_users => users,
             contract_tokens => tokens,
             contract_catalog => catalog,
@@ -58,11 +69,14 @@ macro_rules! store_contract_tests {
             contract_group_commits_of_many_ops => group_commits_of_many_ops,
         );
     };
-    (@tests $fresh_store:path; $($test_name:ident => $behaviour:ident),* $(,)?) => {
+    (@tests $fresh_store:path, $wrap:expr; $($test_name:ident => $behaviour:ident),* $(,)?) => {
         $(
             #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $test_name() {
-                let (_guard, store) = $fresh_store().await;
+                let wrap = $wrap;
+                let Some((_guard, store)) = wrap($fresh_store().await) else {
+                    return;
+                };
                 $crate::$behaviour(store).await;
             }
         )*

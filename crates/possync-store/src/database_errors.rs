@@ -2,6 +2,7 @@
 //! matching [`StoreError`]; anything else is `Unavailable`, its cause logged.
 
 use crate::{Conflict, StoreError};
+use possync_core::OrderId;
 use sqlx::error::{DatabaseError, ErrorKind};
 
 /// SQLite's primary result code for "database or disk is full" (`SQLITE_FULL`).
@@ -59,5 +60,23 @@ pub(crate) fn conflict_on_unique(
     move |error| match violation(&error) {
         Some(ErrorKind::UniqueViolation) => conflict.into(),
         _ => unavailable(context)(error),
+    }
+}
+
+/// A write of an order (or of what its payment leaves) that breaks a constraint
+/// of the schema is `Invalid`, naming the order; anything else is `Unavailable`.
+pub(crate) fn order_write_error(order_id: OrderId) -> impl FnOnce(sqlx::Error) -> StoreError {
+    move |error| match violation(&error) {
+        Some(ErrorKind::ForeignKeyViolation) => StoreError::Invalid(format!(
+            "order {order_id} refers to an unknown config, session, payment method, product or customer"
+        )),
+        Some(ErrorKind::CheckViolation) => {
+            // The constraint's text names tables and columns: it goes to the log only.
+            tracing::warn!(%error, %order_id, "store: an order breaks a check of the schema");
+            StoreError::Invalid(format!(
+                "order {order_id} is inconsistent (for example paid without a payer)"
+            ))
+        }
+        _ => unavailable("could not write an order")(error),
     }
 }

@@ -17,6 +17,8 @@
 
 mod batch;
 mod database_errors;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 mod rows;
 pub mod sqlite;
 
@@ -39,6 +41,10 @@ pub enum StoreError {
     /// The database failed; the cause is logged, never shown to clients (HTTP 503).
     #[error("storage unavailable: {0}")]
     Unavailable(String),
+    /// The database's schema is not the one this build knows (not migrated yet,
+    /// or migrated by a newer build); the message says what to run.
+    #[error("{0}")]
+    Schema(String),
 }
 
 /// Why a write clashes with what the store holds. Callers match on the variant
@@ -84,6 +90,21 @@ pub type StoreResult<T> = Result<T, StoreError>;
 
 /// Entries in one `commit_batch` at most; a larger batch is `Invalid`.
 pub const COMMIT_ENTRIES_PER_BATCH_MAX: usize = 10_000;
+
+/// How a store uses its database connections. `None` keeps the store's own
+/// default, which the README lists.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ConnectionSettings {
+    /// Pooled connections at most: all of them for PostgreSQL, the readers
+    /// (next to the one writer) for SQLite.
+    pub connections_max: Option<u32>,
+    /// How long a call waits for a free connection (or, for PostgreSQL, for a
+    /// new one to open) before it answers `Unavailable`.
+    pub acquire_timeout_ms: Option<u64>,
+    /// How long one statement may run (PostgreSQL's `statement_timeout`) or wait
+    /// for another process's lock (SQLite's `busy_timeout`).
+    pub statement_timeout_ms: Option<u64>,
+}
 
 /// Who a bearer token belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -6,7 +6,9 @@
 //! both. What comes back is parsed again into core types: a row that does not
 //! parse is reported as `Unavailable` and logged, never unwrapped.
 
-use crate::{HistoryEntry, Invoice, SessionReport, StockMove, StoreError, StoreResult};
+use crate::{
+    HistoryEntry, Invoice, SessionReport, StockMove, StoreError, StoreResult, TokenOwner,
+};
 use possync_core::*;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -405,4 +407,53 @@ pub(crate) fn decode_invoices(
             })
         })
         .collect()
+}
+
+/// A user with their password hash, as a login reads it.
+#[derive(sqlx::FromRow)]
+pub(crate) struct LoginRow {
+    pub(crate) id: i64,
+    pub(crate) login: String,
+    pub(crate) name: String,
+    pub(crate) role: String,
+    pub(crate) password_hash: String,
+}
+
+impl LoginRow {
+    pub(crate) fn decode(self) -> StoreResult<(User, String)> {
+        let user = UserRow {
+            id: self.id,
+            login: self.login,
+            name: self.name,
+            role: self.role,
+        }
+        .decode()?;
+        Ok((user, self.password_hash))
+    }
+}
+
+/// A token's owner as the `tokens` table keeps it: (owner kind, user id, session id).
+pub(crate) fn encode_token_owner(owner: TokenOwner) -> (&'static str, i64, Option<i64>) {
+    match owner {
+        TokenOwner::User { user_id } => ("user", user_id.0, None),
+        TokenOwner::Terminal {
+            user_id,
+            session_id,
+        } => ("terminal", user_id.0, Some(session_id.0)),
+    }
+}
+
+pub(crate) fn decode_token_owner(
+    (owner_kind, user_id, session_id): (String, i64, Option<i64>),
+) -> StoreResult<TokenOwner> {
+    match (owner_kind.as_str(), session_id) {
+        ("user", None) => Ok(TokenOwner::User {
+            user_id: UserId(user_id),
+        }),
+        ("terminal", Some(session_id)) => Ok(TokenOwner::Terminal {
+            user_id: UserId(user_id),
+            session_id: SessionId(session_id),
+        }),
+        _ => Err(corrupt("token owner", owner_kind)),
+    }
 }

@@ -313,9 +313,7 @@ pub(super) async fn update_category(
 ) -> StoreResult<Category> {
     let mut tx = store.write_tx().await?;
     let mut category = load_category(&mut tx, category_id).await?;
-    if let Some(name) = &changes.name {
-        category.name = name.clone();
-    }
+    category.apply_changes(changes);
     sqlx::query("UPDATE categories SET name = ? WHERE id = ?")
         .bind(category.name.as_str())
         .bind(category_id.0)
@@ -368,15 +366,7 @@ pub(super) async fn update_tax(
 ) -> StoreResult<Tax> {
     let mut tx = store.write_tx().await?;
     let mut tax = load_tax(&mut tx, tax_id).await?;
-    if let Some(name) = &changes.name {
-        tax.name = name.clone();
-    }
-    if let Some(rate) = changes.rate {
-        tax.rate = rate;
-    }
-    if let Some(price_included) = changes.price_included {
-        tax.price_included = price_included;
-    }
+    tax.apply_changes(changes);
     sqlx::query("UPDATE taxes SET name = ?, rate_bp = ?, price_included = ? WHERE id = ?")
         .bind(tax.name.as_str())
         .bind(tax.rate.basis_points())
@@ -437,15 +427,7 @@ pub(super) async fn update_customer(
 ) -> StoreResult<Customer> {
     let mut tx = store.write_tx().await?;
     let mut customer = load_customer(&mut tx, customer_id).await?;
-    if let Some(name) = &changes.name {
-        customer.name = name.clone();
-    }
-    if let Some(email) = &changes.email {
-        customer.email = email.clone();
-    }
-    if let Some(phone) = &changes.phone {
-        customer.phone = phone.clone();
-    }
+    customer.apply_changes(changes);
     sqlx::query("UPDATE customers SET name = ?, email = ?, phone = ? WHERE id = ?")
         .bind(customer.name.as_str())
         .bind(customer.email.as_ref().map(Name::as_str))
@@ -504,12 +486,7 @@ pub(super) async fn update_payment_method(
 ) -> StoreResult<PaymentMethod> {
     let mut tx = store.write_tx().await?;
     let mut method = load_payment_method(&mut tx, method_id).await?;
-    if let Some(name) = &changes.name {
-        method.name = name.clone();
-    }
-    if let Some(kind) = changes.kind {
-        method.kind = kind;
-    }
+    method.apply_changes(changes);
     sqlx::query("UPDATE payment_methods SET name = ?, kind = ? WHERE id = ?")
         .bind(method.name.as_str())
         .bind(method.kind.as_str())

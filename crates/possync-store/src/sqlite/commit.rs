@@ -11,31 +11,15 @@
 
 use super::{SqliteStore, commit_tx};
 use crate::batch::{BatchPlan, OrderRun, OutcomeRow, newly_paid};
-use crate::database_errors::{conflict_on_unique, unavailable, violation};
+use crate::database_errors::{order_write_error, conflict_on_unique, unavailable};
 use crate::rows::{decode_quantity, decode_u64, encode_count, encode_json, encode_version};
 use crate::{CommitEntry, Conflict, StoreError, StoreResult};
 use possync_core::*;
-use sqlx::error::ErrorKind;
 use sqlx::query_builder::Separated;
 use sqlx::sqlite::SqliteConnection;
 use sqlx::{QueryBuilder, Sqlite};
 use std::collections::{BTreeMap, BTreeSet};
 
-fn order_write_error(order_id: OrderId) -> impl FnOnce(sqlx::Error) -> StoreError {
-    move |error| match violation(&error) {
-        Some(ErrorKind::ForeignKeyViolation) => StoreError::Invalid(format!(
-            "order {order_id} refers to an unknown config, session, payment method, product or customer"
-        )),
-        Some(ErrorKind::CheckViolation) => {
-            // The constraint's text names tables and columns: it goes to the log only.
-            tracing::warn!(%error, %order_id, "sqlite store: an order breaks a check of the schema");
-            StoreError::Invalid(format!(
-                "order {order_id} is inconsistent (for example paid without a payer)"
-            ))
-        }
-        _ => unavailable("could not write an order")(error),
-    }
-}
 
 /// Rows in one multi-row INSERT at most: 64 rows of at most 6 columns bind
 /// 384 values, far below SQLite's limit (32,766; 999 before SQLite 3.32).

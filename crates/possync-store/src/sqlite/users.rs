@@ -2,7 +2,9 @@
 
 use super::{SqliteStore, commit_tx};
 use crate::database_errors::{conflict_on_unique, unavailable, violation};
-use crate::rows::{UserRow, corrupt, decode_u64};
+use crate::rows::{
+    LoginRow, UserRow, decode_token_owner, decode_u64, encode_token_owner,
+};
 use crate::{Conflict, StoreError, StoreResult, TokenOwner};
 use possync_core::*;
 use sqlx::error::ErrorKind;
@@ -111,22 +113,14 @@ pub(super) async fn find_login(
     store: &SqliteStore,
     login: &Login,
 ) -> StoreResult<Option<(User, String)>> {
-    let row: Option<(i64, String, String, String, String)> =
-        sqlx::query_as("SELECT id, login, name, role, password_hash FROM users WHERE login = ?")
-            .bind(login.as_str())
-            .fetch_optional(&store.reader)
-            .await
-            .map_err(unavailable("could not find a login"))?;
-    row.map(|(id, login, name, role, password_hash)| {
-        let user = UserRow {
-            id,
-            login,
-            name,
-            role,
-        }
-        .decode()?;
-        Ok((user, password_hash))
-    })
+    sqlx::query_as::<_, LoginRow>(
+        "SELECT id, login, name, role, password_hash FROM users WHERE login = ?",
+    )
+    .bind(login.as_str())
+    .fetch_optional(&store.reader)
+    .await
+    .map_err(unavailable("could not find a login"))?
+    .map(LoginRow::decode)
     .transpose()
 }
 
@@ -136,17 +130,11 @@ pub(super) async fn create_token(
     owner: TokenOwner,
     created_at: Timestamp,
 ) -> StoreResult<()> {
-    let (owner_kind, user_id, session_id) = match owner {
-        TokenOwner::User { user_id } => ("user", user_id, None),
-        TokenOwner::Terminal {
-            user_id,
-            session_id,
-        } => ("terminal", user_id, Some(session_id.0)),
-    };
+    let (owner_kind, user_id, session_id) = encode_token_owner(owner);
     sqlx::query("INSERT INTO tokens (hash, owner_kind, user_id, session_id, created_at) VALUES (?, ?, ?, ?, ?)")
         .bind(token_hash)
         .bind(owner_kind)
-        .bind(user_id.0)
+        .bind(user_id)
         .bind(session_id)
         .bind(created_at.unix_millis())
         .execute(&store.writer)
@@ -171,17 +159,5 @@ pub(super) async fn find_token(
             .fetch_optional(&store.reader)
             .await
             .map_err(unavailable("could not find a token"))?;
-    row.map(
-        |(owner_kind, user_id, session_id)| match (owner_kind.as_str(), session_id) {
-            ("user", None) => Ok(TokenOwner::User {
-                user_id: UserId(user_id),
-            }),
-            ("terminal", Some(session_id)) => Ok(TokenOwner::Terminal {
-                user_id: UserId(user_id),
-                session_id: SessionId(session_id),
-            }),
-            _ => Err(corrupt("token owner", owner_kind)),
-        },
-    )
-    .transpose()
+    row.map(decode_token_owner).transpose()
 }

@@ -1,0 +1,485 @@
+//! Group commit: a batch of op outcomes in one transaction, with what each
+//! payment leaves behind (computed by `possync_core::PaymentLedger`), safe with
+//! several nodes committing at once.
+//!
+//! The batch is planned in memory first (`crate::batch`). Then, in one
+//! transaction:
+//! 1. the stored rows of the batch's orders are locked (`FOR UPDATE`, in id
+//!    order, so two batches never wait on each other in a cycle) and each
+//!    order's run is checked against its stored version;
+//! 2. each order row is written once, at its last version in the batch, by
+//!    `UPDATE ... WHERE id = $1 AND version = $2` (or an `INSERT ... ON CONFLICT
+//!    DO NOTHING` for a new order): a writer that lost a race writes nothing
+//!    and the batch fails with [`Conflict::OrderVersion`];
+//! 3. history and outcome rows go in with one `UNNEST` insert each; the unique
+//!    op id refuses an accepted op that another node already committed
+//!    ([`Conflict::OpAnswered`]);
+//! 4. payments lock the stock rows they move and the invoice counter, so
+//!    numbers stay gap-free and stock exact across nodes.
+
+use super::{PostgresStore, commit_tx};
+use crate::batch::{BatchPlan, OrderRun, newly_paid};
+use crate::database_errors::{conflict_on_unique, order_write_error, unavailable};
+use crate::rows::{decode_quantity, decode_u64, encode_count, encode_json, encode_version};
+use crate::{CommitEntry, Conflict, StoreError, StoreResult};
+use possync_core::*;
+use sqlx::postgres::PgConnection;
+use std::collections::{BTreeMap, BTreeSet};
+use uuid::Uuid;
+
+/// What the database holds of an order before the batch.
+struct StoredOrder {
+    version: u64,
+    paid: bool,
+}
+
+pub(super) async fn commit_batch(
+    store: &PostgresStore,
+    entries: &[CommitEntry],
+) -> StoreResult<()> {
+    if entries.len() > crate::COMMIT_ENTRIES_PER_BATCH_MAX {
+        return Err(StoreError::Invalid(format!(
+            "a batch holds at most {} entries",
+            crate::COMMIT_ENTRIES_PER_BATCH_MAX
+        )));
+    }
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let plan = BatchPlan::new(entries)?;
+    // One transaction for the batch: on any error the dropped transaction
+    // rolls back every entry.
+    let mut tx = store.write_tx().await?;
+    let stored = lock_orders(&mut tx, &plan).await?;
+    // Checked in batch order, so the conflict named is the first order of the
+    // batch whose version moved, as in every store.
+    for run in &plan.orders {
+        let stored_version = stored.get(&run.last.id).map_or(0, |order| order.version);
+        if stored_version + 1 != run.first_version {
+            return Err(Conflict::OrderVersion {
+                order_id: run.last.id,
+                current: stored_version,
+                next: run.first_version,
+            }
+            .into());
+        }
+    }
+    // Written in id order, like the locks: two batches creating the same new
+    // orders wait for each other in one direction only.
+    let mut runs: Vec<&OrderRun<'_>> = plan.orders.iter().collect();
+    runs.sort_by_key(|run| run.last.id);
+    for run in runs {
+        write_order_row(&mut tx, run, stored.get(&run.last.id)).await?;
+    }
+    write_history(&mut tx, &plan).await?;
+    write_outcomes(&mut tx, &plan).await?;
+    let paid_before = plan
+        .orders
+        .iter()
+        .map(|run| {
+            let was_paid = stored.get(&run.last.id).is_some_and(|order| order.paid);
+            (run.last.id, was_paid)
+        })
+        .collect();
+    record_payments(&mut tx, entries, paid_before).await?;
+    commit_tx(tx).await
+}
+
+/// Locks the stored rows of the batch's orders and answers their versions and states.
+async fn lock_orders(
+    conn: &mut PgConnection,
+    plan: &BatchPlan<'_>,
+) -> StoreResult<BTreeMap<OrderId, StoredOrder>> {
+    let mut order_ids: Vec<Uuid> = plan.orders.iter().map(|run| run.last.id.0).collect();
+    order_ids.sort();
+    let rows: Vec<(Uuid, i64, String)> = sqlx::query_as(
+        "SELECT id, version, state FROM orders WHERE id = ANY($1) ORDER BY id FOR UPDATE",
+    )
+    .bind(&order_ids)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(unavailable("could not lock the batch's orders"))?;
+    rows.into_iter()
+        .map(|(order_id, version, state)| {
+            Ok((
+                OrderId(order_id),
+                StoredOrder {
+                    version: decode_u64(version, "order version")?,
+                    paid: state == OrderState::Paid.as_str(),
+                },
+            ))
+        })
+        .collect()
+}
+
+/// Moves one order from its stored version to the run's last version.
+async fn write_order_run_conflict(
+    conn: &mut PgConnection,
+    run: &OrderRun<'_>,
+) -> StoreResult<StoreError> {
+    // Read without a lock, only to say where the order is now.
+    let current: Option<i64> = sqlx::query_scalar("SELECT version FROM orders WHERE id = $1")
+        .bind(run.last.id.0)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(unavailable("could not read an order's version"))?;
+    Ok(Conflict::OrderVersion {
+        order_id: run.last.id,
+        current: current.map_or(Ok(0), |version| decode_u64(version, "order version"))?,
+        next: run.first_version,
+    }
+    .into())
+}
+
+/// Writes the order row at the run's last version. The `WHERE version = $n`
+/// repeats the version check in the statement itself: whatever happened since
+/// the lock, only one writer can move an order on from the version it read.
+async fn write_order_row(
+    conn: &mut PgConnection,
+    run: &OrderRun<'_>,
+    stored: Option<&StoredOrder>,
+) -> StoreResult<()> {
+    let order = run.last;
+    let body = encode_json(order, "order")?;
+    let written = match stored {
+        Some(stored) => sqlx::query(
+            "UPDATE orders SET state = $2, shared = $3, version = $4, paid_by_session_id = $5, \
+                 total_minor = $6, tax_minor = $7, change_minor = $8, body = $9::jsonb, updated_at = $10 \
+             WHERE id = $1 AND version = $11",
+        )
+        .bind(order.id.0)
+        .bind(order.state.as_str())
+        .bind(order.shared)
+        .bind(encode_version(order.version)?)
+        .bind(order.paid_by.as_ref().map(|by| by.session_id.0))
+        .bind(order.totals.total.minor())
+        .bind(order.totals.tax.minor())
+        .bind(order.change.minor())
+        .bind(&body)
+        .bind(order.updated_at.unix_millis())
+        .bind(encode_version(stored.version)?)
+        .execute(&mut *conn)
+        .await
+        .map_err(order_write_error(order.id))?,
+        None => sqlx::query(
+            "INSERT INTO orders (id, state, origin_config_id, origin_session_id, shared, version, \
+                 paid_by_session_id, total_minor, tax_minor, change_minor, body, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12, $13) \
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(order.id.0)
+        .bind(order.state.as_str())
+        .bind(order.origin.config_id.0)
+        .bind(order.origin.session_id.0)
+        .bind(order.shared)
+        .bind(encode_version(order.version)?)
+        .bind(order.paid_by.as_ref().map(|by| by.session_id.0))
+        .bind(order.totals.total.minor())
+        .bind(order.totals.tax.minor())
+        .bind(order.change.minor())
+        .bind(&body)
+        .bind(order.created_at.unix_millis())
+        .bind(order.updated_at.unix_millis())
+        .execute(&mut *conn)
+        .await
+        .map_err(order_write_error(order.id))?,
+    };
+    if written.rows_affected() != 1 {
+        // Another node created (or moved) the order first.
+        return Err(write_order_run_conflict(conn, run).await?);
+    }
+    Ok(())
+}
+
+/// Every history row of the batch in one statement.
+async fn write_history(conn: &mut PgConnection, plan: &BatchPlan<'_>) -> StoreResult<()> {
+    let mut order_ids = Vec::new();
+    let mut versions = Vec::new();
+    let mut op_ids = Vec::new();
+    let mut ops = Vec::new();
+    let mut bys = Vec::new();
+    let mut ats = Vec::new();
+    for run in &plan.orders {
+        for row in &run.history {
+            order_ids.push(run.last.id.0);
+            versions.push(row.version);
+            op_ids.push(row.op_id.as_str());
+            ops.push(row.op.as_str());
+            bys.push(row.by.as_str());
+            ats.push(row.at);
+        }
+    }
+    sqlx::query(
+        "INSERT INTO order_ops (order_id, version, op_id, op, by_json, at) \
+         SELECT * FROM UNNEST($1::uuid[], $2::bigint[], $3::text[]::uuid[], $4::text[]::jsonb[], \
+                              $5::text[]::jsonb[], $6::bigint[])",
+    )
+    .bind(&order_ids)
+    .bind(&versions)
+    .bind(&op_ids)
+    .bind(&ops)
+    .bind(&bys)
+    .bind(&ats)
+    .execute(&mut *conn)
+    .await
+    .map_err(conflict_on_unique(Conflict::OpAnswered, "could not append ops"))?;
+    Ok(())
+}
+
+/// Writes the batch's answers. Within the batch every op id appears once (see
+/// `BatchPlan::new`); an accepted op that already has an answer in the store
+/// fails the batch, a reject that already has one keeps the first.
+async fn write_outcomes(conn: &mut PgConnection, plan: &BatchPlan<'_>) -> StoreResult<()> {
+    for (rows, conflict_clause, on_error) in [
+        (&plan.accepted_outcomes, "", Some(Conflict::OpAnswered)),
+        (&plan.rejected_outcomes, " ON CONFLICT (op_id) DO NOTHING", None),
+    ] {
+        if rows.is_empty() {
+            continue;
+        }
+        let op_ids: Vec<&str> = rows.iter().map(|row| row.op_id.as_str()).collect();
+        let order_ids: Vec<&str> = rows.iter().map(|row| row.order_id.as_str()).collect();
+        let outcomes: Vec<&str> = rows.iter().map(|row| row.outcome.as_str()).collect();
+        let ats: Vec<i64> = rows.iter().map(|row| row.at).collect();
+        let inserted = sqlx::query(&format!(
+            "INSERT INTO op_outcomes (op_id, order_id, outcome, at) \
+             SELECT * FROM UNNEST($1::text[]::uuid[], $2::text[]::uuid[], $3::text[]::jsonb[], $4::bigint[]){conflict_clause}"
+        ))
+        .bind(&op_ids)
+        .bind(&order_ids)
+        .bind(&outcomes)
+        .bind(&ats)
+        .execute(&mut *conn)
+        .await;
+        match (inserted, on_error) {
+            (Ok(_), _) => {}
+            (Err(error), Some(conflict)) => {
+                return Err(conflict_on_unique(conflict, "could not record op outcomes")(
+                    error,
+                ));
+            }
+            (Err(error), None) => return Err(unavailable("could not record rejects")(error)),
+        }
+    }
+    Ok(())
+}
+
+/// Records what each payment of the batch leaves behind. `paid_before` says,
+/// for every order of the batch, whether it was paid before the batch.
+async fn record_payments(
+    conn: &mut PgConnection,
+    entries: &[CommitEntry],
+    paid_before: BTreeMap<OrderId, bool>,
+) -> StoreResult<()> {
+    let newly_paid = newly_paid(entries, paid_before);
+    if newly_paid.is_empty() {
+        return Ok(());
+    }
+    let asks_for_invoice = newly_paid.iter().any(|(order, _)| order.invoice);
+    let mut ledger = load_ledger(conn, &newly_paid, asks_for_invoice).await?;
+    let last_invoice_number_before = ledger.last_invoice_number;
+    let mut effects = Vec::with_capacity(newly_paid.len());
+    for (order, at) in newly_paid {
+        effects.push(
+            ledger
+                .record(order, at)
+                .map_err(|error| StoreError::Invalid(error.to_string()))?,
+        );
+    }
+    write_payment_effects(conn, &effects).await?;
+    if ledger.last_invoice_number != last_invoice_number_before {
+        sqlx::query("UPDATE counters SET last = $1 WHERE name = 'invoice'")
+            .bind(encode_count(ledger.last_invoice_number, "invoice number")?)
+            .execute(&mut *conn)
+            .await
+            .map_err(unavailable("could not advance the invoice counter"))?;
+    }
+    Ok(())
+}
+
+/// What the payments draw from, locked until the transaction ends: the stock
+/// rows of the products they sell (in id order) and, if one asks for an
+/// invoice, the invoice counter. Payments on other nodes wait for these locks,
+/// so each reads the numbers and levels the previous one left.
+async fn load_ledger(
+    conn: &mut PgConnection,
+    orders: &[(&Order, Timestamp)],
+    asks_for_invoice: bool,
+) -> StoreResult<PaymentLedger> {
+    let product_ids: Vec<i64> = orders
+        .iter()
+        .flat_map(|(order, _)| PaymentLedger::products_of(order))
+        .map(|product_id| product_id.0)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let levels: Vec<(i64, bool, i64)> = sqlx::query_as(
+        "SELECT id, tracks_stock, on_hand_milli FROM products WHERE id = ANY($1) ORDER BY id FOR UPDATE",
+    )
+    .bind(&product_ids)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(unavailable("could not lock the stock of the paid products"))?;
+    let mut stock = BTreeMap::new();
+    for (product_id, tracks_stock, on_hand_milli) in levels {
+        stock.insert(
+            ProductId(product_id),
+            StockLevel {
+                tracks_stock,
+                on_hand: decode_quantity(on_hand_milli, "stock on hand")?,
+            },
+        );
+    }
+    let last_invoice_number = if asks_for_invoice {
+        let last: i64 =
+            sqlx::query_scalar("SELECT last FROM counters WHERE name = 'invoice' FOR UPDATE")
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(unavailable("could not lock the invoice counter"))?;
+        decode_u64(last, "invoice number")?
+    } else {
+        0
+    };
+    Ok(PaymentLedger {
+        stock,
+        last_invoice_number,
+    })
+}
+
+/// Writes what the ledger answered for the batch's payments, one statement per table.
+async fn write_payment_effects(
+    conn: &mut PgConnection,
+    effects: &[PaymentEffects],
+) -> StoreResult<()> {
+    let Some(first) = effects.first() else {
+        return Ok(());
+    };
+    // A payment names an unknown method or session only if the batch is
+    // broken; the foreign keys say so, naming the first paid order.
+    let write_failed = || order_write_error(first.order_id);
+
+    let payments: Vec<(Uuid, i64, i64, i64, i64)> = effects
+        .iter()
+        .flat_map(|effect| {
+            effect.payments.iter().map(|payment| {
+                (
+                    effect.order_id.0,
+                    effect.session_id.0,
+                    payment.method_id.0,
+                    payment.amount.minor(),
+                    effect.at.unix_millis(),
+                )
+            })
+        })
+        .collect();
+    let (order_ids, session_ids, method_ids, amounts, ats) = unzip5(payments);
+    sqlx::query(
+        "INSERT INTO payments (order_id, session_id, method_id, amount_minor, at) \
+         SELECT * FROM UNNEST($1::uuid[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[])",
+    )
+    .bind(&order_ids)
+    .bind(&session_ids)
+    .bind(&method_ids)
+    .bind(&amounts)
+    .bind(&ats)
+    .execute(&mut *conn)
+    .await
+    .map_err(write_failed())?;
+
+    let moves: Vec<(i64, Uuid, i64, i64)> = effects
+        .iter()
+        .flat_map(|effect| {
+            effect.stock_moves.iter().map(|stock_move| {
+                (
+                    stock_move.product_id.0,
+                    stock_move.order_id.0,
+                    stock_move.qty.milli(),
+                    stock_move.at.unix_millis(),
+                )
+            })
+        })
+        .collect();
+    let (product_ids, order_ids, quantities, ats): (Vec<i64>, Vec<Uuid>, Vec<i64>, Vec<i64>) =
+        unzip4(moves);
+    sqlx::query(
+        "INSERT INTO stock_moves (product_id, order_id, qty_milli, at) \
+         SELECT * FROM UNNEST($1::bigint[], $2::uuid[], $3::bigint[], $4::bigint[])",
+    )
+    .bind(&product_ids)
+    .bind(&order_ids)
+    .bind(&quantities)
+    .bind(&ats)
+    .execute(&mut *conn)
+    .await
+    .map_err(write_failed())?;
+
+    // The level after the batch: a later payment's level is the later one.
+    let on_hand: BTreeMap<i64, i64> = effects
+        .iter()
+        .flat_map(|effect| &effect.on_hand)
+        .map(|level| (level.product_id.0, level.on_hand.milli()))
+        .collect();
+    let (product_ids, levels): (Vec<i64>, Vec<i64>) = on_hand.into_iter().unzip();
+    sqlx::query(
+        "UPDATE products SET on_hand_milli = level.on_hand_milli \
+         FROM UNNEST($1::bigint[], $2::bigint[]) AS level (id, on_hand_milli) \
+         WHERE products.id = level.id",
+    )
+    .bind(&product_ids)
+    .bind(&levels)
+    .execute(&mut *conn)
+    .await
+    .map_err(unavailable("could not update stock on hand"))?;
+
+    let mut numbers = Vec::new();
+    let mut order_ids = Vec::new();
+    let mut customer_ids = Vec::new();
+    let mut ats = Vec::new();
+    for effect in effects {
+        for product_id in &effect.unknown_products {
+            tracing::warn!(order_id = %effect.order_id, %product_id, "paid line of an unknown product");
+        }
+        if let Some(invoice) = &effect.invoice {
+            numbers.push(encode_count(invoice.number, "invoice number")?);
+            order_ids.push(invoice.order_id.0);
+            customer_ids.push(invoice.customer_id.0);
+            ats.push(invoice.at.unix_millis());
+        }
+    }
+    sqlx::query(
+        "INSERT INTO invoices (number, order_id, customer_id, at) \
+         SELECT * FROM UNNEST($1::bigint[], $2::uuid[], $3::bigint[], $4::bigint[])",
+    )
+    .bind(&numbers)
+    .bind(&order_ids)
+    .bind(&customer_ids)
+    .bind(&ats)
+    .execute(&mut *conn)
+    .await
+    .map_err(write_failed())?;
+    Ok(())
+}
+
+type Columns4<A, B, C, D> = (Vec<A>, Vec<B>, Vec<C>, Vec<D>);
+
+/// Rows into columns, for `UNNEST`.
+fn unzip4<A, B, C, D>(rows: Vec<(A, B, C, D)>) -> Columns4<A, B, C, D> {
+    let mut columns = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (a, b, c, d) in rows {
+        columns.0.push(a);
+        columns.1.push(b);
+        columns.2.push(c);
+        columns.3.push(d);
+    }
+    columns
+}
+
+/// Rows into columns, for `UNNEST`.
+fn unzip5<A, B, C, D, E>(rows: Vec<(A, B, C, D, E)>) -> (Vec<A>, Vec<B>, Vec<C>, Vec<D>, Vec<E>) {
+    let (rest, last): (Vec<(A, B, C, D)>, Vec<E>) = rows
+        .into_iter()
+        .map(|(a, b, c, d, e)| ((a, b, c, d), e))
+        .unzip();
+    let (a, b, c, d) = unzip4(rest);
+    (a, b, c, d, last)
+}

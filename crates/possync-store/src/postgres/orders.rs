@@ -1,0 +1,100 @@
+//! Reading orders, their history, op outcomes, and what payments left behind (stock moves, invoices).
+
+use super::{PostgresStore, commit_tx, exists};
+use crate::database_errors::unavailable;
+use crate::rows::{
+    HistoryReadRow, OrderRow, decode_history, decode_invoices, decode_json, decode_stock_moves,
+};
+use crate::{HistoryEntry, Invoice, OpOutcome, StockMove, StoreError, StoreResult};
+use possync_core::*;
+
+pub(super) async fn get_order(
+    store: &PostgresStore,
+    order_id: OrderId,
+) -> StoreResult<Option<Order>> {
+    sqlx::query_as::<_, OrderRow>(
+        "SELECT id::text AS id, version, body::text AS body FROM orders WHERE id = $1",
+    )
+    .bind(order_id.0)
+    .fetch_optional(&store.pool)
+    .await
+    .map_err(unavailable("could not read an order"))?
+    .map(OrderRow::decode)
+    .transpose()
+}
+
+pub(super) async fn list_orders(
+    store: &PostgresStore,
+    state: OrderState,
+) -> StoreResult<Vec<Order>> {
+    sqlx::query_as::<_, OrderRow>(
+        "SELECT id::text AS id, version, body::text AS body FROM orders WHERE state = $1 ORDER BY created_at, id",
+    )
+    .bind(state.as_str())
+    .fetch_all(&store.pool)
+    .await
+    .map_err(unavailable("could not list orders"))?
+    .into_iter()
+    .map(OrderRow::decode)
+    .collect()
+}
+
+pub(super) async fn find_op_outcome(
+    store: &PostgresStore,
+    op_id: OpId,
+) -> StoreResult<Option<OpOutcome>> {
+    let outcome: Option<String> =
+        sqlx::query_scalar("SELECT outcome::text FROM op_outcomes WHERE op_id = $1")
+            .bind(op_id.0)
+            .fetch_optional(&store.pool)
+            .await
+            .map_err(unavailable("could not find an op outcome"))?;
+    outcome
+        .map(|text| decode_json(&text, "op outcome"))
+        .transpose()
+}
+
+pub(super) async fn order_history(
+    store: &PostgresStore,
+    order_id: OrderId,
+) -> StoreResult<Vec<HistoryEntry>> {
+    let rows: Vec<HistoryReadRow> = sqlx::query_as(
+        "SELECT version, op_id::text AS op_id, op::text AS op, by_json::text AS by_json, at \
+         FROM order_ops WHERE order_id = $1 ORDER BY version",
+    )
+    .bind(order_id.0)
+    .fetch_all(&store.pool)
+    .await
+    .map_err(unavailable("could not read an order's history"))?;
+    decode_history(order_id, rows)
+}
+
+pub(super) async fn list_stock_moves(
+    store: &PostgresStore,
+    product_id: ProductId,
+) -> StoreResult<Vec<StockMove>> {
+    let mut tx = store.read_tx().await?;
+    if !exists(&mut tx, "SELECT 1 FROM products WHERE id = $1", product_id.0).await? {
+        return Err(StoreError::NotFound("product"));
+    }
+    let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+        "SELECT order_id::text, qty_milli, at FROM stock_moves WHERE product_id = $1 ORDER BY id",
+    )
+    .bind(product_id.0)
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(unavailable("could not list stock moves"))?;
+    commit_tx(tx).await?;
+    decode_stock_moves(product_id, rows)
+}
+
+pub(super) async fn list_invoices(store: &PostgresStore) -> StoreResult<Vec<Invoice>> {
+    let rows: Vec<(i64, String, i64, i64, i64)> = sqlx::query_as(
+        "SELECT invoices.number, invoices.order_id::text, invoices.customer_id, orders.total_minor, invoices.at \
+         FROM invoices JOIN orders ON orders.id = invoices.order_id ORDER BY invoices.number",
+    )
+    .fetch_all(&store.pool)
+    .await
+    .map_err(unavailable("could not list invoices"))?;
+    decode_invoices(rows)
+}
