@@ -24,6 +24,7 @@ mod orders;
 mod payments;
 pub mod postgres_database;
 mod sessions;
+mod shared_database;
 mod users;
 
 pub use catalog::catalog;
@@ -34,6 +35,11 @@ pub use orders::{
 };
 pub use payments::{payment_effects, session_report};
 pub use sessions::{concurrent_session_opens, sessions};
+pub use shared_database::{
+    concurrent_payments_keep_numbers_and_stock, one_op_on_two_writers_applies_once,
+    one_session_per_config_across_writers, racing_commits_have_one_winner,
+    the_last_manager_survives_concurrent_demotions,
+};
 pub use users::{tokens, users};
 
 /// Generates one `#[tokio::test]` per contract behaviour for a store.
@@ -78,6 +84,35 @@ macro_rules! store_contract_tests {
                     return;
                 };
                 $crate::$behaviour(store).await;
+            }
+        )*
+    };
+}
+
+/// Generates one `#[tokio::test]` per two-writer behaviour
+/// ([`racing_commits_have_one_winner`] and the others of its module).
+///
+/// `$two_stores` is an async fn returning `Option<(guard, Arc<S>, Arc<S>)>`:
+/// two stores on one new, empty database (`None`: skip, having said why).
+#[macro_export]
+macro_rules! shared_database_tests {
+    ($two_stores:path) => {
+        $crate::shared_database_tests!(@tests $two_stores;
+            shared_racing_commits_have_one_winner => racing_commits_have_one_winner,
+            shared_one_op_on_two_writers_applies_once => one_op_on_two_writers_applies_once,
+            shared_concurrent_payments_keep_numbers_and_stock => concurrent_payments_keep_numbers_and_stock,
+            shared_the_last_manager_survives_concurrent_demotions => the_last_manager_survives_concurrent_demotions,
+            shared_one_session_per_config_across_writers => one_session_per_config_across_writers,
+        );
+    };
+    (@tests $two_stores:path; $($test_name:ident => $behaviour:ident),* $(,)?) => {
+        $(
+            #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $test_name() {
+                let Some((_guard, first, second)) = $two_stores().await else {
+                    return;
+                };
+                $crate::$behaviour(first, second).await;
             }
         )*
     };

@@ -6,9 +6,7 @@
 //! both. What comes back is parsed again into core types: a row that does not
 //! parse is reported as `Unavailable` and logged, never unwrapped.
 
-use crate::{
-    HistoryEntry, Invoice, SessionReport, StockMove, StoreError, StoreResult, TokenOwner,
-};
+use crate::{HistoryEntry, Invoice, SessionReport, StockMove, StoreError, StoreResult, TokenOwner};
 use possync_core::*;
 use serde::Serialize;
 use serde::de::DeserializeOwned;

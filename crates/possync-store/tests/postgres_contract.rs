@@ -19,3 +19,121 @@ async fn fresh_store() -> Option<(TestDatabase, Arc<PostgresStore>)> {
 }
 
 possync_store_contract::store_contract_tests!(optional fresh_store);
+
+/// Two stores (two nodes' pools) on one fresh database.
+async fn two_stores() -> Option<(TestDatabase, Arc<PostgresStore>, Arc<PostgresStore>)> {
+    let (database, first) = fresh_store().await?;
+    let second = PostgresStore::connect(&database.url(), &ConnectionSettings::default())
+        .await
+        .expect("connect a second store");
+    Some((database, first, Arc::new(second)))
+}
+
+possync_store_contract::shared_database_tests!(two_stores);
+
+/// Runs one statement on the test database, outside any store.
+async fn execute(database: &TestDatabase, statement: &str) {
+    use sqlx::{Connection, Executor};
+    let mut conn = sqlx::PgConnection::connect(&database.url())
+        .await
+        .expect("connect to the test database");
+    conn.execute(statement).await.expect("run a statement");
+    conn.close().await.expect("close");
+}
+
+#[track_caller]
+fn expect_schema_error<T: std::fmt::Debug>(result: Result<T, StoreError>, mentions: &str) {
+    match result {
+        Err(StoreError::Schema(message)) => {
+            assert!(
+                message.contains(mentions),
+                "{message:?} should mention {mentions:?}"
+            )
+        }
+        other => panic!("expected a schema error mentioning {mentions:?}, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn connect_refuses_a_schema_it_does_not_know_and_migrate_is_explicit() {
+    let Some(database) = TestDatabase::create().await else {
+        return;
+    };
+    let settings = ConnectionSettings::default();
+
+    // Migrated once already: a second migrate applies nothing and says where it is.
+    let again = PostgresStore::migrate(&database.url())
+        .await
+        .expect("migrate again");
+    assert!(again.applied.is_empty(), "{again:?}");
+    assert_eq!(again.current, Some(1));
+
+    // A migration from a newer build: refused, data left alone.
+    execute(
+        &database,
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+         VALUES (99990101, 'from the future', true, '\\x00', 0)",
+    )
+    .await;
+    expect_schema_error(
+        PostgresStore::connect(&database.url(), &settings).await,
+        "newer possync",
+    );
+    expect_schema_error(
+        PostgresStore::migrate(&database.url()).await,
+        "cannot migrate",
+    );
+    execute(
+        &database,
+        "DELETE FROM _sqlx_migrations WHERE version = 99990101",
+    )
+    .await;
+
+    // A migration changed by hand.
+    execute(
+        &database,
+        "UPDATE _sqlx_migrations SET checksum = '\\x00' WHERE version = 1",
+    )
+    .await;
+    expect_schema_error(
+        PostgresStore::connect(&database.url(), &settings).await,
+        "differs",
+    );
+
+    // No schema at all: connect never creates it, migrate does.
+    execute(
+        &database,
+        "DROP SCHEMA public CASCADE; CREATE SCHEMA public",
+    )
+    .await;
+    expect_schema_error(
+        PostgresStore::connect(&database.url(), &settings).await,
+        "possync migrate",
+    );
+    let report = PostgresStore::migrate(&database.url())
+        .await
+        .expect("migrate an empty database");
+    assert_eq!(report.applied, vec![1]);
+    let store = PostgresStore::connect(&database.url(), &settings)
+        .await
+        .expect("connect after the migration");
+    assert_eq!(store.count_users().await.expect("count users"), 0);
+    store.close().await;
+}
+
+#[tokio::test]
+async fn a_bad_url_or_an_unreachable_server_is_a_clear_error() {
+    let settings = ConnectionSettings {
+        acquire_timeout_ms: Some(2_000),
+        ..ConnectionSettings::default()
+    };
+    assert!(matches!(
+        PostgresStore::connect("mysql://nobody@127.0.0.1/x", &settings).await,
+        Err(StoreError::Invalid(_))
+    ));
+    // Port 1 on loopback: nothing listens there.
+    assert!(matches!(
+        PostgresStore::connect("postgres://postgres@127.0.0.1:1/possync", &settings).await,
+        Err(StoreError::Unavailable(_))
+    ));
+}

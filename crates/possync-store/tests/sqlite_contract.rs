@@ -22,6 +22,17 @@ async fn fresh_store() -> (TempDir, Arc<SqliteStore>) {
 
 possync_store_contract::store_contract_tests!(fresh_store);
 
+/// Two stores on one file, as two processes would have.
+async fn two_stores() -> Option<(TempDir, Arc<SqliteStore>, Arc<SqliteStore>)> {
+    let (dir, first) = fresh_store().await;
+    let second = SqliteStore::open(&dir.path().join("possync.db"))
+        .await
+        .expect("open the file a second time");
+    Some((dir, first, Arc::new(second)))
+}
+
+possync_store_contract::shared_database_tests!(two_stores);
+
 /// Everything the store answers, to compare before and after a reopen.
 #[derive(Debug, PartialEq)]
 struct Snapshot {

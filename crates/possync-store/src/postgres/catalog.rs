@@ -114,15 +114,13 @@ async fn load_payment_method(
 pub(super) async fn load_payment_methods(
     conn: &mut PgConnection,
 ) -> StoreResult<Vec<PaymentMethod>> {
-    sqlx::query_as::<_, PaymentMethodRow>(
-        "SELECT id, name, kind FROM payment_methods ORDER BY id",
-    )
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(unavailable("could not read payment methods"))?
-    .into_iter()
-    .map(PaymentMethodRow::decode)
-    .collect()
+    sqlx::query_as::<_, PaymentMethodRow>("SELECT id, name, kind FROM payment_methods ORDER BY id")
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(unavailable("could not read payment methods"))?
+        .into_iter()
+        .map(PaymentMethodRow::decode)
+        .collect()
 }
 
 /// Checks what a product refers to before it is written, so the answer names
@@ -142,7 +140,12 @@ async fn check_product(
         )));
     }
     if let Some(category_id) = category_id
-        && !exists(conn, "SELECT 1 FROM categories WHERE id = $1", category_id.0).await?
+        && !exists(
+            conn,
+            "SELECT 1 FROM categories WHERE id = $1",
+            category_id.0,
+        )
+        .await?
     {
         return Err(StoreError::Invalid(format!(
             "unknown category {category_id}"
@@ -214,12 +217,11 @@ pub(super) async fn list_products(store: &PostgresStore) -> StoreResult<Vec<Prod
     .fetch_all(&mut *tx)
     .await
     .map_err(unavailable("could not list products"))?;
-    let taxes: Vec<(i64, i64)> = sqlx::query_as(
-        "SELECT product_id, tax_id FROM product_taxes ORDER BY product_id, tax_id",
-    )
-    .fetch_all(&mut *tx)
-    .await
-    .map_err(unavailable("could not list product taxes"))?;
+    let taxes: Vec<(i64, i64)> =
+        sqlx::query_as("SELECT product_id, tax_id FROM product_taxes ORDER BY product_id, tax_id")
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(unavailable("could not list product taxes"))?;
     commit_tx(tx).await?;
     decode_products(rows, taxes)
 }
@@ -462,9 +464,7 @@ pub(super) async fn update_customer(
     Ok(customer)
 }
 
-pub(super) async fn list_payment_methods(
-    store: &PostgresStore,
-) -> StoreResult<Vec<PaymentMethod>> {
+pub(super) async fn list_payment_methods(store: &PostgresStore) -> StoreResult<Vec<PaymentMethod>> {
     load_payment_methods(&mut *store.connection().await?).await
 }
 

@@ -222,7 +222,10 @@ async fn write_history(conn: &mut PgConnection, plan: &BatchPlan<'_>) -> StoreRe
     .bind(&ats)
     .execute(&mut *conn)
     .await
-    .map_err(conflict_on_unique(Conflict::OpAnswered, "could not append ops"))?;
+    .map_err(conflict_on_unique(
+        Conflict::OpAnswered,
+        "could not append ops",
+    ))?;
     Ok(())
 }
 
@@ -232,7 +235,11 @@ async fn write_history(conn: &mut PgConnection, plan: &BatchPlan<'_>) -> StoreRe
 async fn write_outcomes(conn: &mut PgConnection, plan: &BatchPlan<'_>) -> StoreResult<()> {
     for (rows, conflict_clause, on_error) in [
         (&plan.accepted_outcomes, "", Some(Conflict::OpAnswered)),
-        (&plan.rejected_outcomes, " ON CONFLICT (op_id) DO NOTHING", None),
+        (
+            &plan.rejected_outcomes,
+            " ON CONFLICT (op_id) DO NOTHING",
+            None,
+        ),
     ] {
         if rows.is_empty() {
             continue;
@@ -254,9 +261,7 @@ async fn write_outcomes(conn: &mut PgConnection, plan: &BatchPlan<'_>) -> StoreR
         match (inserted, on_error) {
             (Ok(_), _) => {}
             (Err(error), Some(conflict)) => {
-                return Err(conflict_on_unique(conflict, "could not record op outcomes")(
-                    error,
-                ));
+                return Err(conflict_on_unique(conflict, "could not record op outcomes")(error));
             }
             (Err(error), None) => return Err(unavailable("could not record rejects")(error)),
         }
@@ -358,21 +363,20 @@ async fn write_payment_effects(
     // broken; the foreign keys say so, naming the first paid order.
     let write_failed = || order_write_error(first.order_id);
 
-    let payments: Vec<(Uuid, i64, i64, i64, i64)> = effects
-        .iter()
-        .flat_map(|effect| {
-            effect.payments.iter().map(|payment| {
-                (
-                    effect.order_id.0,
-                    effect.session_id.0,
-                    payment.method_id.0,
-                    payment.amount.minor(),
-                    effect.at.unix_millis(),
-                )
-            })
-        })
-        .collect();
-    let (order_ids, session_ids, method_ids, amounts, ats) = unzip5(payments);
+    let mut order_ids = Vec::new();
+    let mut session_ids = Vec::new();
+    let mut method_ids = Vec::new();
+    let mut amounts = Vec::new();
+    let mut ats = Vec::new();
+    for effect in effects {
+        for payment in &effect.payments {
+            order_ids.push(effect.order_id.0);
+            session_ids.push(effect.session_id.0);
+            method_ids.push(payment.method_id.0);
+            amounts.push(payment.amount.minor());
+            ats.push(effect.at.unix_millis());
+        }
+    }
     sqlx::query(
         "INSERT INTO payments (order_id, session_id, method_id, amount_minor, at) \
          SELECT * FROM UNNEST($1::uuid[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[])",
@@ -386,21 +390,16 @@ async fn write_payment_effects(
     .await
     .map_err(write_failed())?;
 
-    let moves: Vec<(i64, Uuid, i64, i64)> = effects
-        .iter()
-        .flat_map(|effect| {
-            effect.stock_moves.iter().map(|stock_move| {
-                (
-                    stock_move.product_id.0,
-                    stock_move.order_id.0,
-                    stock_move.qty.milli(),
-                    stock_move.at.unix_millis(),
-                )
-            })
-        })
-        .collect();
-    let (product_ids, order_ids, quantities, ats): (Vec<i64>, Vec<Uuid>, Vec<i64>, Vec<i64>) =
-        unzip4(moves);
+    let mut product_ids = Vec::new();
+    let mut order_ids = Vec::new();
+    let mut quantities = Vec::new();
+    let mut ats = Vec::new();
+    for stock_move in effects.iter().flat_map(|effect| &effect.stock_moves) {
+        product_ids.push(stock_move.product_id.0);
+        order_ids.push(stock_move.order_id.0);
+        quantities.push(stock_move.qty.milli());
+        ats.push(stock_move.at.unix_millis());
+    }
     sqlx::query(
         "INSERT INTO stock_moves (product_id, order_id, qty_milli, at) \
          SELECT * FROM UNNEST($1::bigint[], $2::uuid[], $3::bigint[], $4::bigint[])",
@@ -458,28 +457,4 @@ async fn write_payment_effects(
     .await
     .map_err(write_failed())?;
     Ok(())
-}
-
-type Columns4<A, B, C, D> = (Vec<A>, Vec<B>, Vec<C>, Vec<D>);
-
-/// Rows into columns, for `UNNEST`.
-fn unzip4<A, B, C, D>(rows: Vec<(A, B, C, D)>) -> Columns4<A, B, C, D> {
-    let mut columns = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for (a, b, c, d) in rows {
-        columns.0.push(a);
-        columns.1.push(b);
-        columns.2.push(c);
-        columns.3.push(d);
-    }
-    columns
-}
-
-/// Rows into columns, for `UNNEST`.
-fn unzip5<A, B, C, D, E>(rows: Vec<(A, B, C, D, E)>) -> (Vec<A>, Vec<B>, Vec<C>, Vec<D>, Vec<E>) {
-    let (rest, last): (Vec<(A, B, C, D)>, Vec<E>) = rows
-        .into_iter()
-        .map(|(a, b, c, d, e)| ((a, b, c, d), e))
-        .unzip();
-    let (a, b, c, d) = unzip4(rest);
-    (a, b, c, d, last)
 }

@@ -20,15 +20,10 @@ async fn read_links(conn: &mut PgConnection) -> StoreResult<SyncLinks> {
 }
 
 /// Configs with their links and open session filled in; all of them, or only `only`.
-async fn load_configs(
-    conn: &mut PgConnection,
-    only: Option<ConfigId>,
-) -> StoreResult<Vec<Config>> {
+async fn load_configs(conn: &mut PgConnection, only: Option<ConfigId>) -> StoreResult<Vec<Config>> {
     let rows: Vec<ConfigRow> = match only {
-        Some(config_id) => {
-            sqlx::query_as("SELECT id, name, auto_share FROM configs WHERE id = $1")
-                .bind(config_id.0)
-        }
+        Some(config_id) => sqlx::query_as("SELECT id, name, auto_share FROM configs WHERE id = $1")
+            .bind(config_id.0),
         None => sqlx::query_as("SELECT id, name, auto_share FROM configs ORDER BY id"),
     }
     .fetch_all(&mut *conn)

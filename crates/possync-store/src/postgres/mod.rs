@@ -157,6 +157,11 @@ impl PostgresStore {
 
 /// Parses the URL and adds what every connection of the store needs.
 fn connect_options(url: &str, settings: &ConnectionSettings) -> StoreResult<PgConnectOptions> {
+    if !is_postgres_url(url) {
+        return Err(StoreError::Invalid(
+            "a PostgreSQL URL starts with postgres:// or postgresql://".to_owned(),
+        ));
+    }
     let options = PgConnectOptions::from_str(url).map_err(|error| {
         // The error names what is wrong without echoing the URL (it may hold a password).
         StoreError::Invalid(format!("the PostgreSQL URL does not parse: {error}"))
@@ -169,6 +174,11 @@ fn connect_options(url: &str, settings: &ConnectionSettings) -> StoreResult<PgCo
         .options([("statement_timeout", statement_timeout_ms.to_string())]))
 }
 
+/// Whether `url` names a PostgreSQL database (rather than, say, a file path).
+pub fn is_postgres_url(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
 /// One row of sqlx's bookkeeping table.
 #[derive(Debug, sqlx::FromRow)]
 struct AppliedMigration {
@@ -178,11 +188,10 @@ struct AppliedMigration {
 }
 
 async fn applied_migrations(conn: &mut PgConnection) -> StoreResult<Vec<AppliedMigration>> {
-    let table: Option<String> =
-        sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations')::text")
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(unavailable("could not look for the migrations table"))?;
+    let table: Option<String> = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations')::text")
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(unavailable("could not look for the migrations table"))?;
     if table.is_none() {
         return Ok(Vec::new());
     }

@@ -74,7 +74,13 @@ pub(super) async fn list_stock_moves(
     product_id: ProductId,
 ) -> StoreResult<Vec<StockMove>> {
     let mut tx = store.read_tx().await?;
-    if !exists(&mut tx, "SELECT 1 FROM products WHERE id = $1", product_id.0).await? {
+    if !exists(
+        &mut tx,
+        "SELECT 1 FROM products WHERE id = $1",
+        product_id.0,
+    )
+    .await?
+    {
         return Err(StoreError::NotFound("product"));
     }
     let rows: Vec<(String, i64, i64)> = sqlx::query_as(

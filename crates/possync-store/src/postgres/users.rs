@@ -2,9 +2,7 @@
 
 use super::{PostgresStore, commit_tx};
 use crate::database_errors::{conflict_on_unique, unavailable, violation};
-use crate::rows::{
-    LoginRow, UserRow, decode_token_owner, decode_u64, encode_token_owner,
-};
+use crate::rows::{LoginRow, UserRow, decode_token_owner, decode_u64, encode_token_owner};
 use crate::{Conflict, StoreError, StoreResult, TokenOwner};
 use possync_core::*;
 use sqlx::error::ErrorKind;
@@ -78,11 +76,12 @@ pub(super) async fn update_user(
     if user.role == Role::Manager && role.is_some_and(|role| role != Role::Manager) {
         // Locking every manager row makes two concurrent demotions (on two
         // nodes) take turns: the second one sees the first and is refused.
-        let managers: Vec<i64> =
-            sqlx::query_scalar("SELECT id FROM users WHERE role = 'manager' ORDER BY id FOR UPDATE")
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(unavailable("could not lock the managers"))?;
+        let managers: Vec<i64> = sqlx::query_scalar(
+            "SELECT id FROM users WHERE role = 'manager' ORDER BY id FOR UPDATE",
+        )
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(unavailable("could not lock the managers"))?;
         if !managers.iter().any(|&id| id != user_id.0) {
             return Err(Conflict::LastManager.into());
         }

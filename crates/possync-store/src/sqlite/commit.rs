@@ -11,7 +11,7 @@
 
 use super::{SqliteStore, commit_tx};
 use crate::batch::{BatchPlan, OrderRun, OutcomeRow, newly_paid};
-use crate::database_errors::{order_write_error, conflict_on_unique, unavailable};
+use crate::database_errors::{conflict_on_unique, order_write_error, unavailable};
 use crate::rows::{decode_quantity, decode_u64, encode_count, encode_json, encode_version};
 use crate::{CommitEntry, Conflict, StoreError, StoreResult};
 use possync_core::*;
@@ -19,7 +19,6 @@ use sqlx::query_builder::Separated;
 use sqlx::sqlite::SqliteConnection;
 use sqlx::{QueryBuilder, Sqlite};
 use std::collections::{BTreeMap, BTreeSet};
-
 
 /// Rows in one multi-row INSERT at most: 64 rows of at most 6 columns bind
 /// 384 values, far below SQLite's limit (32,766; 999 before SQLite 3.32).

@@ -2,9 +2,7 @@
 
 use super::{SqliteStore, commit_tx};
 use crate::database_errors::{conflict_on_unique, unavailable, violation};
-use crate::rows::{
-    LoginRow, UserRow, decode_token_owner, decode_u64, encode_token_owner,
-};
+use crate::rows::{LoginRow, UserRow, decode_token_owner, decode_u64, encode_token_owner};
 use crate::{Conflict, StoreError, StoreResult, TokenOwner};
 use possync_core::*;
 use sqlx::error::ErrorKind;
