@@ -79,7 +79,8 @@ impl LockedDataDir {
         self.path.join(DATABASE_FILE_NAME)
     }
 
-    /// Opens (creating and migrating if needed) the SQLite database.
+    /// Opens (creating and migrating if needed) the SQLite database with the
+    /// default connection settings.
     pub async fn open_store(&self) -> Result<SqliteStore> {
         let database_path = self.database_path();
         SqliteStore::open(&database_path)

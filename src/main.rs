@@ -1,4 +1,5 @@
-//! possync: the server (`possync serve`) and its admin commands (`possync user ...`).
+//! possync: the server (`possync serve`) and its admin commands (`possync user ...`,
+//! `possync migrate`, `possync backup`, `possync restore`).
 //!
 //! Everything a shop needs runs from this one binary: the HTTP API, the live sync,
 //! the embedded web POS and the SQLite file in the data directory. The binary is
@@ -8,6 +9,7 @@
 mod bench;
 mod console;
 mod data_dir;
+mod database;
 mod demo;
 mod logging;
 mod order;
@@ -35,6 +37,9 @@ struct Cli {
     )]
     data_dir: PathBuf,
 
+    #[command(flatten)]
+    database: database::DatabaseArgs,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -55,6 +60,23 @@ enum Command {
     /// The server `possync bench` starts (raised rate limits, the bench manager).
     #[command(hide = true)]
     BenchServer(bench::server::BenchServerArgs),
+    /// Bring the database schema up to date (PostgreSQL: required before the
+    /// first `serve` and after an upgrade; SQLite: done by `serve` too).
+    Migrate,
+    /// Write a consistent copy of the SQLite database to a new file, while the
+    /// server keeps serving.
+    Backup {
+        /// The file to write; it must not exist yet.
+        #[arg(long)]
+        output: PathBuf,
+    },
+    /// Put a backup in place of the SQLite database (stop the server first);
+    /// the replaced database is kept next to it.
+    Restore {
+        /// A file written by `possync backup`.
+        #[arg(long)]
+        input: PathBuf,
+    },
 }
 
 /// Tells the person what went wrong, on stderr; a closed stderr is ignored.
@@ -78,10 +100,17 @@ fn main() -> ExitCode {
     let outcome = runtime.block_on(async {
         match cli.command {
             Command::Order(args) => return order::run(*args).await,
-            Command::Serve(args) => serve::run(&cli.data_dir, args).await,
-            Command::User { command } => users::run(&cli.data_dir, command).await,
+            Command::Serve(args) => serve::run(&cli.data_dir, &cli.database, args).await,
+            Command::User { command } => users::run(&cli.data_dir, &cli.database, command).await,
             Command::Bench(args) => bench::run(args).await,
             Command::BenchServer(args) => bench::server::run(&cli.data_dir, args).await,
+            Command::Migrate => database::migrate(&cli.data_dir, &cli.database).await,
+            Command::Backup { output } => {
+                database::backup(&cli.data_dir, &cli.database, &output).await
+            }
+            Command::Restore { input } => {
+                database::restore(&cli.data_dir, &cli.database, &input).await
+            }
         }
         .map(|()| 0u8)
     });

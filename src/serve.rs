@@ -2,7 +2,7 @@
 //! first manager), listen, and serve until SIGINT or SIGTERM.
 
 use crate::console::say;
-use crate::data_dir::LockedDataDir;
+use crate::database::DatabaseArgs;
 use crate::demo;
 use crate::logging::{self, LogFormat};
 use crate::users;
@@ -157,12 +157,11 @@ fn parse_metrics_token(text: &str) -> Result<String, String> {
     }
 }
 
-pub async fn run(data_dir: &Path, args: ServeArgs) -> Result<()> {
+pub async fn run(data_dir: &Path, database: &DatabaseArgs, args: ServeArgs) -> Result<()> {
     logging::init(args.log_format);
     raise_open_files_limit(args.connections.connections_max);
-    let data_dir = LockedDataDir::lock(data_dir, "the server")?;
-    let store = data_dir.open_store().await?;
-    let store: Arc<dyn Store> = Arc::new(store);
+    let database = database.open(data_dir, "the server").await?;
+    let store: Arc<dyn Store> = Arc::clone(&database.store);
 
     let mut notices = Vec::new();
     if args.demo {
@@ -187,11 +186,11 @@ pub async fn run(data_dir: &Path, args: ServeArgs) -> Result<()> {
     // The first line is parsed by tests and scripts: keep its shape.
     say(format!("possync listening on http://{local_addr}"));
     say(format!("Open {} in a browser.", browser_url(local_addr)));
-    say(format!("Data: {}", data_dir.database_path().display()));
+    say(format!("Data: {}", database.description));
     for notice in notices {
         say(notice);
     }
-    tracing::info!(%local_addr, data_dir = %data_dir.path().display(), "serving");
+    tracing::info!(%local_addr, database = %database.description, "serving");
 
     let config = ServerConfig {
         auth: args.security.auth_settings(),
@@ -206,7 +205,8 @@ pub async fn run(data_dir: &Path, args: ServeArgs) -> Result<()> {
         .context("the server stopped with an error")?;
     tracing::info!("stopped");
     say("possync stopped");
-    drop(data_dir);
+    // The data directory's lock (SQLite) is released only now.
+    drop(database);
     Ok(())
 }
 

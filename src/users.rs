@@ -4,7 +4,7 @@
 //! refuse to run next to a server instead of racing it for the database.
 
 use crate::console::say;
-use crate::data_dir::LockedDataDir;
+use crate::database::DatabaseArgs;
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Subcommand, ValueEnum};
 use possync_core::{Login, Name, Password, Role};
@@ -60,9 +60,9 @@ pub enum UserCommand {
     List,
 }
 
-pub async fn run(data_dir: &Path, command: UserCommand) -> Result<()> {
-    let data_dir = LockedDataDir::lock(data_dir, "managing users")?;
-    let store = data_dir.open_store().await?;
+pub async fn run(data_dir: &Path, database: &DatabaseArgs, command: UserCommand) -> Result<()> {
+    let database = database.open(data_dir, "managing users").await?;
+    let store = database.store.as_ref();
     match command {
         UserCommand::Add {
             login,

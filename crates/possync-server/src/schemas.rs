@@ -445,6 +445,14 @@ pub struct Health {
     pub status: String,
 }
 
+/// Whether a node can serve: `ready`, or `unavailable` with what is down (`store`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Readiness {
+    #[schema(example = "ready")]
+    pub status: String,
+    pub reasons: Vec<String>,
+}
+
 /// The body of `POST /api/v1/orders/{id}/ops`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OpBody {

@@ -40,7 +40,7 @@ pub use shared_database::{
     one_session_per_config_across_writers, racing_commits_have_one_winner,
     the_last_manager_survives_concurrent_demotions,
 };
-pub use users::{tokens, users};
+pub use users::{ping, tokens, users};
 
 /// Generates one `#[tokio::test]` per contract behaviour for a store.
 ///
@@ -60,6 +60,7 @@ macro_rules! store_contract_tests {
     };
     (@all $fresh_store:path, $wrap:expr) => {
         $crate::store_contract_tests!(@tests $fresh_store, $wrap;
+            contract_ping => ping,
             contract_users => users,
             contract_tokens => tokens,
             contract_catalog => catalog,

@@ -26,7 +26,16 @@ impl TestDatabase {
     /// A fresh, migrated database on the machine's cluster; `None` (after a loud
     /// message) when PostgreSQL is not there and not required.
     pub async fn create() -> Option<TestDatabase> {
-        match TestDatabase::create_on(MACHINE_SERVER_URL).await {
+        TestDatabase::create_with(true).await
+    }
+
+    /// A fresh database without the schema, for what `possync migrate` must do.
+    pub async fn create_unmigrated() -> Option<TestDatabase> {
+        TestDatabase::create_with(false).await
+    }
+
+    async fn create_with(migrate: bool) -> Option<TestDatabase> {
+        match TestDatabase::create_on(MACHINE_SERVER_URL, migrate).await {
             Ok(database) => Some(database),
             Err(error) => {
                 skip_or_fail(&format!("PostgreSQL at {MACHINE_SERVER_URL}: {error}"));
@@ -35,9 +44,9 @@ impl TestDatabase {
         }
     }
 
-    /// A fresh, migrated database on the cluster at `server_url`
-    /// (`postgres://user@host:port`, no database name).
-    pub async fn create_on(server_url: &str) -> Result<TestDatabase, String> {
+    /// A fresh database on the cluster at `server_url` (`postgres://user@host:port`,
+    /// no database name), migrated or not.
+    pub async fn create_on(server_url: &str, migrate: bool) -> Result<TestDatabase, String> {
         static NEXT: AtomicU64 = AtomicU64::new(0);
         let nanos = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -61,9 +70,11 @@ impl TestDatabase {
             server_url: server_url.to_owned(),
             name,
         };
-        PostgresStore::migrate(&database.url())
-            .await
-            .map_err(|error| error.to_string())?;
+        if migrate {
+            PostgresStore::migrate(&database.url())
+                .await
+                .map_err(|error| error.to_string())?;
+        }
         Ok(database)
     }
 

@@ -226,3 +226,9 @@ pub async fn tokens<S: Store + ?Sized>(store: Arc<S>) {
         None
     );
 }
+
+/// A working store answers a ping.
+pub async fn ping<S: Store + ?Sized>(store: Arc<S>) {
+    ok(store.ping().await, "ping a fresh store");
+    ok(store.ping().await, "ping it again");
+}

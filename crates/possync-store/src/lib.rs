@@ -127,6 +127,10 @@ pub use possync_core::report::{CashSummary, PaymentTotal, SessionReport};
 /// The shop's durable state. Every method is one transaction.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
+    /// Answers `Ok` once the database has answered a trivial query, else
+    /// `Unavailable`: what readiness (`/readyz`) asks of the store.
+    async fn ping(&self) -> StoreResult<()>;
+
     // Users and authentication.
     async fn count_users(&self) -> StoreResult<u64>;
     async fn list_users(&self) -> StoreResult<Vec<User>>;

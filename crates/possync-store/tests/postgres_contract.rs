@@ -118,7 +118,12 @@ async fn connect_refuses_a_schema_it_does_not_know_and_migrate_is_explicit() {
         .await
         .expect("connect after the migration");
     assert_eq!(store.count_users().await.expect("count users"), 0);
+    store.ping().await.expect("an open store answers");
     store.close().await;
+    assert!(matches!(
+        store.ping().await,
+        Err(StoreError::Unavailable(_))
+    ));
 }
 
 #[tokio::test]

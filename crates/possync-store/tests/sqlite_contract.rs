@@ -339,3 +339,14 @@ async fn two_stores_on_one_file_still_open_one_session() {
         "{opened:?}"
     );
 }
+
+#[tokio::test]
+async fn a_closed_store_answers_ping_unavailable() {
+    let (_dir, store) = fresh_store().await;
+    store.ping().await.expect("an open store answers");
+    store.close().await;
+    assert!(matches!(
+        store.ping().await,
+        Err(StoreError::Unavailable(_))
+    ));
+}

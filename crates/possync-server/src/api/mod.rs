@@ -46,6 +46,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(system::healthz))
         .routes(routes!(system::api_healthz))
+        .routes(routes!(system::readyz))
+        .routes(routes!(system::api_readyz))
         .routes(routes!(system::openapi_json))
         .routes(routes!(login::login))
         .routes(routes!(login::me))

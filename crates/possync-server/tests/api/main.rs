@@ -11,6 +11,7 @@ mod connections;
 mod links;
 mod openapi;
 mod orders;
+mod readiness;
 mod roles;
 mod security;
 mod sessions;

@@ -272,6 +272,14 @@ async fn exists(conn: &mut PgConnection, sql: &'static str, id: i64) -> StoreRes
 
 #[async_trait]
 impl Store for PostgresStore {
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(unavailable("the database does not answer"))?;
+        Ok(())
+    }
+
     async fn count_users(&self) -> StoreResult<u64> {
         users::count_users(self).await
     }

@@ -14,6 +14,7 @@
 //! comes back from the file is parsed again into core types: a row that does
 //! not parse is reported as `Unavailable` and logged, never unwrapped.
 
+pub mod backup;
 mod catalog;
 mod commit;
 mod configs;
@@ -23,8 +24,8 @@ mod users;
 
 use crate::database_errors::{is_damaged, unavailable};
 use crate::{
-    CommitEntry, HistoryEntry, Invoice, OpOutcome, SessionReport, StockMove, Store, StoreError,
-    StoreResult, TokenOwner,
+    CommitEntry, ConnectionSettings, HistoryEntry, Invoice, OpOutcome, SessionReport, StockMove,
+    Store, StoreError, StoreResult, TokenOwner,
 };
 use async_trait::async_trait;
 use possync_core::*;
@@ -39,11 +40,15 @@ use std::time::Duration;
 /// The schema, embedded in the binary so a deployment is one file.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
-/// Reader connections at most: enough for the back office and catch-ups on a small machine.
-const READ_CONNECTIONS_MAX: u32 = 4;
+/// Reader connections at most by default: enough for the back office and
+/// catch-ups on a small machine.
+pub const READ_CONNECTIONS_MAX_DEFAULT: u32 = 4;
+/// How long a call waits for a free connection by default.
+pub const ACQUIRE_TIMEOUT_MS_DEFAULT: u64 = 30_000;
 
-/// How long a statement waits for a lock held by another process before it fails.
-const BUSY_TIMEOUT_MS: u64 = 5_000;
+/// How long a statement waits by default for a lock held by another process
+/// (a backup being taken, a second store on the file) before it fails.
+pub const BUSY_TIMEOUT_MS_DEFAULT: u64 = 5_000;
 
 /// The embedded SQLite store. Cloning is cheap and shares the connections.
 #[derive(Debug, Clone)]
@@ -75,8 +80,19 @@ pub struct SqlitePragmas {
 
 impl SqliteStore {
     /// Opens the database at `path`, creating the file if it is missing, and
-    /// brings its schema up to date.
+    /// brings its schema up to date, with the default connection settings.
     pub async fn open(path: &Path) -> StoreResult<SqliteStore> {
+        SqliteStore::open_with(path, &ConnectionSettings::default()).await
+    }
+
+    /// [`SqliteStore::open`] with `settings`: `connections_max` readers (next
+    /// to the one writer), `statement_timeout_ms` as SQLite's busy timeout.
+    pub async fn open_with(path: &Path, settings: &ConnectionSettings) -> StoreResult<SqliteStore> {
+        let acquire_timeout = Duration::from_millis(
+            settings
+                .acquire_timeout_ms
+                .unwrap_or(ACQUIRE_TIMEOUT_MS_DEFAULT),
+        );
         let options = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
@@ -84,7 +100,11 @@ impl SqliteStore {
             // FULL syncs the WAL at every commit: an acknowledged op survives a power cut.
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_millis(BUSY_TIMEOUT_MS));
+            .busy_timeout(Duration::from_millis(
+                settings
+                    .statement_timeout_ms
+                    .unwrap_or(BUSY_TIMEOUT_MS_DEFAULT),
+            ));
         let open_failed = |error: sqlx::Error| {
             tracing::error!(%error, path = %path.display(), "sqlite store: cannot open the database");
             if is_damaged(&error) {
@@ -93,6 +113,7 @@ impl SqliteStore {
             StoreError::Unavailable(format!("cannot open {}: {error}", path.display()))
         };
         let writer = SqlitePoolOptions::new()
+            .acquire_timeout(acquire_timeout)
             .max_connections(1)
             .min_connections(1)
             // The writer is kept for the life of the store: reopening costs, and
@@ -112,7 +133,13 @@ impl SqliteStore {
             }
         })?;
         let reader = SqlitePoolOptions::new()
-            .max_connections(READ_CONNECTIONS_MAX)
+            .acquire_timeout(acquire_timeout)
+            .max_connections(
+                settings
+                    .connections_max
+                    .unwrap_or(READ_CONNECTIONS_MAX_DEFAULT)
+                    .max(1),
+            )
             .connect_with(options)
             .await
             .map_err(open_failed)?;
@@ -237,6 +264,14 @@ async fn exists(conn: &mut SqliteConnection, sql: &'static str, id: i64) -> Stor
 
 #[async_trait]
 impl Store for SqliteStore {
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.reader)
+            .await
+            .map_err(unavailable("the database does not answer"))?;
+        Ok(())
+    }
+
     async fn count_users(&self) -> StoreResult<u64> {
         users::count_users(self).await
     }
