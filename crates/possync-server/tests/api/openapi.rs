@@ -11,6 +11,8 @@ use std::collections::BTreeSet;
 const ROUTES: &[(&str, &str)] = &[
     ("get", "/healthz"),
     ("get", "/api/v1/healthz"),
+    ("get", "/readyz"),
+    ("get", "/api/v1/readyz"),
     ("get", "/api/v1/openapi.json"),
     ("post", "/api/v1/login"),
     ("get", "/api/v1/me"),
@@ -439,6 +441,7 @@ async fn documented_schemas_match_real_answers() {
             &app.manager_token,
         ),
         ("get", "/healthz".into(), "/healthz", &app.manager_token),
+        ("get", "/readyz".into(), "/readyz", &app.manager_token),
         (
             "get",
             "/api/v1/orders".into(),
