@@ -10,6 +10,9 @@ const SQLITE_FULL: i64 = 13;
 /// SQLite's primary result codes for a file that is not, or no longer, a
 /// database (`SQLITE_CORRUPT`, `SQLITE_NOTADB`).
 const SQLITE_DAMAGED: [i64; 2] = [11, 26];
+/// PostgreSQL's SQLSTATE for a full disk (`disk_full`).
+#[cfg(feature = "postgres")]
+const POSTGRES_DISK_FULL: &str = "53100";
 
 /// The primary SQLite result code of an SQLite error (sqlx reports the
 /// extended code, whose low byte is the primary one); `None` for other databases.
@@ -42,7 +45,18 @@ pub(crate) fn is_damaged(error: &sqlx::Error) -> bool {
 }
 
 fn is_disk_full(error: &sqlx::Error) -> bool {
-    sqlite_primary_code(error) == Some(SQLITE_FULL)
+    if sqlite_primary_code(error) == Some(SQLITE_FULL) {
+        return true;
+    }
+    #[cfg(feature = "postgres")]
+    if let Some(database_error) = error.as_database_error()
+        && database_error
+            .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+            .is_some_and(|postgres_error| postgres_error.code() == POSTGRES_DISK_FULL)
+    {
+        return true;
+    }
+    false
 }
 
 pub(crate) fn violation(error: &sqlx::Error) -> Option<ErrorKind> {
