@@ -22,6 +22,7 @@ mod configs;
 mod fixtures;
 mod orders;
 mod payments;
+pub mod postgres_cluster;
 pub mod postgres_database;
 mod sessions;
 mod shared_database;

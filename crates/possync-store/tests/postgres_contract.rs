@@ -6,6 +6,7 @@
 
 use possync_store::postgres::PostgresStore;
 use possync_store::{ConnectionSettings, Store, StoreError};
+use possync_store_contract::postgres_cluster::ThrowawayCluster;
 use possync_store_contract::postgres_database::TestDatabase;
 use std::sync::Arc;
 
@@ -141,4 +142,65 @@ async fn a_bad_url_or_an_unreachable_server_is_a_clear_error() {
         PostgresStore::connect("postgres://postgres@127.0.0.1:1/possync", &settings).await,
         Err(StoreError::Unavailable(_))
     ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_recovers_by_itself_when_postgresql_restarts() {
+    // Declared first, dropped last: the database goes before its cluster.
+    let Some(cluster) = ThrowawayCluster::start() else {
+        return;
+    };
+    let database = TestDatabase::create_on(&cluster.server_url(), true)
+        .await
+        .expect("a database on the throwaway cluster");
+    let settings = ConnectionSettings {
+        acquire_timeout_ms: Some(2_000),
+        ..ConnectionSettings::default()
+    };
+    let store = PostgresStore::connect(&database.url(), &settings)
+        .await
+        .expect("connect");
+    let login = |text: &str| possync_core::Login::parse(text).expect("a login");
+    let name = possync_core::Name::parse("Someone").expect("a name");
+    store
+        .create_user(&login("before"), &name, possync_core::Role::Manager, "hash")
+        .await
+        .expect("write before the restart");
+
+    cluster.stop();
+    assert!(
+        matches!(store.ping().await, Err(StoreError::Unavailable(_))),
+        "a stopped database is not ready"
+    );
+    assert!(matches!(
+        store
+            .create_user(&login("during"), &name, possync_core::Role::Cashier, "hash")
+            .await,
+        Err(StoreError::Unavailable(_))
+    ));
+
+    cluster.start_again();
+    // The pool replaces the connections the restart cut, without being told.
+    store
+        .ping()
+        .await
+        .expect("ready again once PostgreSQL is back");
+    store
+        .create_user(&login("after"), &name, possync_core::Role::Cashier, "hash")
+        .await
+        .expect("write after the restart");
+    let logins: Vec<String> = store
+        .list_users()
+        .await
+        .expect("list users")
+        .into_iter()
+        .map(|user| user.login.as_str().to_owned())
+        .collect();
+    assert_eq!(
+        logins,
+        ["before", "after"],
+        "nothing written during the outage"
+    );
+    store.close().await;
+    drop(database);
 }
