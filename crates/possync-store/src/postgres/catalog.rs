@@ -4,7 +4,8 @@
 //! core's `apply_changes`) and writes it back, so two managers editing one
 //! product on two nodes take turns rather than mixing their fields.
 
-use super::{PostgresStore, commit_tx, exists};
+use super::changes::ShopChange;
+use super::{PostgresStore, commit_notifying, commit_tx, exists};
 use crate::database_errors::{unavailable, violation};
 use crate::rows::{
     CustomerRow, PaymentMethodRow, ProductRow, TaxRow, decode_name, decode_products,
@@ -265,7 +266,7 @@ pub(super) async fn create_product(
     let product_id = ProductId(product_id);
     write_product_taxes(&mut tx, product_id, &new.tax_ids).await?;
     let product = load_product(&mut tx, product_id, false).await?;
-    commit_tx(tx).await?;
+    commit_notifying(tx, &[ShopChange::Catalog]).await?;
     Ok(product)
 }
 
@@ -303,7 +304,7 @@ pub(super) async fn update_product(
         write_product_taxes(&mut tx, product_id, &product.tax_ids).await?;
     }
     let product = load_product(&mut tx, product_id, false).await?;
-    commit_tx(tx).await?;
+    commit_notifying(tx, &[ShopChange::Catalog]).await?;
     Ok(product)
 }
 
@@ -333,16 +334,19 @@ pub(super) async fn create_category(
     store: &PostgresStore,
     new: &CategoryNew,
 ) -> StoreResult<Category> {
+    let mut tx = store.write_tx().await?;
     let category_id: i64 =
         sqlx::query_scalar("INSERT INTO categories (name) VALUES ($1) RETURNING id")
             .bind(new.name.as_str())
-            .fetch_one(&store.pool)
+            .fetch_one(&mut *tx)
             .await
             .map_err(unavailable("could not create a category"))?;
-    Ok(Category {
+    let record = Category {
         id: CategoryId(category_id),
         name: new.name.clone(),
-    })
+    };
+    commit_notifying(tx, &[ShopChange::Catalog]).await?;
+    Ok(record)
 }
 
 pub(super) async fn update_category(
@@ -359,7 +363,7 @@ pub(super) async fn update_category(
         .execute(&mut *tx)
         .await
         .map_err(unavailable("could not update a category"))?;
-    commit_tx(tx).await?;
+    commit_notifying(tx, &[ShopChange::Catalog]).await?;
     Ok(category)
 }
 
@@ -378,17 +382,20 @@ pub(super) async fn get_tax(store: &PostgresStore, tax_id: TaxId) -> StoreResult
 }
 
 pub(super) async fn create_tax(store: &PostgresStore, new: &TaxNew) -> StoreResult<Tax> {
-    sqlx::query_as::<_, TaxRow>(
+    let mut tx = store.write_tx().await?;
+    let record = sqlx::query_as::<_, TaxRow>(
         "INSERT INTO taxes (name, rate_bp, price_included) VALUES ($1, $2, $3) \
          RETURNING id, name, rate_bp, price_included",
     )
     .bind(new.name.as_str())
     .bind(new.rate.basis_points())
     .bind(new.price_included)
-    .fetch_one(&store.pool)
+    .fetch_one(&mut *tx)
     .await
     .map_err(unavailable("could not create a tax"))?
-    .decode()
+    .decode()?;
+    commit_notifying(tx, &[ShopChange::Catalog]).await?;
+    Ok(record)
 }
 
 pub(super) async fn update_tax(
@@ -407,7 +414,7 @@ pub(super) async fn update_tax(
         .execute(&mut *tx)
         .await
         .map_err(unavailable("could not update a tax"))?;
-    commit_tx(tx).await?;
+    commit_notifying(tx, &[ShopChange::Catalog]).await?;
     Ok(tax)
 }
 
@@ -432,16 +439,19 @@ pub(super) async fn create_customer(
     store: &PostgresStore,
     new: &CustomerNew,
 ) -> StoreResult<Customer> {
-    sqlx::query_as::<_, CustomerRow>(
+    let mut tx = store.write_tx().await?;
+    let record = sqlx::query_as::<_, CustomerRow>(
         "INSERT INTO customers (name, email, phone) VALUES ($1, $2, $3) RETURNING id, name, email, phone",
     )
     .bind(new.name.as_str())
     .bind(new.email.as_ref().map(Name::as_str))
     .bind(new.phone.as_ref().map(Name::as_str))
-    .fetch_one(&store.pool)
+    .fetch_one(&mut *tx)
     .await
     .map_err(unavailable("could not create a customer"))?
-    .decode()
+    .decode()?;
+    commit_notifying(tx, &[ShopChange::Catalog]).await?;
+    Ok(record)
 }
 
 pub(super) async fn update_customer(
@@ -460,7 +470,7 @@ pub(super) async fn update_customer(
         .execute(&mut *tx)
         .await
         .map_err(unavailable("could not update a customer"))?;
-    commit_tx(tx).await?;
+    commit_notifying(tx, &[ShopChange::Catalog]).await?;
     Ok(customer)
 }
 
@@ -479,15 +489,18 @@ pub(super) async fn create_payment_method(
     store: &PostgresStore,
     new: &PaymentMethodNew,
 ) -> StoreResult<PaymentMethod> {
-    sqlx::query_as::<_, PaymentMethodRow>(
+    let mut tx = store.write_tx().await?;
+    let record = sqlx::query_as::<_, PaymentMethodRow>(
         "INSERT INTO payment_methods (name, kind) VALUES ($1, $2) RETURNING id, name, kind",
     )
     .bind(new.name.as_str())
     .bind(new.kind.as_str())
-    .fetch_one(&store.pool)
+    .fetch_one(&mut *tx)
     .await
     .map_err(unavailable("could not create a payment method"))?
-    .decode()
+    .decode()?;
+    commit_notifying(tx, &[ShopChange::Catalog]).await?;
+    Ok(record)
 }
 
 pub(super) async fn update_payment_method(
@@ -505,6 +518,6 @@ pub(super) async fn update_payment_method(
         .execute(&mut *tx)
         .await
         .map_err(unavailable("could not update a payment method"))?;
-    commit_tx(tx).await?;
+    commit_notifying(tx, &[ShopChange::Catalog]).await?;
     Ok(method)
 }

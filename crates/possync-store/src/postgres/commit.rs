@@ -15,8 +15,11 @@
 //!    op id refuses an accepted op that another node already committed
 //!    ([`Conflict::OpAnswered`]);
 //! 4. payments lock the stock rows they move and the invoice counter, so
-//!    numbers stay gap-free and stock exact across nodes.
+//!    numbers stay gap-free and stock exact across nodes;
+//! 5. every order written is notified (`possync_orders`, its id and version),
+//!    delivered to every node's listener once the transaction commits.
 
+use super::changes::notify_orders;
 use super::{PostgresStore, commit_tx};
 use crate::batch::{BatchPlan, OrderRun, newly_paid};
 use crate::database_errors::{conflict_on_unique, order_write_error, unavailable};
@@ -71,6 +74,12 @@ pub(super) async fn commit_batch(
     for run in runs {
         write_order_row(&mut tx, run, stored.get(&run.last.id)).await?;
     }
+    let written: Vec<(OrderId, u64)> = plan
+        .orders
+        .iter()
+        .map(|run| (run.last.id, run.last.version))
+        .collect();
+    notify_orders(&mut tx, &written).await?;
     write_history(&mut tx, &plan).await?;
     write_outcomes(&mut tx, &plan).await?;
     let paid_before = plan

@@ -1,6 +1,7 @@
 //! Configs (tills) and the two-way sync links between them.
 
-use super::{PostgresStore, commit_tx};
+use super::changes::ShopChange;
+use super::{PostgresStore, commit_notifying, commit_tx};
 use crate::database_errors::unavailable;
 use crate::rows::{ConfigRow, decode_configs, link_changes};
 use crate::{StoreError, StoreResult};
@@ -123,7 +124,7 @@ pub(super) async fn create_config(store: &PostgresStore, new: &ConfigNew) -> Sto
     // On a bad link the transaction is dropped, so the config is not created either.
     relink(&mut tx, config_id, &new.sync_with).await?;
     let config = load_config(&mut tx, config_id).await?;
-    commit_tx(tx).await?;
+    commit_notifying(tx, &[ShopChange::Configs, ShopChange::Links]).await?;
     Ok(config)
 }
 
@@ -146,7 +147,7 @@ pub(super) async fn update_config(
         return Err(StoreError::NotFound("config"));
     }
     let config = load_config(&mut tx, config_id).await?;
-    commit_tx(tx).await?;
+    commit_notifying(tx, &[ShopChange::Configs]).await?;
     Ok(config)
 }
 
@@ -158,7 +159,7 @@ pub(super) async fn set_sync_with(
     let mut tx = store.write_tx().await?;
     relink(&mut tx, config_id, linked).await?;
     let config = load_config(&mut tx, config_id).await?;
-    commit_tx(tx).await?;
+    commit_notifying(tx, &[ShopChange::Links]).await?;
     Ok(config)
 }
 

@@ -20,6 +20,7 @@
 //! parsing are shared with the SQLite store (`crate::rows`).
 
 mod catalog;
+pub mod changes;
 mod commit;
 mod configs;
 mod orders;
@@ -255,6 +256,15 @@ async fn check_schema(pool: &PgPool) -> StoreResult<()> {
 
 async fn commit_tx(tx: Transaction<'static, Postgres>) -> StoreResult<()> {
     tx.commit().await.map_err(unavailable("could not commit"))
+}
+
+/// Commits `tx`, telling every node's listener about `changes` once it has.
+async fn commit_notifying(
+    mut tx: Transaction<'static, Postgres>,
+    changes: &[changes::ShopChange],
+) -> StoreResult<()> {
+    changes::notify_shop(&mut tx, changes).await?;
+    commit_tx(tx).await
 }
 
 /// Whether the row `id` exists; `sql` is `SELECT 1 FROM <table> WHERE id = $1`.

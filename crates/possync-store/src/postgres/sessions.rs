@@ -3,7 +3,8 @@
 //! by `possync_core::session_report`).
 
 use super::catalog::load_payment_methods;
-use super::{PostgresStore, commit_tx, exists};
+use super::changes::ShopChange;
+use super::{PostgresStore, commit_notifying, commit_tx, exists};
 use crate::database_errors::unavailable;
 use crate::rows::{SESSION_COLUMNS, SessionRow, decode_session_report};
 use crate::{Conflict, SessionReport, StoreError, StoreResult};
@@ -142,7 +143,7 @@ pub(super) async fn close_session(
     .map_err(unavailable("could not close a session"))?;
     let session = load_session(&mut tx, session_id).await?;
     let report = build_report(&mut tx, session).await?;
-    commit_tx(tx).await?;
+    commit_notifying(tx, &[ShopChange::SessionClosed(session_id)]).await?;
     Ok(report)
 }
 

@@ -1,6 +1,7 @@
 //! Users and the hashes of their tokens.
 
-use super::{PostgresStore, commit_tx};
+use super::changes::ShopChange;
+use super::{PostgresStore, commit_notifying};
 use crate::database_errors::{conflict_on_unique, unavailable, violation};
 use crate::rows::{LoginRow, UserRow, decode_token_owner, decode_u64, encode_token_owner};
 use crate::{Conflict, StoreError, StoreResult, TokenOwner};
@@ -47,6 +48,7 @@ pub(super) async fn create_user(
     role: Role,
     password_hash: &str,
 ) -> StoreResult<User> {
+    let mut tx = store.write_tx().await?;
     let row = sqlx::query_as::<_, UserRow>(
         "INSERT INTO users (login, name, role, password_hash) VALUES ($1, $2, $3, $4) \
          RETURNING id, login, name, role",
@@ -55,13 +57,15 @@ pub(super) async fn create_user(
     .bind(name.as_str())
     .bind(role.as_str())
     .bind(password_hash)
-    .fetch_one(&store.pool)
+    .fetch_one(&mut *tx)
     .await
     .map_err(conflict_on_unique(
         Conflict::LoginTaken,
         "could not create a user",
     ))?;
-    row.decode()
+    let record = row.decode()?;
+    commit_notifying(tx, &[ShopChange::Users]).await?;
+    Ok(record)
 }
 
 pub(super) async fn update_user(
@@ -98,7 +102,7 @@ pub(super) async fn update_user(
     .await
     .map_err(unavailable("could not update a user"))?;
     let user = load_user(&mut tx, user_id).await?;
-    commit_tx(tx).await?;
+    commit_notifying(tx, &[ShopChange::Users]).await?;
     Ok(user)
 }
 

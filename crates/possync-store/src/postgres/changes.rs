@@ -1,0 +1,205 @@
+//! What changed in the database, told to every node: PostgreSQL's
+//! `LISTEN/NOTIFY`.
+//!
+//! Writes notify inside their own transaction, so a notification goes out if
+//! and only if the write committed, after it committed. Payloads are small: an
+//! order's id and version, or the kind of shop data that changed; a node reads
+//! the rows itself. Notifications are not stored: a listener whose connection
+//! drops misses whatever was sent meanwhile, so [`ChangeListener::next`] says
+//! [`StoreChange::Missed`] first, and the node re-reads what may have changed
+//! before it trusts anything newer.
+
+use crate::database_errors::unavailable;
+use crate::{StoreError, StoreResult};
+use possync_core::{OrderId, SessionId};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgListener, PgPool, PgPoolOptions};
+use std::str::FromStr;
+use uuid::Uuid;
+
+/// The channel of order changes; payload `<order id> <version>`.
+pub(crate) const ORDERS_CHANNEL: &str = "possync_orders";
+/// The channel of shop changes; payload `links`, `configs`, `catalog`, `users`
+/// or `session_closed <id>`.
+pub(crate) const SHOP_CHANNEL: &str = "possync_shop";
+
+/// One change another node (or this one) committed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreChange {
+    /// The order is at `version` now (or later: notifications of one order
+    /// may arrive after a newer one was read).
+    Order { order_id: OrderId, version: u64 },
+    /// Sync links changed.
+    Links,
+    /// A config was created or changed.
+    Configs,
+    /// Products, categories, taxes, customers or payment methods changed.
+    Catalog,
+    /// A user was created or changed (role, password, active): their tokens may be revoked.
+    Users,
+    /// A session was closed: its terminals must stop.
+    SessionClosed(SessionId),
+    /// The listener's connection was lost: notifications sent meanwhile are
+    /// gone. Re-read what may have changed before acting on newer ones.
+    Missed,
+}
+
+/// A shop change, as written by the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ShopChange {
+    Links,
+    Configs,
+    Catalog,
+    Users,
+    SessionClosed(SessionId),
+}
+
+impl ShopChange {
+    fn payload(self) -> String {
+        match self {
+            ShopChange::Links => "links".to_owned(),
+            ShopChange::Configs => "configs".to_owned(),
+            ShopChange::Catalog => "catalog".to_owned(),
+            ShopChange::Users => "users".to_owned(),
+            ShopChange::SessionClosed(session_id) => format!("session_closed {}", session_id.0),
+        }
+    }
+}
+
+/// Sends `changes` when (and only if) the transaction of `conn` commits.
+pub(crate) async fn notify_shop(
+    conn: &mut PgConnection,
+    changes: &[ShopChange],
+) -> StoreResult<()> {
+    let payloads: Vec<String> = changes.iter().map(|change| change.payload()).collect();
+    sqlx::query("SELECT pg_notify($1, payload) FROM UNNEST($2::text[]) AS payload")
+        .bind(SHOP_CHANNEL)
+        .bind(&payloads)
+        .execute(&mut *conn)
+        .await
+        .map_err(unavailable("could not notify a shop change"))?;
+    Ok(())
+}
+
+/// Sends one notification per order, at the version the transaction of
+/// `conn` leaves it, when (and only if) that transaction commits.
+pub(crate) async fn notify_orders(
+    conn: &mut PgConnection,
+    orders: &[(OrderId, u64)],
+) -> StoreResult<()> {
+    let payloads: Vec<String> = orders
+        .iter()
+        .map(|(order_id, version)| format!("{} {version}", order_id.0))
+        .collect();
+    sqlx::query("SELECT pg_notify($1, payload) FROM UNNEST($2::text[]) AS payload")
+        .bind(ORDERS_CHANNEL)
+        .bind(&payloads)
+        .execute(&mut *conn)
+        .await
+        .map_err(unavailable("could not notify order changes"))?;
+    Ok(())
+}
+
+fn parse(channel: &str, payload: &str) -> Option<StoreChange> {
+    match channel {
+        ORDERS_CHANNEL => {
+            let (order_id, version) = payload.split_once(' ')?;
+            Some(StoreChange::Order {
+                order_id: OrderId(Uuid::parse_str(order_id).ok()?),
+                version: version.parse().ok()?,
+            })
+        }
+        SHOP_CHANNEL => match payload.split_once(' ') {
+            None => match payload {
+                "links" => Some(StoreChange::Links),
+                "configs" => Some(StoreChange::Configs),
+                "catalog" => Some(StoreChange::Catalog),
+                "users" => Some(StoreChange::Users),
+                _ => None,
+            },
+            Some(("session_closed", session_id)) => Some(StoreChange::SessionClosed(SessionId(
+                session_id.parse().ok()?,
+            ))),
+            Some(_) => None,
+        },
+        _ => None,
+    }
+}
+
+/// One node's subscription to what every node commits, on a connection of its own.
+#[derive(Debug)]
+pub struct ChangeListener {
+    /// A pool of one connection, kept for the listener's life: a new listener
+    /// takes its connection from it after the old one failed.
+    pool: PgPool,
+    /// `None` after a failure: the next call starts a new one and answers `Missed`.
+    listener: Option<PgListener>,
+}
+
+impl ChangeListener {
+    /// Connects and subscribes. The connection is named `possync-listener` in
+    /// `pg_stat_activity`.
+    pub async fn connect(url: &str) -> StoreResult<ChangeListener> {
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|error| {
+                StoreError::Invalid(format!("the PostgreSQL URL does not parse: {error}"))
+            })?
+            .application_name("possync-listener");
+        let pool = PgPoolOptions::new()
+            .max_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(options)
+            .await
+            .map_err(unavailable("could not connect the change listener"))?;
+        let listener = subscribe(&pool).await?;
+        Ok(ChangeListener {
+            pool,
+            listener: Some(listener),
+        })
+    }
+
+    /// The next change. After a lost connection it answers [`StoreChange::Missed`]
+    /// once it is subscribed again; while the database is unreachable it answers
+    /// `Unavailable`, and the next call tries again (after a pause of the
+    /// caller's choosing). Notifications this build does not understand are skipped.
+    pub async fn next(&mut self) -> StoreResult<StoreChange> {
+        let Some(listener) = self.listener.as_mut() else {
+            // The failed listener (and its connection) is gone; this one
+            // starts clean, and what happened meanwhile must be re-read.
+            self.listener = Some(subscribe(&self.pool).await?);
+            return Ok(StoreChange::Missed);
+        };
+        loop {
+            match listener.try_recv().await {
+                Ok(Some(notification)) => {
+                    match parse(notification.channel(), notification.payload()) {
+                        Some(change) => return Ok(change),
+                        None => tracing::warn!(
+                            channel = notification.channel(),
+                            payload = notification.payload(),
+                            "change listener: a notification it does not understand"
+                        ),
+                    }
+                }
+                // The connection was lost and is back (sqlx reconnected and
+                // subscribed again before answering).
+                Ok(None) => return Ok(StoreChange::Missed),
+                Err(error) => {
+                    self.listener = None;
+                    return Err(unavailable("the change listener lost the database")(error));
+                }
+            }
+        }
+    }
+}
+
+async fn subscribe(pool: &PgPool) -> StoreResult<PgListener> {
+    let mut listener = PgListener::connect_with(pool)
+        .await
+        .map_err(unavailable("could not start the change listener"))?;
+    listener
+        .listen_all([ORDERS_CHANNEL, SHOP_CHANNEL])
+        .await
+        .map_err(unavailable("could not listen for changes"))?;
+    Ok(listener)
+}
