@@ -44,6 +44,10 @@ export function rejectMessage({ code, message, entry, before, after, removedBy }
     case 'underpaid':
       return 'The payments do not cover the total';
     case 'forbidden':
+      // Under the counter's "restrict price control" (PROTOCOL.md), prices,
+      // discounts and returns need a manager; any other refusal is about sight.
+      if (needsPriceControl(op)) return 'Only a manager may change prices, discounts or returns at this counter';
+      return 'This order is no longer shared with this counter';
     case 'not_found':
       return 'This order is no longer shared with this counter';
     case 'session_closed':
@@ -66,6 +70,27 @@ export function refusalWords({ code, message }) {
   if (code === 'invalid' && /quantity/.test(message || '')) return 'This quantity is out of range';
   if (code === 'invalid' && /note/.test(message || '')) return 'This note is too long';
   return rejectMessage({ code, message });
+}
+
+/** Whether `op` is one a counter with restricted price control keeps for managers:
+ * set_price, set_discount, a negative quantity or delta, a line added with its own
+ * price or discount. */
+export function needsPriceControl(op) {
+  if (!op) return false;
+  const negative = (q) => typeof q === 'string' ? q.trim().startsWith('-') : typeof q === 'number' && q < 0;
+  switch (op.kind) {
+    case 'set_price':
+    case 'set_discount':
+      return true;
+    case 'set_qty':
+      return negative(op.qty);
+    case 'add_qty':
+      return negative(op.delta);
+    case 'add_line':
+      return negative(op.qty) || op.unit_price != null || (op.discount != null && op.discount !== '0');
+    default:
+      return false;
+  }
 }
 
 function nameFromMessage(message) {

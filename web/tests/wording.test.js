@@ -21,6 +21,17 @@ test('a lock names who is paying', () => {
 test('other codes read as sentences', () => {
   assert.match(rejectMessage({ code: 'stale' }), /total changed/);
   assert.match(rejectMessage({ code: 'forbidden' }), /no longer shared/);
+  assert.match(rejectMessage({ code: 'forbidden', entry: { op: { kind: 'set_note', note: 'x' } } }), /no longer shared/);
+  for (const op of [
+    { kind: 'set_price', line_id: 'A', unit_price: 1 },
+    { kind: 'set_discount', line_id: 'A', discount: '10' },
+    { kind: 'set_qty', line_id: 'A', qty: '-1' },
+    { kind: 'add_qty', line_id: 'A', delta: '-2' },
+    { kind: 'add_line', line_id: 'B', product_id: 1, qty: '1', unit_price: 100 },
+  ]) {
+    assert.equal(rejectMessage({ code: 'forbidden', entry: { op } }), 'Only a manager may change prices, discounts or returns at this counter', op.kind);
+  }
+  assert.match(rejectMessage({ code: 'forbidden', entry: { op: { kind: 'set_qty', line_id: 'A', qty: '2' } } }), /no longer shared/);
   assert.equal(rejectMessage({ code: 'mystery', message: 'm' }), 'm');
 });
 
