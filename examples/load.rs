@@ -97,8 +97,10 @@ async fn main() {
         .unwrap();
     let config = ServerConfig {
         sync: SyncSettings {
-            ops_burst_max: 1_000_000,
-            ops_per_s_max: 1_000_000,
+            node: possync_server::sync::NodeSettings {
+                ops_rate: possync_server::sync::RateLimit::new(1_000_000, 1_000_000),
+                ..possync_server::sync::NodeSettings::default()
+            },
             ..SyncSettings::default()
         },
         ..ServerConfig::default()

@@ -14,6 +14,7 @@ mod demo;
 mod logging;
 mod order;
 mod serve;
+mod sync_args;
 mod users;
 
 use clap::{Parser, Subcommand};

@@ -5,6 +5,7 @@ use crate::console::say;
 use crate::database::DatabaseArgs;
 use crate::demo;
 use crate::logging::{self, LogFormat};
+use crate::sync_args::SyncArgs;
 use crate::users;
 use anyhow::{Context, Result};
 use clap::Args;
@@ -37,6 +38,9 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     connections: ConnectionArgs,
+
+    #[command(flatten)]
+    sync: SyncArgs,
 }
 
 /// How many connections the server holds, and how long one may stay silent.
@@ -195,6 +199,7 @@ pub async fn run(data_dir: &Path, database: &DatabaseArgs, args: ServeArgs) -> R
     let config = ServerConfig {
         auth: args.security.auth_settings(),
         connections: args.connections.connection_settings(),
+        sync: args.sync.sync_settings(),
         ..ServerConfig::default()
     };
     let state = AppState::start_with_system_clock(store, config)

@@ -8,7 +8,8 @@ use crate::users::hash_off_thread;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use possync_core::{Login, Name, Password, Role};
-use possync_server::{AppState, ServerConfig, sync::SyncSettings};
+use possync_server::sync::{NodeSettings, RateLimit, SyncSettings};
+use possync_server::{AppState, ServerConfig};
 use possync_store::Store;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -51,8 +52,13 @@ pub async fn run(data_dir: &Path, args: BenchServerArgs) -> Result<()> {
     }
     let config = ServerConfig {
         sync: SyncSettings {
-            ops_burst_max: BENCH_OPS_PER_S_MAX,
-            ops_per_s_max: BENCH_OPS_PER_S_MAX,
+            node: NodeSettings {
+                ops_rate: RateLimit::new(BENCH_OPS_PER_S_MAX, BENCH_OPS_PER_S_MAX),
+                http_ops_rate: RateLimit::new(BENCH_OPS_PER_S_MAX, BENCH_OPS_PER_S_MAX),
+                // Terminals of one counter may share its token in a bench.
+                connections_per_token_max: 100_000,
+                ..NodeSettings::default()
+            },
             ..SyncSettings::default()
         },
         ..ServerConfig::default()

@@ -5,7 +5,7 @@
 // session), router and screens (the URL hash -> a view).
 //
 // The app context, as views use it:
-//   app.auth       the stored record {user_token, user, terminal_token, session, config}
+//   app.auth       the stored record {user_token, user, terminal_token, terminal_id, session, config}
 //   app.till       the running Till (till.js) or null
 //   app.account    sign-in: user, signedIn(), isManager(), userApi(), login(), logout(), handleUserError()
 //   app.lifecycle  the till's session: openSession(), closeSession(), setPresence(), ...

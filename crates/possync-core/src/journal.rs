@@ -42,4 +42,55 @@ pub enum CommitEntry {
         reject: Reject,
         at: Timestamp,
     },
+    /// An op acknowledged without a change (a `create` repeating the order it
+    /// names, at `version`): its answer is remembered like any first answer,
+    /// so a resend gets the same one (PROTOCOL.md guarantee 2).
+    Unchanged {
+        op_id: OpId,
+        order_id: OrderId,
+        version: u64,
+        at: Timestamp,
+    },
+}
+
+impl CommitEntry {
+    /// The op this entry answers.
+    pub fn op_id(&self) -> OpId {
+        match self {
+            CommitEntry::Accepted { entry, .. } => entry.op_id,
+            CommitEntry::Rejected { op_id, .. } | CommitEntry::Unchanged { op_id, .. } => *op_id,
+        }
+    }
+
+    /// The order this entry is about.
+    pub fn order_id(&self) -> OrderId {
+        match self {
+            CommitEntry::Accepted { order, .. } => order.id,
+            CommitEntry::Rejected { order_id, .. } | CommitEntry::Unchanged { order_id, .. } => {
+                *order_id
+            }
+        }
+    }
+
+    /// The first answer this entry records.
+    pub fn outcome(&self) -> OpOutcome {
+        match self {
+            CommitEntry::Accepted { order, entry } => OpOutcome::Accepted {
+                order_id: order.id,
+                version: entry.version,
+            },
+            CommitEntry::Rejected {
+                order_id, reject, ..
+            } => OpOutcome::Rejected {
+                order_id: *order_id,
+                reject: reject.clone(),
+            },
+            CommitEntry::Unchanged {
+                order_id, version, ..
+            } => OpOutcome::Accepted {
+                order_id: *order_id,
+                version: *version,
+            },
+        }
+    }
 }

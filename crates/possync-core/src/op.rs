@@ -97,6 +97,117 @@ pub enum Op {
     },
 }
 
+/// One way to spell each op, for code and tests alike (fields not named take
+/// their defaults: no catalog override, no note, no invoice).
+impl Op {
+    /// A new private draft (shared at once only when the config auto-shares).
+    pub fn create() -> Op {
+        Op::Create {
+            config_id: None,
+            customer_id: None,
+            note: None,
+            share: None,
+        }
+    }
+
+    /// A new draft, shared at once when `share`.
+    pub fn create_shared(share: bool) -> Op {
+        Op::Create {
+            config_id: None,
+            customer_id: None,
+            note: None,
+            share: Some(share),
+        }
+    }
+
+    pub fn share() -> Op {
+        Op::Share {}
+    }
+
+    pub fn unshare() -> Op {
+        Op::Unshare {}
+    }
+
+    /// A line at the catalog price.
+    pub fn add_line(line_id: LineId, product_id: ProductId, qty: Quantity) -> Op {
+        Op::AddLine {
+            line_id,
+            product_id,
+            qty,
+            unit_price: None,
+            discount: None,
+            note: None,
+        }
+    }
+
+    pub fn add_qty(line_id: LineId, delta: Quantity) -> Op {
+        Op::AddQty { line_id, delta }
+    }
+
+    pub fn set_qty(line_id: LineId, qty: Quantity) -> Op {
+        Op::SetQty { line_id, qty }
+    }
+
+    pub fn set_price(line_id: LineId, unit_price: Money) -> Op {
+        Op::SetPrice {
+            line_id,
+            unit_price,
+        }
+    }
+
+    pub fn set_discount(line_id: LineId, discount: Discount) -> Op {
+        Op::SetDiscount { line_id, discount }
+    }
+
+    pub fn set_line_note(line_id: LineId, note: Note) -> Op {
+        Op::SetLineNote { line_id, note }
+    }
+
+    pub fn remove_line(line_id: LineId) -> Op {
+        Op::RemoveLine { line_id }
+    }
+
+    pub fn set_customer(customer_id: Option<CustomerId>) -> Op {
+        Op::SetCustomer { customer_id }
+    }
+
+    pub fn set_note(note: Note) -> Op {
+        Op::SetNote { note }
+    }
+
+    pub fn begin_payment() -> Op {
+        Op::BeginPayment {}
+    }
+
+    pub fn cancel_payment() -> Op {
+        Op::CancelPayment {}
+    }
+
+    /// Pays `expected_total` with these payments, without an invoice.
+    pub fn pay(payments: Vec<PaymentInput>, expected_total: Money) -> Op {
+        Op::Pay {
+            payments,
+            expected_total,
+            invoice: None,
+        }
+    }
+
+    /// Pays exactly `total` with one method.
+    pub fn pay_exactly(method_id: PaymentMethodId, total: Money) -> Op {
+        Op::pay(
+            vec![PaymentInput {
+                method_id,
+                amount: total,
+            }],
+            total,
+        )
+    }
+
+    pub fn cancel() -> Op {
+        Op::Cancel { reason: None }
+    }
+}
+
 impl Op {
     pub fn kind(&self) -> &'static str {
         match self {

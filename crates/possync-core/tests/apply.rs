@@ -184,87 +184,59 @@ fn note(text: &str) -> Note {
     Note::parse(text).unwrap()
 }
 
+// The test's own spelling (line numbers, quantities and amounts as text) over
+// the core's op builders.
 fn create() -> Op {
-    Op::Create {
-        config_id: None,
-        customer_id: None,
-        note: None,
-        share: None,
-    }
+    Op::create()
 }
 
 fn add_line(line_no: u128, product_id: ProductId, quantity: &str) -> Op {
-    Op::AddLine {
-        line_id: line(line_no),
-        product_id,
-        qty: qty(quantity),
-        unit_price: None,
-        discount: None,
-        note: None,
-    }
+    Op::add_line(line(line_no), product_id, qty(quantity))
 }
 
 fn add_qty(line_no: u128, delta: &str) -> Op {
-    Op::AddQty {
-        line_id: line(line_no),
-        delta: qty(delta),
-    }
+    Op::add_qty(line(line_no), qty(delta))
 }
 
 fn set_qty(line_no: u128, quantity: &str) -> Op {
-    Op::SetQty {
-        line_id: line(line_no),
-        qty: qty(quantity),
-    }
+    Op::set_qty(line(line_no), qty(quantity))
 }
 
 fn set_price(line_no: u128, unit_price: i64) -> Op {
-    Op::SetPrice {
-        line_id: line(line_no),
-        unit_price: money(unit_price),
-    }
+    Op::set_price(line(line_no), money(unit_price))
 }
 
 fn set_discount(line_no: u128, discount: &str) -> Op {
-    Op::SetDiscount {
-        line_id: line(line_no),
-        discount: percent(discount),
-    }
+    Op::set_discount(line(line_no), percent(discount))
 }
 
 fn set_line_note(line_no: u128, text: &str) -> Op {
-    Op::SetLineNote {
-        line_id: line(line_no),
-        note: note(text),
-    }
+    Op::set_line_note(line(line_no), note(text))
 }
 
 fn remove_line(line_no: u128) -> Op {
-    Op::RemoveLine {
-        line_id: line(line_no),
-    }
+    Op::remove_line(line(line_no))
 }
 
 fn set_customer(customer_id: Option<CustomerId>) -> Op {
-    Op::SetCustomer { customer_id }
+    Op::set_customer(customer_id)
 }
 
 fn set_note(text: &str) -> Op {
-    Op::SetNote { note: note(text) }
+    Op::set_note(note(text))
 }
 
 fn pay(payments: &[(PaymentMethodId, i64)], expected_total: i64) -> Op {
-    Op::Pay {
-        payments: payments
+    Op::pay(
+        payments
             .iter()
             .map(|&(method_id, amount)| PaymentInput {
                 method_id,
                 amount: money(amount),
             })
             .collect(),
-        expected_total: money(expected_total),
-        invoice: None,
-    }
+        money(expected_total),
+    )
 }
 
 fn pay_with_invoice(payments: &[(PaymentMethodId, i64)], expected_total: i64) -> Op {
@@ -283,7 +255,7 @@ fn pay_with_invoice(payments: &[(PaymentMethodId, i64)], expected_total: i64) ->
 }
 
 fn cancel() -> Op {
-    Op::Cancel { reason: None }
+    Op::cancel()
 }
 
 /// One op of every kind but create; the ones that name a line name `line_no`.

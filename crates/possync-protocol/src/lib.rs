@@ -226,6 +226,75 @@ pub fn decode_op_body(
     })
 }
 
+/// Why the server closes a sync connection: the WebSocket close code and a
+/// short reason. The codes of PROTOCOL.md ("Close codes") are fixed; 1000,
+/// 1008 and 1011 are the standard WebSocket ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum CloseCode {
+    /// 1000: the connection ended normally (the terminal left).
+    Normal,
+    /// 1001: the server is shutting down.
+    ServerShuttingDown,
+    /// 1008: a policy bound, e.g. too many connections for one token.
+    TooManyConnections,
+    /// 1011: the sync node stopped; the terminal reconnects.
+    NodeStopped,
+    /// 4000: the terminal missed its heartbeats.
+    MissedHeartbeats,
+    /// 4001: the session was closed or the token revoked.
+    SessionClosed,
+    /// 4003: the terminal id is bound to another token.
+    TerminalTaken,
+    /// 4008: too slow (its queue bound was hit) or flooding.
+    TooSlow,
+}
+
+impl CloseCode {
+    /// The numeric WebSocket close code.
+    pub fn code(self) -> u16 {
+        match self {
+            CloseCode::Normal => 1000,
+            CloseCode::ServerShuttingDown => 1001,
+            CloseCode::TooManyConnections => 1008,
+            CloseCode::NodeStopped => 1011,
+            CloseCode::MissedHeartbeats => 4000,
+            CloseCode::SessionClosed => 4001,
+            CloseCode::TerminalTaken => 4003,
+            CloseCode::TooSlow => 4008,
+        }
+    }
+
+    /// The reason sent in the close frame (short: a close frame holds 123 bytes).
+    pub fn reason(self) -> &'static str {
+        match self {
+            CloseCode::Normal => "bye",
+            CloseCode::ServerShuttingDown => "server shutting down",
+            CloseCode::TooManyConnections => "too many connections for this token",
+            CloseCode::NodeStopped => "sync stopped; reconnect",
+            CloseCode::MissedHeartbeats => "no heartbeat",
+            CloseCode::SessionClosed => "session closed",
+            CloseCode::TerminalTaken => "terminal id belongs to another token",
+            CloseCode::TooSlow => "too slow: reconnect and catch up",
+        }
+    }
+
+    /// The close code a number names, if it is one of these.
+    pub fn from_code(code: u16) -> Option<CloseCode> {
+        [
+            CloseCode::Normal,
+            CloseCode::ServerShuttingDown,
+            CloseCode::TooManyConnections,
+            CloseCode::NodeStopped,
+            CloseCode::MissedHeartbeats,
+            CloseCode::SessionClosed,
+            CloseCode::TerminalTaken,
+            CloseCode::TooSlow,
+        ]
+        .into_iter()
+        .find(|close| close.code() == code)
+    }
+}
+
 /// A linked config as named in `welcome`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LinkedConfig {

@@ -23,6 +23,7 @@ pub mod config;
 pub mod connections;
 pub mod error;
 pub mod extract;
+pub mod health;
 pub mod openapi;
 pub mod schemas;
 pub mod state;

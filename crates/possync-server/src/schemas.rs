@@ -439,10 +439,13 @@ pub struct HistoryEntry {
     pub at: String,
 }
 
+/// Liveness: `ok`, `degraded` (still serving, with the reasons), or `stopped`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Health {
     #[schema(example = "ok")]
     pub status: String,
+    /// Why the server is degraded or stopped, in words; empty when `ok`.
+    pub reasons: Vec<String>,
 }
 
 /// Whether a node can serve: `ready`, or `unavailable` with what is down (`store`).

@@ -4,10 +4,10 @@ use crate::auth::AuthState;
 use crate::clock::{Clock, SystemClock};
 use crate::config::ServerConfig;
 use crate::connections::{ConnectionCounter, ConnectionMetrics};
-use crate::sync::actor::Reload;
-use crate::sync::{SyncHandle, start_sync};
+use crate::health::Health;
+use crate::sync::{ShopStore, SyncHandle, SyncStore, start_sync};
 use axum::extract::FromRef;
-use possync_core::SessionId;
+use possync_engine::Reload;
 use possync_store::{Store, StoreError};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -26,6 +26,8 @@ pub struct AppState {
     pub sync: SyncHandle,
     /// The open HTTP connections, bounded in all and per client address.
     pub connections: Arc<ConnectionCounter>,
+    /// What `/healthz` answers.
+    pub health: Arc<Health>,
 }
 
 impl AppState {
@@ -36,7 +38,28 @@ impl AppState {
         config: ServerConfig,
         clock: Arc<dyn Clock>,
     ) -> Result<AppState, StoreError> {
-        let sync = start_sync(store.clone(), clock.clone(), config.sync.clone()).await?;
+        let sync_store = Arc::new(ShopStore(store.clone()));
+        AppState::start_with_sync_store(store, sync_store, config, clock).await
+    }
+
+    /// [`AppState::start`] with the sync node on its own view of the store
+    /// (tests wrap it to inject failures the disk does not make on demand).
+    pub async fn start_with_sync_store(
+        store: Arc<dyn Store>,
+        sync_store: Arc<dyn SyncStore>,
+        config: ServerConfig,
+        clock: Arc<dyn Clock>,
+    ) -> Result<AppState, StoreError> {
+        let health = Arc::new(Health::default());
+        let shutdown = CancellationToken::new();
+        let sync = start_sync(
+            sync_store,
+            clock.clone(),
+            config.sync.clone(),
+            health.clone(),
+            shutdown.clone(),
+        )
+        .await?;
         let auth = AuthState::new(store.clone(), clock.clone(), config.auth.clone());
         let connection_metrics = ConnectionMetrics::new();
         for collector in connection_metrics.collectors() {
@@ -47,10 +70,11 @@ impl AppState {
             store,
             config: Arc::new(config),
             clock,
-            shutdown: CancellationToken::new(),
+            shutdown,
             auth,
             sync,
             connections,
+            health,
         })
     }
 
@@ -67,15 +91,14 @@ impl AppState {
     /// without a restart. Handlers call it after the store call succeeded.
     ///
     /// This is the one place live sync plugs into the back office: links,
-    /// configs and the catalog are reloaded into the engine; a closed session's
-    /// connections are told and dropped.
+    /// configs and the catalog are reloaded into the node. (Sessions close
+    /// through the node itself: [`SyncHandle::close_session`].)
     pub async fn notify(&self, change: ShopChange) {
         tracing::debug!(?change, "shop configuration changed");
         match change {
-            ShopChange::Links => self.sync.reload(Reload::Links).await,
-            ShopChange::Configs => self.sync.reload(Reload::Configs).await,
-            ShopChange::Catalog => self.sync.reload(Reload::Catalog).await,
-            ShopChange::SessionClosed(session_id) => self.sync.session_closed(session_id).await,
+            ShopChange::Links => self.sync.shop_changed(Reload::Links).await,
+            ShopChange::Configs => self.sync.shop_changed(Reload::Configs).await,
+            ShopChange::Catalog => self.sync.shop_changed(Reload::Catalog).await,
         }
     }
 }
@@ -95,8 +118,6 @@ pub enum ShopChange {
     Configs,
     /// Products, taxes, customers, payment methods or categories changed.
     Catalog,
-    /// A session was closed: its terminal tokens stop working.
-    SessionClosed(SessionId),
 }
 
 impl std::fmt::Debug for AppState {

@@ -30,15 +30,7 @@ fn fixed_seeds_converge_without_loss() {
     };
     let mut total = Report::default();
     for seed in seeds {
-        let report = run(seed);
-        total.ops_sent += report.ops_sent;
-        total.acks += report.acks;
-        total.duplicates += report.duplicates;
-        total.rejects += report.rejects;
-        total.restarts += report.restarts;
-        total.disconnects += report.disconnects;
-        total.failed_commits += report.failed_commits;
-        total.orders_paid += report.orders_paid;
+        total.add(&run(seed));
     }
     eprintln!("{total:?}");
     // The faults and the interesting paths really happened.
@@ -51,4 +43,34 @@ fn fixed_seeds_converge_without_loss() {
         "{total:?}"
     );
     assert!(total.orders_paid > 0, "{total:?}");
+    assert!(
+        total.landed_failed_commits > 0 && total.failed_reads > 0 && total.sessions_closed > 0,
+        "{total:?}"
+    );
+    assert!(
+        total.impersonations_refused > 0 && total.http_ops > 0 && total.store_reads > 0,
+        "{total:?}"
+    );
+}
+
+/// A store holding a hundred thousand finished orders: the node loads none of
+/// them, its caches stay small, and every question about them goes to the store.
+#[test]
+fn a_long_history_stays_in_the_store() {
+    let mut total = Report::default();
+    for seed in [7_000, 7_001, 7_002] {
+        let scenario = Scenario {
+            history_orders: 100_000,
+            ..Scenario::new(seed)
+        };
+        let outcome = std::panic::catch_unwind(|| Simulation::new(scenario).run());
+        match outcome {
+            Ok(report) => total.add(&report),
+            Err(panic) => {
+                eprintln!("simulation with a long history failed: seed {seed}");
+                std::panic::resume_unwind(panic)
+            }
+        }
+    }
+    assert!(total.store_reads > 0 && total.acks > 0, "{total:?}");
 }

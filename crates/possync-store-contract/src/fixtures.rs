@@ -360,14 +360,18 @@ impl Till {
 pub(crate) fn entry_order(entry: &CommitEntry) -> &Order {
     match entry {
         CommitEntry::Accepted { order, .. } => order,
-        CommitEntry::Rejected { .. } => panic!("expected an accepted entry"),
+        CommitEntry::Rejected { .. } | CommitEntry::Unchanged { .. } => {
+            panic!("expected an accepted entry")
+        }
     }
 }
 
 pub(crate) fn entry_history(entry: &CommitEntry) -> &HistoryEntry {
     match entry {
         CommitEntry::Accepted { entry, .. } => entry,
-        CommitEntry::Rejected { .. } => panic!("expected an accepted entry"),
+        CommitEntry::Rejected { .. } | CommitEntry::Unchanged { .. } => {
+            panic!("expected an accepted entry")
+        }
     }
 }
 
@@ -583,8 +587,5 @@ pub(crate) async fn snapshot<S: Store + ?Sized>(
 }
 
 pub(crate) fn entry_op_id(entry: &CommitEntry) -> OpId {
-    match entry {
-        CommitEntry::Accepted { entry, .. } => entry.op_id,
-        CommitEntry::Rejected { op_id, .. } => *op_id,
-    }
+    entry.op_id()
 }

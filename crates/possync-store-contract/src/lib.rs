@@ -26,6 +26,7 @@ pub mod postgres_cluster;
 pub mod postgres_database;
 mod sessions;
 mod shared_database;
+mod terminals;
 mod users;
 
 pub use catalog::catalog;
@@ -41,6 +42,7 @@ pub use shared_database::{
     one_session_per_config_across_writers, racing_commits_have_one_winner,
     the_last_manager_survives_concurrent_demotions,
 };
+pub use terminals::{link_history, terminal_bindings};
 pub use users::{ping, tokens, users};
 
 /// Generates one `#[tokio::test]` per contract behaviour for a store.
@@ -75,6 +77,8 @@ macro_rules! store_contract_tests {
             contract_session_report => session_report,
             contract_list_orders_by_state => list_orders_by_state,
             contract_group_commits_of_many_ops => group_commits_of_many_ops,
+            contract_terminal_bindings => terminal_bindings,
+            contract_link_history => link_history,
         );
     };
     (@tests $fresh_store:path, $wrap:expr; $($test_name:ident => $behaviour:ident),* $(,)?) => {

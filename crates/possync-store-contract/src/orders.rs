@@ -49,14 +49,7 @@ pub async fn orders_commit_and_history<S: Store + ?Sized>(store: Arc<S>) {
     let add = till.decide(
         Some(&v1),
         order_id,
-        Op::AddLine {
-            line_id,
-            product_id: shop.coffee.id,
-            qty: qty(1_000),
-            unit_price: None,
-            discount: None,
-            note: None,
-        },
+        Op::add_line(line_id, shop.coffee.id, qty(1_000)),
     );
     let set_qty = till.decide(
         Some(entry_order(&add)),
@@ -360,6 +353,36 @@ pub async fn op_outcomes<S: Store + ?Sized>(store: Arc<S>) {
         "the first answer is kept"
     );
 
+    // A repeated create acknowledged without a change keeps its first answer too.
+    let repeat_op_id = OpId(next_uuid());
+    let unchanged = |version: u64| CommitEntry::Unchanged {
+        op_id: repeat_op_id,
+        order_id: order.id,
+        version,
+        at: tick(),
+    };
+    ok(
+        store.commit_batch(&[unchanged(order.version)]).await,
+        "commit an unchanged ack",
+    );
+    ok(
+        store.commit_batch(&[unchanged(order.version + 5)]).await,
+        "commit it again",
+    );
+    assert_eq!(
+        ok(store.find_op_outcome(repeat_op_id).await, "find the ack"),
+        Some(OpOutcome::Accepted {
+            order_id: order.id,
+            version: order.version,
+        }),
+        "an unchanged ack is remembered, and its first answer kept"
+    );
+    assert_eq!(
+        ok(store.order_history(order.id).await, "history").len() as u64,
+        order.version,
+        "an unchanged ack writes no history"
+    );
+
     // A reject may name an order that never came to exist.
     let ghost_order_id = OrderId(next_uuid());
     let ghost_op_id = OpId(next_uuid());
@@ -509,43 +532,20 @@ pub async fn group_commits_of_many_ops<S: Store + ?Sized>(store: Arc<S>) {
     while a_done < A_OPS {
         if step % 2 == 0 && b_done < B_OPS {
             let op = match b_done {
-                0 => Op::Create {
-                    config_id: None,
-                    customer_id: None,
-                    note: None,
-                    share: Some(true),
-                },
-                1 => Op::AddLine {
-                    line_id: b_line,
-                    product_id: shop.cake.id,
-                    qty: qty(1_000),
-                    unit_price: None,
-                    discount: None,
-                    note: None,
-                },
-                k if k % 2 == 0 => Op::SetQty {
-                    line_id: b_line,
-                    qty: qty(1_000 * i64::try_from(k).expect("a small count")),
-                },
-                k => Op::SetNote {
-                    note: note(&format!("B note {k}")),
-                },
+                0 => Op::create_shared(true),
+                1 => Op::add_line(b_line, shop.cake.id, qty(1_000)),
+                k if k % 2 == 0 => Op::set_qty(
+                    b_line,
+                    qty(1_000 * i64::try_from(k).expect("a small count")),
+                ),
+                k => Op::set_note(note(&format!("B note {k}"))),
             };
             b.push(&till, op, &mut batch);
             b_done += 1;
         }
         let op = match a_done {
-            0 => Op::AddLine {
-                line_id: a_line,
-                product_id: shop.coffee.id,
-                qty: qty(1_000),
-                unit_price: None,
-                discount: None,
-                note: None,
-            },
-            k if k % 3 == 0 => Op::SetNote {
-                note: note(&format!("A note {k}")),
-            },
+            0 => Op::add_line(a_line, shop.coffee.id, qty(1_000)),
+            k if k % 3 == 0 => Op::set_note(note(&format!("A note {k}"))),
             _ => Op::AddQty {
                 line_id: a_line,
                 delta: qty(500),
@@ -642,7 +642,7 @@ pub async fn group_commits_of_many_ops<S: Store + ?Sized>(store: Arc<S>) {
         .iter()
         .filter_map(|entry| match entry {
             CommitEntry::Accepted { order, .. } => Some(order.id),
-            CommitEntry::Rejected { .. } => None,
+            CommitEntry::Rejected { .. } | CommitEntry::Unchanged { .. } => None,
         })
         .collect();
     assert_eq!(

@@ -16,9 +16,9 @@ pub(crate) struct BatchPlan<'a> {
     /// Written with a plain INSERT: an accepted op that already has an answer
     /// must not take effect a second time, so the batch fails and the caller reloads.
     pub(crate) accepted_outcomes: Vec<OutcomeRow>,
-    /// Written with `ON CONFLICT DO NOTHING`: the first answer to an op wins,
-    /// so a resend that was rejected again keeps the first reject.
-    pub(crate) rejected_outcomes: Vec<OutcomeRow>,
+    /// Rejects and unchanged acks, written with `ON CONFLICT DO NOTHING`: the
+    /// first answer to an op wins, so a resend answered again keeps the first.
+    pub(crate) first_answers: Vec<OutcomeRow>,
 }
 
 /// The accepted entries of one order in a batch, at contiguous versions.
@@ -60,7 +60,7 @@ impl<'a> BatchPlan<'a> {
         // are caught by the database when the outcome rows are inserted.
         let mut answered: BTreeSet<OpId> = BTreeSet::new();
         let mut accepted_outcomes = Vec::new();
-        let mut rejected_outcomes = Vec::new();
+        let mut first_answers = Vec::new();
         for entry in entries {
             match entry {
                 CommitEntry::Accepted { order, entry } => {
@@ -109,19 +109,25 @@ impl<'a> BatchPlan<'a> {
                 CommitEntry::Rejected {
                     op_id,
                     order_id,
-                    reject,
                     at,
+                    ..
+                }
+                | CommitEntry::Unchanged {
+                    op_id,
+                    order_id,
+                    at,
+                    ..
                 } => {
-                    // The first answer wins within the batch too: a reject after
-                    // an answer earlier in the batch is dropped, as the
+                    // The first answer wins within the batch too: a later answer
+                    // to an op answered earlier in the batch is dropped, as the
                     // `ON CONFLICT DO NOTHING` would drop it one entry at a time.
                     if answered.insert(*op_id) {
-                        let outcome = OpOutcome::Rejected {
-                            order_id: *order_id,
-                            reject: reject.clone(),
-                        };
-                        rejected_outcomes
-                            .push(OutcomeRow::encode(*op_id, *order_id, &outcome, *at)?);
+                        first_answers.push(OutcomeRow::encode(
+                            *op_id,
+                            *order_id,
+                            &entry.outcome(),
+                            *at,
+                        )?);
                     }
                 }
             }
@@ -129,7 +135,7 @@ impl<'a> BatchPlan<'a> {
         Ok(BatchPlan {
             orders,
             accepted_outcomes,
-            rejected_outcomes,
+            first_answers,
         })
     }
 }

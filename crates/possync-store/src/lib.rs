@@ -215,6 +215,19 @@ pub trait Store: Send + Sync + 'static {
     /// Self-links and unknown ids are `Invalid` and change nothing.
     async fn set_sync_with(&self, config_id: ConfigId, linked: &[ConfigId]) -> StoreResult<Config>;
     async fn load_links(&self) -> StoreResult<SyncLinks>;
+    /// Every pair of configs ever linked, the current links included.
+    async fn load_links_ever(&self) -> StoreResult<SyncLinks>;
+
+    // Terminal identity.
+    /// Binds a terminal id to the terminal token (by its hash) that first names
+    /// it, atomically; answers the token hash it is bound to, which is another
+    /// one when a different token got there first.
+    async fn bind_terminal(
+        &self,
+        terminal: TerminalId,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> StoreResult<String>;
 
     // Sessions.
     /// Opens a session for the config, or joins the one already open (`joined` = true).

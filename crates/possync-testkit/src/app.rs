@@ -4,6 +4,7 @@
 use crate::counter::Counter;
 use possync_core::{Login, Name, OrderState, Password, Role, Timestamp};
 use possync_server::auth::hash_password;
+use possync_server::sync::{ShopStore, SyncStore};
 use possync_server::{AppState, ManualClock, RunningServer, ServerConfig};
 use possync_store::Store;
 use possync_store::sqlite::SqliteStore;
@@ -31,10 +32,15 @@ pub struct TestApp {
     pub clock: ManualClock,
     /// The settings the server runs with (kept for restarts).
     pub config: ServerConfig,
+    /// How the sync node's view of the store is wrapped (kept for restarts).
+    wrap_sync_store: Option<WrapSyncStore>,
     server: Option<RunningServer>,
     /// The data directory holding `possync.db`; deleted when the app is dropped.
     pub data_dir: TempDir,
 }
+
+/// Wraps the sync node's view of the store, to make it fail on demand.
+pub type WrapSyncStore = Arc<dyn Fn(Arc<dyn SyncStore>) -> Arc<dyn SyncStore> + Send + Sync>;
 
 /// The file name of the database inside [`TestApp::data_dir`].
 pub const DATABASE_FILE: &str = "possync.db";
@@ -98,6 +104,11 @@ pub async fn spawn_app() -> TestApp {
 
 /// A server with these settings (queue bounds, heartbeats, rate limits, ...).
 pub async fn spawn_app_with(config: ServerConfig) -> TestApp {
+    spawn_app_wrapping(config, None).await
+}
+
+/// A server whose sync node sees the store through `wrap` (see [`WrapSyncStore`]).
+pub async fn spawn_app_wrapping(config: ServerConfig, wrap: Option<WrapSyncStore>) -> TestApp {
     let data_dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn Store> = Arc::new(
         SqliteStore::open(&data_dir.path().join(DATABASE_FILE))
@@ -119,7 +130,7 @@ pub async fn spawn_app_with(config: ServerConfig) -> TestApp {
     )
     .await;
     let clock = ManualClock::starting_at(Timestamp::from_unix_millis(1_800_000_000_000));
-    let server = start_server(store.clone(), clock.clone(), config.clone()).await;
+    let server = start_server(store.clone(), clock.clone(), config.clone(), wrap.as_ref()).await;
     let client = reqwest::Client::builder().no_proxy().build().unwrap();
     let mut app = TestApp {
         base_url: server.base_url(),
@@ -129,6 +140,7 @@ pub async fn spawn_app_with(config: ServerConfig) -> TestApp {
         cashier_token: String::new(),
         clock,
         config,
+        wrap_sync_store: wrap,
         server: Some(server),
         data_dir,
     };
@@ -142,9 +154,14 @@ pub async fn start_server(
     store: Arc<dyn Store>,
     clock: ManualClock,
     config: ServerConfig,
+    wrap: Option<&WrapSyncStore>,
 ) -> RunningServer {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let state = AppState::start(store, config, Arc::new(clock))
+    let mut sync_store: Arc<dyn SyncStore> = Arc::new(ShopStore(store.clone()));
+    if let Some(wrap) = wrap {
+        sync_store = wrap(sync_store);
+    }
+    let state = AppState::start_with_sync_store(store, sync_store, config, Arc::new(clock))
         .await
         .unwrap();
     RunningServer::start(listener, state).unwrap()
@@ -329,8 +346,13 @@ impl TestApp {
                 .await
                 .unwrap(),
         );
-        let server =
-            start_server(self.store.clone(), self.clock.clone(), self.config.clone()).await;
+        let server = start_server(
+            self.store.clone(),
+            self.clock.clone(),
+            self.config.clone(),
+            self.wrap_sync_store.as_ref(),
+        )
+        .await;
         self.base_url = server.base_url();
         self.server = Some(server);
     }

@@ -12,7 +12,7 @@ use uuid::Uuid;
 /// How long a test waits for a message that must come.
 pub const WAIT: Duration = Duration::from_secs(10);
 
-type Socket =
+pub type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// One terminal on a WebSocket: it keeps every order it was sent and applies
@@ -54,6 +54,18 @@ impl Counter {
         counter.welcome = counter.expect("welcome").await;
         counter.expect("synced").await;
         counter
+    }
+
+    /// A terminal on an open socket that has not said `hello` yet.
+    pub fn from_socket(socket: Socket, token: &str, terminal: Uuid) -> Counter {
+        Counter {
+            socket,
+            token: token.to_owned(),
+            terminal,
+            welcome: Value::Null,
+            inbox: VecDeque::new(),
+            orders: BTreeMap::new(),
+        }
     }
 
     pub async fn send(&mut self, message: Value) {
@@ -177,12 +189,37 @@ impl Counter {
     /// anything queued earlier. (An absent message is proven this way, never by sleeping.)
     pub async fn barrier(&mut self) {
         let answer = self
-            .op(
+            .op_resent_while_retryable(
+                Uuid::now_v7(),
                 Uuid::now_v7(),
                 json!({"kind": "set_note", "note": "barrier"}),
             )
             .await;
         assert_eq!(answer["code"], "not_found", "{answer}");
+    }
+
+    /// Sends an op and, as a terminal does, sends it again with the same
+    /// `op_id` while it is answered with a retryable code (`unavailable` while
+    /// the server recovers from a failed save, `rate_limited`), backing off a
+    /// little each time. Returns the first final answer.
+    pub async fn op_resent_while_retryable(
+        &mut self,
+        op_id: Uuid,
+        order_id: Uuid,
+        op: Value,
+    ) -> Value {
+        let started = std::time::Instant::now();
+        let mut backoff = Duration::from_millis(5);
+        loop {
+            let answer = self.op_with_id(op_id, order_id, op.clone()).await;
+            let retryable = answer["type"] == "reject"
+                && (answer["code"] == "unavailable" || answer["code"] == "rate_limited");
+            if !retryable || started.elapsed() > WAIT {
+                return answer;
+            }
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_millis(200));
+        }
     }
 
     /// Drains what has arrived up to a barrier, tracking orders, and returns it.

@@ -4,7 +4,7 @@
 //! clock, so payment leases expire on demand. A shop derefs to its
 //! [`TestApp`], so every HTTP helper works on it too.
 
-use crate::app::{TestApp, spawn_app_with};
+use crate::app::{TestApp, WrapSyncStore, spawn_app_wrapping};
 use possync_server::ServerConfig;
 use serde_json::json;
 use std::ops::{Deref, DerefMut};
@@ -41,7 +41,12 @@ impl Shop {
 
     /// A shop whose server runs with these settings (queue bounds, heartbeats, ...).
     pub async fn open_with(config: ServerConfig) -> Shop {
-        let app = spawn_app_with(config).await;
+        Shop::open_wrapping(config, None).await
+    }
+
+    /// A shop whose sync node sees the store through `wrap`.
+    pub async fn open_wrapping(config: ServerConfig, wrap: Option<WrapSyncStore>) -> Shop {
+        let app = spawn_app_wrapping(config, wrap).await;
         let bar = app.create("/api/v1/configs", json!({"name": "Bar"})).await;
         let counter_1 = app
             .create("/api/v1/configs", json!({"name": "Counter 1"}))

@@ -28,6 +28,9 @@ export class TillLifecycle {
     }
     this.stop();
     app.auth.terminal_token = r.terminal_token;
+    // A terminal id belongs to the token that first names it (the server refuses
+    // it to any other token): a new token is a new terminal.
+    app.auth.terminal_id = app.profile.newTerminalId();
     app.auth.session = r.session;
     app.auth.config = cfg;
     app.saveAuth();
@@ -44,9 +47,14 @@ export class TillLifecycle {
   async start() {
     const { app } = this;
     const auth = app.auth;
+    if (!auth.terminal_id) {
+      // A record from before terminal ids followed tokens: this token has used the profile's id.
+      auth.terminal_id = app.profile.terminalId();
+      app.saveAuth();
+    }
     const till = new Till({
       ns: app.profile.ns,
-      terminalId: app.profile.terminalId(),
+      terminalId: auth.terminal_id,
       api: new Api({ token: auth.terminal_token }),
       auth: { terminal_token: auth.terminal_token, session: auth.session, config: auth.config, user: auth.user },
     });

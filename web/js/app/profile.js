@@ -57,7 +57,7 @@ export class Profile {
     this.storage.setItem(this.settingsKey, JSON.stringify(parseSettings(settings)));
   }
 
-  /** The stored sign-in record: {user_token, user, terminal_token, session, config}. */
+  /** The stored sign-in record: {user_token, user, terminal_token, terminal_id, session, config}. */
   loadAuth() {
     try {
       const parsed = JSON.parse(this.storage.getItem(this.authKey));
@@ -71,7 +71,13 @@ export class Profile {
     this.storage.setItem(this.authKey, JSON.stringify(auth));
   }
 
-  /** This profile's terminal UUID, made once and kept. */
+  /** A fresh terminal UUID, for a new terminal token. */
+  newTerminalId() {
+    return this.newId();
+  }
+
+  /** The profile's first terminal UUID, made once and kept (records that predate
+   * `auth.terminal_id` used it with their token). */
   terminalId() {
     let id = this.storage.getItem(this.terminalKey);
     if (!id) {

@@ -5,7 +5,7 @@ use crate::auth::{UserCaller, issue_token};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiJsonOrEmpty, ApiPath};
 use crate::schemas;
-use crate::state::{AppState, ShopChange};
+use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
 use possync_core::{ConfigId, Money, Session, SessionId, SessionState};
@@ -139,11 +139,12 @@ pub async fn close_session(
             "this session is already closed",
         ));
     }
+    // Through the sync node, so every op is either in the report or refused `session_closed`.
     let report = state
-        .store
-        .close_session(session_id, request.counted_cash, state.clock.now())
-        .await?;
-    state.notify(ShopChange::SessionClosed(session_id)).await;
+        .sync
+        .close_session(session_id, request.counted_cash)
+        .await
+        .map_err(ApiError::unavailable)??;
     tracing::info!(session_id = %session_id, user = %user.login.as_str(), "session closed");
     Ok(Json(report))
 }

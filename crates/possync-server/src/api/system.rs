@@ -5,20 +5,46 @@ use crate::schemas;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde_json::json;
 
-/// Answers 200 while the server is serving (for load balancers and process supervisors).
+/// Liveness: 200 with `ok` or `degraded` (and the reasons) while the sync node
+/// runs; 503 once it has stopped, since nothing syncs any more.
+fn health_response(state: &AppState) -> Response {
+    let report = state.health.read();
+    let status = if report.sync_running {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let mut reasons = report.reasons.clone();
+    if !report.sync_running {
+        reasons.insert(
+            0,
+            "the sync node has stopped; restart the server".to_owned(),
+        );
+    }
+    (
+        status,
+        Json(json!({"status": report.status(), "reasons": reasons})),
+    )
+        .into_response()
+}
+
+/// Liveness, for load balancers and process supervisors.
 #[utoipa::path(
     get,
     path = "/healthz",
     tag = "system",
     security(()),
-    responses((status = 200, description = "The server is serving", body = schemas::Health))
+    responses(
+        (status = 200, description = "Serving: `ok`, or `degraded` with the reasons", body = schemas::Health),
+        (status = 503, description = "The sync node has stopped", body = schemas::Health),
+    )
 )]
-pub async fn healthz() -> impl IntoResponse {
-    Json(json!({"status": "ok"}))
+pub async fn healthz(State(state): State<AppState>) -> Response {
+    health_response(&state)
 }
 
 /// The same health check under the API prefix.
@@ -27,10 +53,13 @@ pub async fn healthz() -> impl IntoResponse {
     path = "/api/v1/healthz",
     tag = "system",
     security(()),
-    responses((status = 200, description = "The server is serving", body = schemas::Health))
+    responses(
+        (status = 200, description = "Serving: `ok`, or `degraded` with the reasons", body = schemas::Health),
+        (status = 503, description = "The sync node has stopped", body = schemas::Health),
+    )
 )]
-pub async fn api_healthz() -> impl IntoResponse {
-    Json(json!({"status": "ok"}))
+pub async fn api_healthz(State(state): State<AppState>) -> Response {
+    health_response(&state)
 }
 
 /// Answers 200 only when this node can serve: its store answers. A load

@@ -30,6 +30,8 @@ pub struct TerminalCaller {
     pub user: User,
     pub session: Session,
     pub config: Config,
+    /// The token's hash: the stable key terminal ids are bound to.
+    pub token_hash: String,
 }
 
 /// Whoever sent the request, resolved from their token.
@@ -69,8 +71,9 @@ impl Caller {
         if !is_well_formed_token(token) {
             return Err(ApiError::unauthorized("this token is not valid"));
         }
+        let token_hash = token_hash(token);
         let owner = store
-            .find_token(&token_hash(token))
+            .find_token(&token_hash)
             .await?
             .ok_or_else(|| ApiError::unauthorized("this token is not valid"))?;
         // A token whose user, session or config vanished is a dead token, not a 404.
@@ -104,6 +107,7 @@ impl Caller {
                     user,
                     session,
                     config,
+                    token_hash,
                 })))
             }
         }

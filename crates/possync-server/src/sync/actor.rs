@@ -1,120 +1,105 @@
-//! The engine actor: the single writer of order state.
+//! The sync actor: the I/O around the one [`Node`].
 //!
-//! It owns the [`Engine`] and the connection outboxes. Commands arrive on one
-//! bounded channel. Ops are decided as they come and collected into a batch;
-//! the batch is committed when the channel is momentarily empty, when it is
-//! full, or before any other command (so connects, resyncs and link changes
-//! always see committed state). While a commit is in flight, new commands
-//! wait in the channel and become the next batch: that is the group commit.
+//! The node decides everything; this task moves bytes, calls the store and
+//! keeps time. It owns the node and loops over:
+//! - commands from connection tasks and HTTP handlers (one bounded channel),
+//! - the store's answers to the node's questions (each asked in its own task),
+//! - the result of the batch being committed (in its own task, so the node
+//!   decides the next batch while the previous one is made durable),
+//! - a ticker (heartbeats, retries) and the shutdown signal;
+//!
+//! and after each, carries out the node's effects and hands the next batch
+//! to a commit task when the node has one.
 
 use super::metrics::SyncMetrics;
+use super::store::SyncStore;
 use crate::clock::Clock;
+use crate::health::Health;
 use axum::extract::ws::Utf8Bytes;
+use futures_util::stream::FuturesOrdered;
+use futures_util::{FutureExt, StreamExt};
 use possync_core::*;
 use possync_engine::{
-    ConfigInfo, ConnId, ConnectionInfo, Decision, Delivery, Engine, EngineCatalog, EngineSettings,
-    OpSource, World, unavailable_answer,
+    AskId, Batch, CommitResult, ConnId, Effect, Node, NodeSettings, NodeStats, Peer, Reload,
+    RequestId, Source, StoreAnswer, StoreRequest, TokenKey,
 };
-use possync_protocol::{OpRequest, ServerMessage};
-use possync_store::{Store, StoreError};
+use possync_protocol::{ClientMessage, CloseCode, DecodeError, OpRequest, ServerMessage};
+use possync_store::{SessionReport, StoreError};
 use std::collections::BTreeMap;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 
 /// Tunables of the sync path, with their units in their names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SyncSettings {
-    pub lease_ms: i64,
-    pub ops_per_batch_max: usize,
+    /// Every rule's bound: rate limits, queue bounds, batch sizes, caches.
+    pub node: NodeSettings,
+    /// Commands waiting for the actor; connection readers wait when it is full.
     pub commands_queued_max: usize,
-    /// Frames waiting for one connection before it is closed as too slow (4008).
-    pub frames_per_connection_max: usize,
-    pub heartbeat_ms: u64,
-    /// Ops a connection may send in a burst, and per second after it.
-    pub ops_burst_max: u32,
-    pub ops_per_s_max: u32,
 }
 
 impl Default for SyncSettings {
     fn default() -> Self {
         SyncSettings {
-            lease_ms: limits::PAYMENT_LEASE_MS_DEFAULT,
-            ops_per_batch_max: 512,
+            node: NodeSettings::default(),
             commands_queued_max: 16_384,
-            frames_per_connection_max: 8_192,
-            heartbeat_ms: 15_000,
-            ops_burst_max: 200,
-            ops_per_s_max: 100,
         }
     }
 }
 
-/// A frame for one connection's writer task. The text is reference-counted:
-/// a change for fifty connections is encoded once.
+/// What a connection's writer task sends on the wire.
 #[derive(Debug, Clone)]
-pub enum Frame {
+pub enum Outgoing {
+    /// A JSON text frame (reference-counted: one encoding for every receiver).
     Text(Utf8Bytes),
-    /// Close the connection with this code and reason.
-    Close(u16, &'static str),
+    /// The close frame; the writer stops after it.
+    Close(CloseCode),
 }
 
-/// The sending side of a connection's queue, held by the actor.
-#[derive(Debug, Clone)]
-pub struct ConnectionOutbox {
-    pub frames: mpsc::Sender<Frame>,
-    /// A separate, always-free lane to close the connection when `frames` is full.
-    pub close: mpsc::Sender<(u16, &'static str)>,
-}
-
-/// Where the answer to an op goes.
-#[derive(Debug)]
-pub enum Reply {
-    /// Into a WebSocket connection's queue, before the op's `change`.
-    Connection(ConnId),
-    /// To an HTTP request waiting for it.
-    Once(oneshot::Sender<ServerMessage>),
-}
-
-/// What the configuration change was, so the actor reloads just that.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Reload {
-    Links,
-    Configs,
-    Catalog,
-}
-
+/// An input for the node, from a connection task or a handler.
 #[derive(Debug)]
 pub enum Command {
-    Op {
-        source: OpSource,
-        request: OpRequest,
-        stored_outcome: Option<OpOutcome>,
-        reply: Reply,
-        received_at: Instant,
-    },
     Connect {
-        conn_id: ConnId,
-        info: ConnectionInfo,
-        known: BTreeMap<OrderId, u64>,
-        outbox: ConnectionOutbox,
+        conn: ConnId,
+        peer: Peer,
+        /// The connection's queue. Unbounded here because the node bounds it
+        /// (frames and bytes) and closes a connection that goes over (4008).
+        outbox: mpsc::UnboundedSender<Outgoing>,
+    },
+    Message {
+        conn: ConnId,
+        message: Result<ClientMessage, DecodeError>,
+    },
+    /// A ping or pong frame: the terminal is alive.
+    Heard {
+        conn: ConnId,
+    },
+    /// The writer put this much of the connection's queue on the wire.
+    Flushed {
+        conn: ConnId,
+        frames: u32,
+        bytes: u64,
     },
     Disconnect {
-        conn_id: ConnId,
+        conn: ConnId,
     },
-    Resync {
-        conn_id: ConnId,
-        order_ids: Vec<OrderId>,
+    HttpOp {
+        token: TokenKey,
+        source: Source,
+        request: OpRequest,
+        reply: oneshot::Sender<ServerMessage>,
     },
-    Presence {
-        conn_id: ConnId,
-        order_id: Option<OrderId>,
-    },
-    Reload(Reload),
-    SessionClosed {
+    CloseSession {
         session_id: SessionId,
+        counted_cash: Option<Money>,
+        reply: oneshot::Sender<Result<SessionReport, StoreError>>,
     },
+    ShopChanged(Reload),
 }
 
 /// The server's handle on the actor: cheap to clone, one per handler.
@@ -158,92 +143,95 @@ impl SyncHandle {
             })
     }
 
-    /// Tells the actor that configuration changed in the store (links, configs, catalog).
-    pub async fn reload(&self, what: Reload) {
-        if self.send(Command::Reload(what)).await.is_err() {
+    /// One op over HTTP: its `ack` or `reject`.
+    pub async fn op(
+        &self,
+        token: TokenKey,
+        source: Source,
+        request: OpRequest,
+    ) -> Result<ServerMessage, SyncUnavailable> {
+        let (reply, answer) = oneshot::channel();
+        self.try_send(Command::HttpOp {
+            token,
+            source,
+            request,
+            reply,
+        })?;
+        answer.await.map_err(|_| SyncUnavailable::Stopped)
+    }
+
+    /// Closes a session through the node: every op is either in its report or
+    /// refused `session_closed`.
+    pub async fn close_session(
+        &self,
+        session_id: SessionId,
+        counted_cash: Option<Money>,
+    ) -> Result<Result<SessionReport, StoreError>, SyncUnavailable> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::CloseSession {
+            session_id,
+            counted_cash,
+            reply,
+        })
+        .await?;
+        answer.await.map_err(|_| SyncUnavailable::Stopped)
+    }
+
+    /// Tells the node that configuration changed in the store (links, configs, catalog).
+    pub async fn shop_changed(&self, what: Reload) {
+        if self.send(Command::ShopChanged(what)).await.is_err() {
             tracing::warn!(
                 ?what,
                 "sync engine stopped; configuration change not applied live"
             );
         }
     }
-
-    pub async fn session_closed(&self, session_id: SessionId) {
-        if self
-            .send(Command::SessionClosed { session_id })
-            .await
-            .is_err()
-        {
-            tracing::warn!(%session_id, "sync engine stopped; session close not applied live");
-        }
-    }
 }
 
-/// Loads what the engine starts from.
-async fn load_world(store: &dyn Store) -> Result<World, StoreError> {
-    let mut orders = store.list_orders(OrderState::Draft).await?;
-    orders.extend(store.list_orders(OrderState::Paid).await?);
-    orders.extend(store.list_orders(OrderState::Cancelled).await?);
-    Ok(World {
-        configs: load_configs(store).await?,
-        links: store.load_links().await?,
-        catalog: load_catalog(store).await?,
-        orders,
-    })
-}
-
-async fn load_configs(store: &dyn Store) -> Result<Vec<ConfigInfo>, StoreError> {
-    Ok(store
-        .list_configs()
-        .await?
-        .into_iter()
-        .map(|config| ConfigInfo {
-            id: config.id,
-            name: config.name,
-            auto_share: config.auto_share,
-        })
-        .collect())
-}
-
-async fn load_catalog(store: &dyn Store) -> Result<EngineCatalog, StoreError> {
-    Ok(EngineCatalog::build(
-        &store.list_products().await?,
-        &store.list_taxes().await?,
-        &store.list_customers().await?,
-        &store.list_payment_methods().await?,
-    ))
-}
-
-/// Loads the engine from the store and starts the actor.
+/// Loads the node from the store and starts the actor.
 pub async fn start_sync(
-    store: Arc<dyn Store>,
+    store: Arc<dyn SyncStore>,
     clock: Arc<dyn Clock>,
     settings: SyncSettings,
+    health: Arc<Health>,
+    shutdown: CancellationToken,
 ) -> Result<SyncHandle, StoreError> {
-    let world = load_world(store.as_ref()).await?;
-    let n_drafts = world.orders.iter().filter(|order| order.is_draft()).count();
-    let engine = Engine::new(
-        EngineSettings {
-            lease_ms: settings.lease_ms,
-            ..EngineSettings::default()
-        },
-        world,
+    let started = Instant::now();
+    let world = store.load_world().await?;
+    let n_drafts = world.drafts.len();
+    let node = Node::new(settings.node.clone(), world, clock.now());
+    tracing::info!(
+        drafts = n_drafts,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "sync node loaded"
     );
-    tracing::info!(drafts = n_drafts, "sync engine loaded");
     let (commands, receiver) = mpsc::channel(settings.commands_queued_max);
+    let (answers, answers_receiver) = mpsc::unbounded_channel();
     let metrics = Arc::new(SyncMetrics::new());
     let settings = Arc::new(settings);
     let actor = Actor {
-        engine,
+        node,
         store,
         clock,
         commands: receiver,
+        answers,
+        answers_receiver,
         outboxes: BTreeMap::new(),
-        batch: Vec::new(),
+        http_waiters: BTreeMap::new(),
+        close_waiters: BTreeMap::new(),
+        next_request: 1,
+        commits: FuturesOrdered::new(),
+        published: NodeStats::default(),
+        published_health: Vec::new(),
         metrics: metrics.clone(),
-        settings: settings.clone(),
+        health: health.clone(),
+        shutdown,
     };
-    tokio::spawn(actor.run());
+    tokio::spawn(async move {
+        // Dropped when the actor ends, by returning or by a panic: /healthz answers 503.
+        let _stopped = StoppedGuard(health);
+        actor.run().await;
+    });
     Ok(SyncHandle {
         commands,
         next_conn_id: Arc::new(AtomicU64::new(1)),
@@ -252,230 +240,342 @@ pub async fn start_sync(
     })
 }
 
-struct PendingAnswer {
-    request: OpRequest,
-    reply: Reply,
-    decision: Decision,
-    received_at: Instant,
+struct StoppedGuard(Arc<Health>);
+
+impl Drop for StoppedGuard {
+    fn drop(&mut self) {
+        self.0.sync_stopped();
+    }
 }
 
+/// A batch being committed, and the session reports its closes produced.
+type CommitDone = (
+    Arc<Batch>,
+    CommitResult,
+    Vec<(RequestId, Result<SessionReport, StoreError>)>,
+    Duration,
+);
+
 struct Actor {
-    engine: Engine,
-    store: Arc<dyn Store>,
+    node: Node,
+    store: Arc<dyn SyncStore>,
     clock: Arc<dyn Clock>,
     commands: mpsc::Receiver<Command>,
-    outboxes: BTreeMap<ConnId, ConnectionOutbox>,
-    batch: Vec<PendingAnswer>,
+    answers: mpsc::UnboundedSender<(AskId, Result<StoreAnswer, String>)>,
+    answers_receiver: mpsc::UnboundedReceiver<(AskId, Result<StoreAnswer, String>)>,
+    outboxes: BTreeMap<ConnId, mpsc::UnboundedSender<Outgoing>>,
+    http_waiters: BTreeMap<RequestId, oneshot::Sender<ServerMessage>>,
+    close_waiters: BTreeMap<RequestId, oneshot::Sender<Result<SessionReport, StoreError>>>,
+    next_request: u64,
+    commits: FuturesOrdered<CommitTask>,
+    published: NodeStats,
+    published_health: Vec<String>,
     metrics: Arc<SyncMetrics>,
-    settings: Arc<SyncSettings>,
+    health: Arc<Health>,
+    shutdown: CancellationToken,
 }
+
+/// A commit running in its own task; a panic in it counts as a failed commit.
+struct CommitTask {
+    batch: Arc<Batch>,
+    handle: JoinHandle<CommitDone>,
+}
+
+impl std::future::Future for CommitTask {
+    type Output = CommitDone;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        context: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<CommitDone> {
+        let batch = self.batch.clone();
+        std::pin::Pin::new(&mut self.handle)
+            .poll(context)
+            .map(|result| {
+                result.unwrap_or_else(|error| {
+                    (
+                        batch,
+                        CommitResult::Failed {
+                            reason: format!("the commit task ended abnormally: {error}"),
+                        },
+                        Vec::new(),
+                        Duration::ZERO,
+                    )
+                })
+            })
+    }
+}
+
+/// Commands taken from the channel at once before the node's batch is handed out.
+const COMMANDS_PER_ROUND_MAX: usize = 4_096;
 
 impl Actor {
     async fn run(mut self) {
-        while let Some(first) = self.commands.recv().await {
-            let mut next = Some(first);
-            while let Some(command) = next {
-                match command {
-                    Command::Op {
-                        source,
-                        request,
-                        stored_outcome,
-                        reply,
-                        received_at,
-                    } => {
-                        let decision =
-                            self.engine
-                                .decide(&source, &request, stored_outcome, self.clock.now());
-                        self.batch.push(PendingAnswer {
-                            request,
-                            reply,
-                            decision,
-                            received_at,
-                        });
-                        if self.batch.len() >= self.settings.ops_per_batch_max {
-                            self.flush().await;
+        let tick_ms =
+            u64::try_from(self.node.settings().heartbeat_ms.clamp(50, 1_000)).unwrap_or(1_000);
+        let mut ticker = tokio::time::interval(Duration::from_millis(tick_ms));
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut shutting_down = false;
+        loop {
+            tokio::select! {
+                biased;
+                Some((batch, result, reports, elapsed)) = self.commits.next(), if !self.commits.is_empty() => {
+                    self.committed(&batch, result, reports, elapsed);
+                }
+                Some((ask, answer)) = self.answers_receiver.recv() => {
+                    let now = self.clock.now();
+                    self.node.on_store_answer(ask, answer, now);
+                }
+                command = self.commands.recv() => {
+                    let Some(command) = command else { break };
+                    self.handle(command);
+                    for _ in 1..COMMANDS_PER_ROUND_MAX {
+                        match self.commands.try_recv() {
+                            Ok(command) => self.handle(command),
+                            Err(_) => break,
                         }
                     }
-                    other => {
-                        self.flush().await;
-                        self.handle(other).await;
-                    }
                 }
-                next = self.commands.try_recv().ok();
-            }
-            self.flush().await;
-        }
-        tracing::info!("sync engine stopped");
-    }
-
-    /// Commits the batch, then sends its answers and deliveries in decision order.
-    async fn flush(&mut self) {
-        if self.batch.is_empty() {
-            return;
-        }
-        let batch = std::mem::take(&mut self.batch);
-        self.metrics.commit_batch_ops.observe(batch.len() as f64);
-        let entries = self.engine.batch_entries();
-        let committed = if entries.is_empty() {
-            Ok(())
-        } else {
-            let started = Instant::now();
-            let result = self.store.commit_batch(entries).await;
-            self.metrics
-                .commit_seconds
-                .observe(started.elapsed().as_secs_f64());
-            result
-        };
-        match committed {
-            Ok(()) => {
-                self.engine.commit_succeeded();
-                for pending in batch {
-                    self.count_answer(&pending.decision.answer);
-                    self.answer(pending.reply, pending.decision.answer, pending.received_at);
-                    self.deliver(pending.decision.deliveries);
+                _ = ticker.tick() => {
+                    let now = self.clock.now();
+                    self.node.on_tick(now);
+                }
+                () = self.shutdown.cancelled(), if !shutting_down => {
+                    shutting_down = true;
+                    self.node.on_shutdown();
                 }
             }
-            Err(error) => {
-                tracing::error!(%error, ops = batch.len(), "group commit failed; answering unavailable");
-                self.metrics.failed_commits.inc();
-                self.engine.commit_failed();
-                for pending in batch {
-                    let answer = unavailable_answer(&pending.request);
-                    self.count_answer(&answer);
-                    self.answer(pending.reply, answer, pending.received_at);
-                }
+            // Health and metrics first: whoever reads an answer and then asks
+            // /healthz sees the state that answer came from.
+            self.publish();
+            self.carry_out_effects();
+            while let Some(batch) = self.node.next_batch() {
+                self.start_commit(batch);
             }
+            // `next_batch` may answer a batch of duplicates without the store.
+            self.publish();
+            self.carry_out_effects();
         }
+        tracing::info!("sync node stopped");
     }
 
-    fn count_answer(&self, answer: &ServerMessage) {
-        match answer {
-            ServerMessage::Ack {
-                duplicate: false, ..
-            } => self.metrics.ops_accepted.inc(),
-            ServerMessage::Reject { code, .. } => self
-                .metrics
-                .ops_rejected
-                .with_label_values(&[code.as_str()])
-                .inc(),
-            _ => {}
-        }
-    }
-
-    fn answer(&mut self, reply: Reply, answer: ServerMessage, received_at: Instant) {
-        match reply {
-            Reply::Connection(conn_id) => {
-                self.send_message(conn_id, &answer);
-            }
-            Reply::Once(sender) => {
-                // The HTTP caller may have given up; the op is committed either way.
-                let _ = sender.send(answer);
-            }
-        }
-        self.metrics
-            .ack_seconds
-            .observe(received_at.elapsed().as_secs_f64());
-    }
-
-    /// Sends each delivery, encoded once, to each of its connections.
-    fn deliver(&mut self, deliveries: Vec<Delivery>) {
-        for delivery in deliveries {
-            let frame = Utf8Bytes::from(delivery.message.encode());
-            for conn_id in delivery.to {
-                self.send_frame(conn_id, frame.clone());
-            }
-        }
-    }
-
-    fn send_message(&mut self, conn_id: ConnId, message: &ServerMessage) {
-        self.send_frame(conn_id, Utf8Bytes::from(message.encode()));
-    }
-
-    /// Queues a frame; a connection whose queue is full is closed (4008), never waited for.
-    fn send_frame(&mut self, conn_id: ConnId, frame: Utf8Bytes) {
-        let Some(outbox) = self.outboxes.get(&conn_id) else {
-            return;
-        };
-        let depth = self.settings.frames_per_connection_max - outbox.frames.capacity();
-        self.metrics.fanout_queue_depth.observe(depth as f64);
-        match outbox.frames.try_send(Frame::Text(frame)) {
-            Ok(()) => {}
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                tracing::warn!(conn = conn_id.0, "connection too slow; closing it (4008)");
-                self.metrics.slow_connections_closed.inc();
-                let _ = outbox
-                    .close
-                    .try_send((4008, "too slow: reconnect and catch up"));
-                self.drop_connection(conn_id);
-            }
-            Err(mpsc::error::TrySendError::Closed(_)) => self.drop_connection(conn_id),
-        }
-    }
-
-    fn drop_connection(&mut self, conn_id: ConnId) {
-        if self.outboxes.remove(&conn_id).is_some() {
-            let deliveries = self.engine.disconnect(conn_id);
-            self.deliver(deliveries);
-        }
-    }
-
-    async fn handle(&mut self, command: Command) {
+    fn handle(&mut self, command: Command) {
+        let now = self.clock.now();
         match command {
-            Command::Op { .. } => unreachable!("ops are batched in run()"),
-            Command::Connect {
-                conn_id,
-                info,
-                known,
-                outbox,
+            Command::Connect { conn, peer, outbox } => {
+                self.outboxes.insert(conn, outbox);
+                self.node.on_connect(conn, peer, now);
+            }
+            Command::Message { conn, message } => self.node.on_message(conn, message, now),
+            Command::Heard { conn } => self.node.on_heard(conn, now),
+            Command::Flushed {
+                conn,
+                frames,
+                bytes,
+            } => self.node.on_flushed(conn, frames, bytes),
+            Command::Disconnect { conn } => {
+                self.outboxes.remove(&conn);
+                self.node.on_disconnect(conn);
+            }
+            Command::HttpOp {
+                token,
+                source,
+                request,
+                reply,
             } => {
-                self.outboxes.insert(conn_id, outbox);
-                for message in self.engine.connect(conn_id, info, &known) {
-                    self.send_message(conn_id, &message);
-                }
+                let request_id = self.new_request();
+                self.http_waiters.insert(request_id, reply);
+                self.node
+                    .on_http_op(request_id, token, source, request, now);
             }
-            Command::Disconnect { conn_id } => self.drop_connection(conn_id),
-            Command::Resync { conn_id, order_ids } => {
-                for message in self.engine.resync(conn_id, &order_ids) {
-                    self.send_message(conn_id, &message);
-                }
+            Command::CloseSession {
+                session_id,
+                counted_cash,
+                reply,
+            } => {
+                let request_id = self.new_request();
+                self.close_waiters.insert(request_id, reply);
+                self.node
+                    .on_close_session(request_id, session_id, counted_cash);
             }
-            Command::Presence { conn_id, order_id } => {
-                let deliveries = self.engine.set_presence(conn_id, order_id);
-                self.deliver(deliveries);
-            }
-            Command::Reload(what) => self.reload(what).await,
-            Command::SessionClosed { session_id } => {
-                for conn_id in self.engine.session_closed(session_id) {
-                    let error = ServerMessage::Error {
-                        code: "session_closed".to_owned(),
-                        message: "this session was closed".to_owned(),
-                    };
-                    self.send_message(conn_id, &error);
-                    if let Some(outbox) = self.outboxes.get(&conn_id) {
-                        let _ = outbox.frames.try_send(Frame::Close(4001, "session closed"));
+            Command::ShopChanged(what) => self.node.on_shop_changed(what),
+        }
+    }
+
+    fn new_request(&mut self) -> RequestId {
+        let request = RequestId(self.next_request);
+        self.next_request += 1;
+        request
+    }
+
+    fn carry_out_effects(&mut self) {
+        while let Some(effect) = self.node.poll_effect() {
+            match effect {
+                Effect::Send { to, frame } => {
+                    let text = Utf8Bytes::from(frame.text().to_owned());
+                    for conn in to {
+                        if let Some(outbox) = self.outboxes.get(&conn) {
+                            // A closed queue means the connection is ending; its Disconnect follows.
+                            let _ = outbox.send(Outgoing::Text(text.clone()));
+                        }
                     }
-                    self.drop_connection(conn_id);
                 }
+                Effect::Close { conn, code } => {
+                    if code == CloseCode::TooSlow {
+                        tracing::warn!(
+                            conn = conn.0,
+                            "connection too slow or flooding; closing it (4008)"
+                        );
+                    }
+                    if let Some(outbox) = self.outboxes.get(&conn) {
+                        let _ = outbox.send(Outgoing::Close(code));
+                    }
+                }
+                Effect::Reply { request, answer } => {
+                    if let Some(waiter) = self.http_waiters.remove(&request) {
+                        // The HTTP caller may have given up; the op is decided either way.
+                        let _ = waiter.send(answer);
+                    }
+                }
+                Effect::Ask { ask, request } => self.ask_store(ask, request),
             }
         }
     }
 
-    async fn reload(&mut self, what: Reload) {
-        let store = self.store.as_ref();
-        let result = match what {
-            Reload::Links => store.load_links().await.map(|links| {
-                let deliveries = self.engine.set_links(links);
-                self.deliver(deliveries);
-            }),
-            Reload::Configs => load_configs(store)
+    /// Runs a store question in its own task; the answer comes back through `answers`.
+    fn ask_store(&self, ask: AskId, request: StoreRequest) {
+        let store = self.store.clone();
+        let answers = self.answers.clone();
+        let now = self.clock.now();
+        tokio::spawn(async move {
+            // A panic in the store must still answer: the node would wait forever.
+            let answer = AssertUnwindSafe(answer_store_request(store.as_ref(), request, now))
+                .catch_unwind()
                 .await
-                .map(|configs| self.engine.set_configs(configs)),
-            Reload::Catalog => load_catalog(store)
-                .await
-                .map(|catalog| self.engine.set_catalog(catalog)),
-        };
-        if let Err(error) = result {
-            tracing::error!(%error, ?what, "could not reload configuration into the sync engine");
+                .unwrap_or_else(|_| {
+                    Err(StoreError::Unavailable(
+                        "the store failed unexpectedly".to_owned(),
+                    ))
+                })
+                .map_err(|error| {
+                    tracing::warn!(%error, "a store read for the sync node failed");
+                    error.to_string()
+                });
+            let _ = answers.send((ask, answer));
+        });
+    }
+
+    fn start_commit(&mut self, batch: Batch) {
+        let batch = Arc::new(batch);
+        let store = self.store.clone();
+        let clock = self.clock.clone();
+        let task_batch = batch.clone();
+        self.metrics
+            .commit_batch_ops
+            .observe(batch.entries.len() as f64);
+        let handle = tokio::spawn(async move {
+            let started = Instant::now();
+            let entries = if task_batch.entries.is_empty() {
+                Ok(())
+            } else {
+                store.commit_batch(&task_batch.entries).await
+            };
+            let mut reports = Vec::new();
+            let result = match entries {
+                Ok(()) => {
+                    let mut sessions_closed = Vec::new();
+                    for close in &task_batch.session_closes {
+                        let report = store
+                            .close_session(close.session_id, close.counted_cash, clock.now())
+                            .await;
+                        sessions_closed.push((close.session_id, report.is_ok()));
+                        reports.push((close.request, report));
+                    }
+                    CommitResult::Committed { sessions_closed }
+                }
+                Err(error) => {
+                    tracing::error!(%error, entries = task_batch.entries.len(), "group commit failed; answering unavailable and recovering");
+                    for close in &task_batch.session_closes {
+                        reports.push((
+                            close.request,
+                            Err(StoreError::Unavailable(
+                                "the session could not be closed now; try again".to_owned(),
+                            )),
+                        ));
+                    }
+                    CommitResult::Failed {
+                        reason: error.to_string(),
+                    }
+                }
+            };
+            (task_batch, result, reports, started.elapsed())
+        });
+        self.commits.push_back(CommitTask { batch, handle });
+    }
+
+    fn committed(
+        &mut self,
+        batch: &Batch,
+        result: CommitResult,
+        reports: Vec<(RequestId, Result<SessionReport, StoreError>)>,
+        elapsed: Duration,
+    ) {
+        self.metrics.commit_seconds.observe(elapsed.as_secs_f64());
+        let mut reports: BTreeMap<RequestId, Result<SessionReport, StoreError>> =
+            reports.into_iter().collect();
+        for close in &batch.session_closes {
+            if let Some(waiter) = self.close_waiters.remove(&close.request) {
+                let report = reports.remove(&close.request).unwrap_or_else(|| {
+                    Err(StoreError::Unavailable(
+                        "the session could not be closed now; try again".to_owned(),
+                    ))
+                });
+                let _ = waiter.send(report);
+            }
         }
+        let now = self.clock.now();
+        self.node.on_commit(batch, result, now);
+    }
+
+    /// Metrics and health follow the node's counters.
+    fn publish(&mut self) {
+        let stats = self.node.stats().clone();
+        self.metrics.publish(&self.published, &stats);
+        self.metrics
+            .connections
+            .set(i64::try_from(self.node.connection_count()).unwrap_or(i64::MAX));
+        self.metrics
+            .open_drafts
+            .set(i64::try_from(self.node.open_drafts()).unwrap_or(i64::MAX));
+        self.published = stats;
+        let health: Vec<String> = self.node.health().iter().map(ToString::to_string).collect();
+        if health != self.published_health {
+            self.health.report("sync", health.clone());
+            self.published_health = health;
+        }
+    }
+}
+
+/// Carries out one store question of the node.
+async fn answer_store_request(
+    store: &dyn SyncStore,
+    request: StoreRequest,
+    now: Timestamp,
+) -> Result<StoreAnswer, StoreError> {
+    match request {
+        StoreRequest::Read { op_ids, order_ids } => {
+            let (outcomes, orders) = store.read(&op_ids, &order_ids).await?;
+            Ok(StoreAnswer::Read { outcomes, orders })
+        }
+        StoreRequest::BindTerminal { terminal, token } => {
+            let owner = store.bind_terminal(terminal, &token.0, now).await?;
+            Ok(StoreAnswer::TerminalBound {
+                terminal,
+                owner: TokenKey::new(&owner),
+            })
+        }
+        StoreRequest::LoadLinks => Ok(StoreAnswer::Links(store.load_links().await?)),
+        StoreRequest::LoadConfigs => Ok(StoreAnswer::Configs(store.load_configs().await?)),
+        StoreRequest::LoadCatalog => Ok(StoreAnswer::Catalog(store.load_catalog().await?)),
     }
 }

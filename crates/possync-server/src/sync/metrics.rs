@@ -1,28 +1,45 @@
 //! Prometheus metrics of the sync path (served at `/metrics` by `crate::api::metrics`).
 
+use possync_engine::NodeStats;
 use prometheus::{
     Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
     TextEncoder,
 };
 
-/// Every metric the sync path updates.
+/// Every metric of the sync path. Counters follow the node's own counters
+/// ([`NodeStats`]): the actor publishes the difference after each round.
 #[derive(Debug, Clone)]
 pub struct SyncMetrics {
     registry: Registry,
     pub connections: IntGauge,
+    pub connections_opened: IntCounter,
+    pub open_drafts: IntGauge,
     pub ops_accepted: IntCounter,
+    pub ops_duplicate: IntCounter,
     pub ops_rejected: IntCounterVec,
+    pub messages_rate_limited: IntCounter,
     pub commit_batch_ops: Histogram,
     pub commit_seconds: Histogram,
-    pub ack_seconds: Histogram,
-    pub fanout_queue_depth: Histogram,
     pub slow_connections_closed: IntCounter,
+    pub silent_connections_closed: IntCounter,
+    pub terminal_ids_refused: IntCounter,
     pub failed_commits: IntCounter,
+    pub recoveries: IntCounter,
+    pub store_reads: IntCounter,
+    pub reloads_failed: IntCounter,
 }
 
 fn histogram(name: &str, help: &str, buckets: Vec<f64>) -> Histogram {
     Histogram::with_opts(HistogramOpts::new(name, help).buckets(buckets))
         .unwrap_or_else(|error| unreachable!("constant histogram options are valid: {error}"))
+}
+
+fn counter(name: &str, help: &str) -> IntCounter {
+    IntCounter::new(name, help).unwrap_or_else(|error| unreachable!("{error}"))
+}
+
+fn gauge(name: &str, help: &str) -> IntGauge {
+    IntGauge::new(name, help).unwrap_or_else(|error| unreachable!("{error}"))
 }
 
 impl SyncMetrics {
@@ -33,13 +50,17 @@ impl SyncMetrics {
         ];
         let metrics = SyncMetrics {
             registry: Registry::new(),
-            connections: IntGauge::new("possync_connections", "Open sync WebSocket connections.")
-                .unwrap_or_else(|error| unreachable!("{error}")),
-            ops_accepted: IntCounter::new(
-                "possync_ops_accepted_total",
-                "Ops accepted (new versions).",
-            )
-            .unwrap_or_else(|error| unreachable!("{error}")),
+            connections: gauge("possync_connections", "Open sync WebSocket connections."),
+            connections_opened: counter(
+                "possync_connections_opened_total",
+                "Sync WebSocket connections accepted.",
+            ),
+            open_drafts: gauge("possync_open_drafts", "Open drafts held by the sync node."),
+            ops_accepted: counter("possync_ops_accepted_total", "Ops accepted (new versions)."),
+            ops_duplicate: counter(
+                "possync_ops_duplicate_total",
+                "Resent ops answered with their first answer.",
+            ),
             ops_rejected: IntCounterVec::new(
                 Opts::new(
                     "possync_ops_rejected_total",
@@ -48,47 +69,68 @@ impl SyncMetrics {
                 &["code"],
             )
             .unwrap_or_else(|error| unreachable!("{error}")),
+            messages_rate_limited: counter(
+                "possync_messages_rate_limited_total",
+                "Messages and HTTP ops refused over a rate limit.",
+            ),
             commit_batch_ops: histogram(
                 "possync_commit_batch_ops",
-                "Ops decided per group commit.",
-                vec![1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0],
+                "Entries per group commit.",
+                vec![
+                    1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0, 1024.0,
+                ],
             ),
             commit_seconds: histogram(
                 "possync_commit_seconds",
                 "Time to make one batch durable.",
-                latency_buckets.clone(),
-            ),
-            ack_seconds: histogram(
-                "possync_ack_seconds",
-                "Time from an op reaching the engine to its answer being queued.",
                 latency_buckets,
             ),
-            fanout_queue_depth: histogram(
-                "possync_fanout_queue_depth",
-                "Frames waiting in a connection's queue when one more is added.",
-                vec![0.0, 1.0, 4.0, 16.0, 64.0, 256.0, 1024.0, 4096.0],
-            ),
-            slow_connections_closed: IntCounter::new(
+            slow_connections_closed: counter(
                 "possync_slow_connections_closed_total",
-                "Connections closed (4008) because their queue was full.",
-            )
-            .unwrap_or_else(|error| unreachable!("{error}")),
-            failed_commits: IntCounter::new(
+                "Connections closed (4008) because their queue was full or they kept flooding.",
+            ),
+            silent_connections_closed: counter(
+                "possync_silent_connections_closed_total",
+                "Connections closed (4000) after missed heartbeats.",
+            ),
+            terminal_ids_refused: counter(
+                "possync_terminal_ids_refused_total",
+                "Hellos and ops naming a terminal id bound to another token.",
+            ),
+            failed_commits: counter(
                 "possync_failed_commits_total",
                 "Batches that could not be committed (answered `unavailable`).",
-            )
-            .unwrap_or_else(|error| unreachable!("{error}")),
+            ),
+            recoveries: counter(
+                "possync_recoveries_total",
+                "Times the node read back orders after a failed commit.",
+            ),
+            store_reads: counter(
+                "possync_store_reads_total",
+                "Reads the node asked of the store (forgotten op ids and orders).",
+            ),
+            reloads_failed: counter(
+                "possync_reloads_failed_total",
+                "Configuration reloads (links, configs, catalog) that failed and are retried.",
+            ),
         };
-        let collectors: [Box<dyn prometheus::core::Collector>; 9] = [
+        let collectors: [Box<dyn prometheus::core::Collector>; 16] = [
             Box::new(metrics.connections.clone()),
+            Box::new(metrics.connections_opened.clone()),
+            Box::new(metrics.open_drafts.clone()),
             Box::new(metrics.ops_accepted.clone()),
+            Box::new(metrics.ops_duplicate.clone()),
             Box::new(metrics.ops_rejected.clone()),
+            Box::new(metrics.messages_rate_limited.clone()),
             Box::new(metrics.commit_batch_ops.clone()),
             Box::new(metrics.commit_seconds.clone()),
-            Box::new(metrics.ack_seconds.clone()),
-            Box::new(metrics.fanout_queue_depth.clone()),
             Box::new(metrics.slow_connections_closed.clone()),
+            Box::new(metrics.silent_connections_closed.clone()),
+            Box::new(metrics.terminal_ids_refused.clone()),
             Box::new(metrics.failed_commits.clone()),
+            Box::new(metrics.recoveries.clone()),
+            Box::new(metrics.store_reads.clone()),
+            Box::new(metrics.reloads_failed.clone()),
         ];
         for collector in collectors {
             // Names are distinct constants: registering cannot fail.
@@ -103,6 +145,47 @@ impl SyncMetrics {
         if let Err(error) = self.registry.register(collector) {
             tracing::warn!(%error, "a metric could not be registered");
         }
+    }
+
+    /// Adds what the node counted since `before`.
+    pub fn publish(&self, before: &NodeStats, after: &NodeStats) {
+        let delta = |a: u64, b: u64| b.saturating_sub(a);
+        self.ops_accepted
+            .inc_by(delta(before.ops_accepted, after.ops_accepted));
+        self.ops_duplicate
+            .inc_by(delta(before.ops_duplicate, after.ops_duplicate));
+        for (code, count) in &after.ops_rejected {
+            let previous = before.ops_rejected.get(code).copied().unwrap_or(0);
+            if *count > previous {
+                self.ops_rejected
+                    .with_label_values(&[code])
+                    .inc_by(count - previous);
+            }
+        }
+        self.messages_rate_limited.inc_by(delta(
+            before.messages_rate_limited,
+            after.messages_rate_limited,
+        ));
+        self.slow_connections_closed.inc_by(delta(
+            before.connections_closed_too_slow,
+            after.connections_closed_too_slow,
+        ));
+        self.silent_connections_closed.inc_by(delta(
+            before.connections_closed_silent,
+            after.connections_closed_silent,
+        ));
+        self.terminal_ids_refused.inc_by(delta(
+            before.terminal_ids_refused,
+            after.terminal_ids_refused,
+        ));
+        self.failed_commits
+            .inc_by(delta(before.commits_failed, after.commits_failed));
+        self.recoveries
+            .inc_by(delta(before.recoveries, after.recoveries));
+        self.store_reads
+            .inc_by(delta(before.store_reads, after.store_reads));
+        self.reloads_failed
+            .inc_by(delta(before.reloads_failed, after.reloads_failed));
     }
 
     /// The metrics in Prometheus' text format.

@@ -1,8 +1,8 @@
 //! `POST /api/v1/orders/{id}/ops`: one op over HTTP, for clients without a
-//! WebSocket. It takes the same path as a WebSocket op (same engine, same
-//! batch, same idempotency) and answers the same `ack` or `reject` message.
+//! WebSocket. It takes the same path as a WebSocket op (same node, same
+//! batch, same idempotency, a rate limit per token) and answers the same
+//! `ack` or `reject` message.
 
-use super::actor::{Command, Reply};
 use crate::auth::TerminalCaller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath};
@@ -13,17 +13,13 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use possync_core::{OpId, OrderId, RejectCode, TerminalId};
-use possync_engine::OpSource;
+use possync_engine::{Source, TokenKey};
 use possync_protocol::{ServerMessage, decode_op_body};
 use serde_json::Value;
-use std::time::Instant;
-use tokio::sync::oneshot;
 use uuid::Uuid;
 
 /// The header an HTTP client may name its terminal with (a UUID), so that a
-/// payment lock it takes is its own. Without it, the terminal is derived from
-/// the session and the user, so every call of one cashier in one session is
-/// the same terminal.
+/// payment lock it takes is its own.
 pub const TERMINAL_HEADER: &str = "x-possync-terminal";
 
 /// The HTTP status of each reject code.
@@ -65,6 +61,10 @@ fn answer_response(answer: ServerMessage) -> Response {
     (status, Json(body)).into_response()
 }
 
+/// The terminal an HTTP call acts as: the header's UUID, or one derived from
+/// the token, so every call with one token is the same terminal (and a lock
+/// it takes is its own). Either way the node checks that the id belongs to
+/// this token ("Terminal identity").
 fn terminal_of(headers: &HeaderMap, terminal: &TerminalCaller) -> ApiResult<TerminalId> {
     match headers.get(TERMINAL_HEADER) {
         Some(value) => value
@@ -74,10 +74,11 @@ fn terminal_of(headers: &HeaderMap, terminal: &TerminalCaller) -> ApiResult<Term
             .ok_or_else(|| {
                 ApiError::invalid(format!("the {TERMINAL_HEADER} header must be a UUID"))
             }),
-        None => Ok(TerminalId(Uuid::from_u64_pair(
-            terminal.session.id.0 as u64,
-            terminal.user.id.0 as u64,
-        ))),
+        None => {
+            let hex = terminal.token_hash.get(..32).unwrap_or_default();
+            let bits = u128::from_str_radix(hex, 16).unwrap_or_default();
+            Ok(TerminalId(Uuid::from_u128(bits)))
+        }
     }
 }
 
@@ -110,7 +111,6 @@ pub async fn post_op(
     ApiPath(order_id): ApiPath<OrderId>,
     ApiJson(body): ApiJson<Value>,
 ) -> ApiResult<Response> {
-    let received_at = Instant::now();
     let terminal_id = terminal_of(&headers, &terminal)?;
     let op_id: OpId = body
         .get("op_id")
@@ -121,24 +121,15 @@ pub async fn post_op(
         Ok(request) => request,
         Err(error) => return Ok(answer_response(error.to_server_message())),
     };
-    let stored_outcome = state.store.find_op_outcome(op_id).await?;
-    let (reply, answer) = oneshot::channel();
-    let command = Command::Op {
-        source: OpSource {
-            session_id: terminal.session.id,
-            config_id: terminal.config.id,
-            terminal: terminal_id,
-        },
-        request,
-        stored_outcome,
-        reply: Reply::Once(reply),
-        received_at,
+    let source = Source {
+        session_id: terminal.session.id,
+        config_id: terminal.config.id,
+        terminal: terminal_id,
     };
-    state
+    let answer = state
         .sync
-        .send(command)
+        .op(TokenKey::new(&terminal.token_hash), source, request)
         .await
         .map_err(ApiError::unavailable)?;
-    let answer = answer.await.map_err(ApiError::unavailable)?;
     Ok(answer_response(answer))
 }

@@ -1,12 +1,15 @@
-//! `GET /api/v1/sync`: the WebSocket of one terminal.
+//! `GET /api/v1/sync`: the WebSocket of one terminal, as two tasks that
+//! only move bytes. Every rule (hello first, rate limits, queue bounds,
+//! heartbeats, close codes) is the node's.
 //!
-//! Each connection has two tasks. The reader decodes and bounds every frame,
-//! rate-limits ops, answers what needs no engine (`pong`, decode errors),
-//! and hands the rest to the actor. The writer drains the connection's
-//! bounded queue into the socket and sends heartbeats; the actor closes a
-//! connection whose queue is full (4008) rather than wait for it.
+//! The reader decodes each frame into a message (or the reason it does not
+//! decode) and hands it to the actor; ping and pong frames only say the
+//! terminal is alive. The writer drains the connection's queue onto the
+//! socket, tells the actor how much it wrote (the node counts the queue
+//! against its bounds and paces catch-up by it), sends a ping every
+//! heartbeat, and sends the close frame the node asks for.
 
-use super::actor::{Command, ConnectionOutbox, Frame, Reply, SyncHandle};
+use super::actor::{Command, Outgoing, SyncHandle};
 use crate::auth::TerminalCaller;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -15,20 +18,23 @@ use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt};
-use possync_core::ConfigId;
-use possync_engine::{ConnId, ConnectionInfo, OpSource, RateLimiter};
-use possync_protocol::{ClientMessage, LinkedConfig, ServerMessage, decode_client_message};
-use std::time::{Duration, Instant};
+use possync_core::RejectCode;
+use possync_engine::{ConnId, Peer, TokenKey};
+use possync_protocol::{DecodeError, decode_client_message};
+use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 /// Frames larger than this are cut off by the socket layer itself; between
 /// 64 KiB and this, the protocol answers `too_large` and keeps the connection.
 const SOCKET_MESSAGE_BYTES_MAX: usize = 1024 * 1024;
-/// A terminal that says nothing, not even a pong, for this many heartbeats is gone.
-const HEARTBEATS_MISSED_MAX: u32 = 3;
+/// The socket's read buffer: grows as a frame needs, starts small so that
+/// ten thousand idle terminals fit in little memory.
+const SOCKET_READ_BUFFER_BYTES: usize = 4 * 1024;
 /// How long a closing connection waits for the terminal's answering close frame.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
+/// The writer reports its progress to the node at least every this many frames.
+const FLUSH_REPORT_FRAMES: u32 = 64;
 
 /// The live sync WebSocket (see the wire contract).
 #[utoipa::path(
@@ -54,61 +60,50 @@ pub async fn sync_socket(
     };
     upgrade
         .max_message_size(SOCKET_MESSAGE_BYTES_MAX)
+        // tungstenite's defaults (128 KiB to read, a write buffer beside it)
+        // made an idle terminal cost 137 KiB; a terminal's frames are small.
+        .read_buffer_size(SOCKET_READ_BUFFER_BYTES)
+        .write_buffer_size(0)
         .on_upgrade(move |socket| connection(socket, state, terminal))
-}
-
-/// Pushes a frame the connection itself answers with; a full queue closes it.
-fn push(outbox: &ConnectionOutbox, message: &ServerMessage) -> bool {
-    match outbox
-        .frames
-        .try_send(Frame::Text(Utf8Bytes::from(message.encode())))
-    {
-        Ok(()) => true,
-        Err(_) => {
-            let _ = outbox
-                .close
-                .try_send((4008, "too slow: reconnect and catch up"));
-            false
-        }
-    }
 }
 
 async fn connection(socket: WebSocket, state: AppState, terminal: TerminalCaller) {
     let sync = state.sync.clone();
-    let conn_id = sync.next_conn_id();
-    let (frames, frames_receiver) = mpsc::channel(sync.settings.frames_per_connection_max);
-    let (close, close_receiver) = mpsc::channel(1);
-    let outbox = ConnectionOutbox { frames, close };
-    let (sink, mut stream) = socket.split();
-    let heartbeat = Duration::from_millis(sync.settings.heartbeat_ms);
+    let conn = sync.next_conn_id();
+    let (outbox, queue) = mpsc::unbounded_channel();
+    let peer = Peer {
+        token: TokenKey::new(&terminal.token_hash),
+        session: terminal.session,
+        config: terminal.config,
+    };
+    let (mut sink, mut stream) = socket.split();
+    if sync
+        .send(Command::Connect { conn, peer, outbox })
+        .await
+        .is_err()
+    {
+        let _ = sink
+            .send(close_message(1011, "sync stopped; reconnect"))
+            .await;
+        return;
+    }
+    sync.metrics.connections_opened.inc();
+    let heartbeat =
+        Duration::from_millis(u64::try_from(sync.settings.node.heartbeat_ms.max(1)).unwrap_or(1));
     let writer_done = CancellationToken::new();
-    sync.metrics.connections.inc();
     let writer = tokio::spawn(write_frames(
         sink,
-        frames_receiver,
-        close_receiver,
+        queue,
+        conn,
+        sync.clone(),
         heartbeat,
         writer_done.clone(),
     ));
-    let registered = read_frames(
-        &mut stream,
-        &state,
-        &sync,
-        conn_id,
-        &terminal,
-        &outbox,
-        heartbeat,
-        &writer_done,
-    )
-    .await;
-    if registered {
-        // The actor drops its copy of the outbox; the writer ends once it has sent what is queued.
-        let _ = sync.send(Command::Disconnect { conn_id }).await;
-    }
-    let _ = outbox.close.try_send((1000, "bye"));
-    drop(outbox);
+    read_frames(&mut stream, conn, &sync, &writer_done).await;
+    // The node forgets the connection and the actor drops its queue: the
+    // writer ends once it has sent what is queued.
+    let _ = sync.send(Command::Disconnect { conn }).await;
     let _ = writer.await;
-    sync.metrics.connections.dec();
     // The closing handshake: give the terminal a moment to answer our close
     // frame, so it reads the close code instead of a reset connection.
     let _ = tokio::time::timeout(CLOSE_GRACE, async {
@@ -121,39 +116,90 @@ async fn connection(socket: WebSocket, state: AppState, terminal: TerminalCaller
     .await;
 }
 
+fn close_message(code: u16, reason: &'static str) -> Message {
+    Message::Close(Some(CloseFrame {
+        code,
+        reason: Utf8Bytes::from_static(reason),
+    }))
+}
+
+/// Reads until the socket closes or the writer ended the connection.
+async fn read_frames(
+    stream: &mut futures_util::stream::SplitStream<WebSocket>,
+    conn: ConnId,
+    sync: &SyncHandle,
+    writer_done: &CancellationToken,
+) {
+    loop {
+        let message = tokio::select! {
+            message = stream.next() => message,
+            // The writer closed the connection (the node said so, or the socket failed).
+            () = writer_done.cancelled() => break,
+        };
+        let Some(Ok(message)) = message else { break };
+        let command = match message {
+            Message::Text(text) => Command::Message {
+                conn,
+                message: decode_client_message(text.as_str()),
+            },
+            Message::Binary(_) => Command::Message {
+                conn,
+                message: Err(DecodeError {
+                    code: RejectCode::Invalid,
+                    message: "messages are JSON text frames".to_owned(),
+                    op: None,
+                }),
+            },
+            Message::Ping(_) | Message::Pong(_) => Command::Heard { conn },
+            Message::Close(_) => break,
+        };
+        if sync.send(command).await.is_err() {
+            break;
+        }
+    }
+}
+
 async fn write_frames(
     mut sink: futures_util::stream::SplitSink<WebSocket, Message>,
-    mut frames: mpsc::Receiver<Frame>,
-    mut close: mpsc::Receiver<(u16, &'static str)>,
+    mut queue: mpsc::UnboundedReceiver<Outgoing>,
+    conn: ConnId,
+    sync: SyncHandle,
     heartbeat: Duration,
     done: CancellationToken,
 ) {
     let mut ticker = tokio::time::interval(heartbeat);
     ticker.tick().await;
-    let close_frame = |code: u16, reason: &'static str| {
-        Message::Close(Some(CloseFrame {
-            code,
-            reason: Utf8Bytes::from_static(reason),
-        }))
-    };
+    let mut frames_written: u32 = 0;
+    let mut bytes_written: u64 = 0;
     loop {
         tokio::select! {
             biased;
-            Some((code, reason)) = close.recv() => {
-                let _ = sink.send(close_frame(code, reason)).await;
-                break;
-            }
-            frame = frames.recv() => match frame {
-                Some(Frame::Text(text)) => {
+            outgoing = queue.recv() => match outgoing {
+                Some(Outgoing::Text(text)) => {
+                    let bytes = text.len() as u64;
                     if sink.send(Message::Text(text)).await.is_err() {
                         break;
                     }
+                    frames_written += 1;
+                    bytes_written += bytes;
+                    if frames_written >= FLUSH_REPORT_FRAMES || queue.is_empty() {
+                        let report = Command::Flushed { conn, frames: frames_written, bytes: bytes_written };
+                        frames_written = 0;
+                        bytes_written = 0;
+                        if sync.send(report).await.is_err() {
+                            let _ = sink.send(close_message(1011, "sync stopped; reconnect")).await;
+                            break;
+                        }
+                    }
                 }
-                Some(Frame::Close(code, reason)) => {
-                    let _ = sink.send(close_frame(code, reason)).await;
+                Some(Outgoing::Close(code)) => {
+                    let _ = sink.send(close_message(code.code(), code.reason())).await;
                     break;
                 }
-                None => break,
+                None => {
+                    let _ = sink.send(close_message(1000, "bye")).await;
+                    break;
+                }
             },
             _ = ticker.tick() => {
                 if sink.send(Message::Ping(Default::default())).await.is_err() {
@@ -164,185 +210,4 @@ async fn write_frames(
     }
     let _ = sink.flush().await;
     done.cancel();
-}
-
-/// Reads until the socket closes, the terminal goes silent, or the server
-/// shuts down. Answers whether the connection was registered with the actor.
-#[allow(clippy::too_many_arguments)]
-async fn read_frames(
-    stream: &mut futures_util::stream::SplitStream<WebSocket>,
-    state: &AppState,
-    sync: &SyncHandle,
-    conn_id: ConnId,
-    terminal: &TerminalCaller,
-    outbox: &ConnectionOutbox,
-    heartbeat: Duration,
-    writer_done: &CancellationToken,
-) -> bool {
-    let mut registered = false;
-    let mut source: Option<OpSource> = None;
-    let mut limiter = RateLimiter::new(sync.settings.ops_burst_max, sync.settings.ops_per_s_max);
-    let silence_max = heartbeat * HEARTBEATS_MISSED_MAX;
-    let mut last_heard = Instant::now();
-    loop {
-        let message = tokio::select! {
-            message = stream.next() => message,
-            () = tokio::time::sleep_until((last_heard + silence_max).into()) => {
-                let _ = outbox.close.try_send((4000, "no heartbeat"));
-                break;
-            }
-            () = state.shutdown.cancelled() => {
-                let _ = outbox.close.try_send((1001, "server shutting down"));
-                break;
-            }
-            // The writer closed the connection (too slow, session closed, socket gone).
-            () = writer_done.cancelled() => break,
-        };
-        let Some(Ok(message)) = message else { break };
-        last_heard = Instant::now();
-        let text = match message {
-            Message::Text(text) => text,
-            Message::Binary(_) => {
-                let error = ServerMessage::Error {
-                    code: "invalid".to_owned(),
-                    message: "messages are JSON text frames".to_owned(),
-                };
-                if !push(outbox, &error) {
-                    break;
-                }
-                continue;
-            }
-            Message::Ping(_) | Message::Pong(_) => continue,
-            Message::Close(_) => break,
-        };
-        let decoded = match decode_client_message(text.as_str()) {
-            Ok(decoded) => decoded,
-            Err(error) => {
-                if !push(outbox, &error.to_server_message()) {
-                    break;
-                }
-                continue;
-            }
-        };
-        let command = match decoded {
-            ClientMessage::Hello {
-                terminal: terminal_id,
-                known,
-                ..
-            } => {
-                if registered {
-                    let error = ServerMessage::Error {
-                        code: "invalid".to_owned(),
-                        message: "hello was already sent on this connection".to_owned(),
-                    };
-                    if !push(outbox, &error) {
-                        break;
-                    }
-                    continue;
-                }
-                if !push(outbox, &welcome(state, terminal).await) {
-                    break;
-                }
-                registered = true;
-                source = Some(OpSource {
-                    session_id: terminal.session.id,
-                    config_id: terminal.config.id,
-                    terminal: terminal_id,
-                });
-                Command::Connect {
-                    conn_id,
-                    info: ConnectionInfo {
-                        session_id: terminal.session.id,
-                        config_id: terminal.config.id,
-                        terminal: terminal_id,
-                    },
-                    known,
-                    outbox: outbox.clone(),
-                }
-            }
-            ClientMessage::Ping { t } => {
-                if !push(outbox, &ServerMessage::Pong { t }) {
-                    break;
-                }
-                continue;
-            }
-            _ if !registered => {
-                let error = ServerMessage::Error {
-                    code: "invalid".to_owned(),
-                    message: "send hello first".to_owned(),
-                };
-                if !push(outbox, &error) {
-                    break;
-                }
-                continue;
-            }
-            ClientMessage::Op(request) => {
-                let Some(source) = source.clone() else {
-                    continue;
-                };
-                if !limiter.allow(state.clock.now()) {
-                    let reject = ServerMessage::Reject {
-                        op_id: request.op_id,
-                        order_id: request.order_id,
-                        code: possync_core::RejectCode::RateLimited,
-                        message: "too many changes at once; this one will be sent again".to_owned(),
-                        order: None,
-                    };
-                    if !push(outbox, &reject) {
-                        break;
-                    }
-                    continue;
-                }
-                let stored_outcome = match state.store.find_op_outcome(request.op_id).await {
-                    Ok(stored_outcome) => stored_outcome,
-                    Err(error) => {
-                        tracing::error!(%error, "idempotency lookup failed");
-                        if !push(outbox, &possync_engine::unavailable_answer(&request)) {
-                            break;
-                        }
-                        continue;
-                    }
-                };
-                Command::Op {
-                    source,
-                    request,
-                    stored_outcome,
-                    reply: Reply::Connection(conn_id),
-                    received_at: Instant::now(),
-                }
-            }
-            ClientMessage::Resync { order_ids } => Command::Resync { conn_id, order_ids },
-            ClientMessage::Presence { order_id } => Command::Presence { conn_id, order_id },
-        };
-        if sync.send(command).await.is_err() {
-            let _ = outbox.close.try_send((1011, "sync engine stopped"));
-            break;
-        }
-    }
-    registered
-}
-
-/// The `welcome` message: the session, its config and the configs it syncs with.
-async fn welcome(state: &AppState, terminal: &TerminalCaller) -> ServerMessage {
-    let linked_ids: Vec<ConfigId> = terminal.config.sync_with.clone();
-    let linked_configs = match state.store.list_configs().await {
-        Ok(configs) => configs
-            .into_iter()
-            .filter(|config| linked_ids.contains(&config.id))
-            .map(|config| LinkedConfig {
-                id: config.id,
-                name: config.name,
-            })
-            .collect(),
-        Err(error) => {
-            tracing::warn!(%error, "could not list linked configs for welcome");
-            Vec::new()
-        }
-    };
-    ServerMessage::Welcome {
-        session: terminal.session.clone(),
-        config: terminal.config.clone(),
-        linked_configs,
-        server_time: state.clock.now(),
-    }
 }

@@ -23,7 +23,7 @@ async fn readyz_follows_the_store_while_healthz_stays_up() {
             .expect("open a store"),
     );
     let clock = ManualClock::starting_at(Timestamp::from_unix_millis(1_800_000_000_000));
-    let server = start_server(store.clone(), clock, ServerConfig::default()).await;
+    let server = start_server(store.clone(), clock, ServerConfig::default(), None).await;
     let base = server.base_url();
     let client = reqwest::Client::builder()
         .no_proxy()

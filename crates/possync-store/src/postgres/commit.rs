@@ -244,11 +244,7 @@ async fn write_history(conn: &mut PgConnection, plan: &BatchPlan<'_>) -> StoreRe
 async fn write_outcomes(conn: &mut PgConnection, plan: &BatchPlan<'_>) -> StoreResult<()> {
     for (rows, conflict_clause, on_error) in [
         (&plan.accepted_outcomes, "", Some(Conflict::OpAnswered)),
-        (
-            &plan.rejected_outcomes,
-            " ON CONFLICT (op_id) DO NOTHING",
-            None,
-        ),
+        (&plan.first_answers, " ON CONFLICT (op_id) DO NOTHING", None),
     ] {
         if rows.is_empty() {
             continue;

@@ -94,6 +94,15 @@ async fn relink(
     .execute(&mut *conn)
     .await
     .map_err(unavailable("could not add sync links"))?;
+    sqlx::query(
+        "INSERT INTO sync_links_ever (config_a, config_b) \
+         SELECT * FROM UNNEST($1::bigint[], $2::bigint[]) ON CONFLICT DO NOTHING",
+    )
+    .bind(&added_a)
+    .bind(&added_b)
+    .execute(&mut *conn)
+    .await
+    .map_err(unavailable("could not record sync links"))?;
     Ok(())
 }
 
@@ -161,6 +170,18 @@ pub(super) async fn set_sync_with(
     let config = load_config(&mut tx, config_id).await?;
     commit_notifying(tx, &[ShopChange::Links]).await?;
     Ok(config)
+}
+
+pub(super) async fn load_links_ever(store: &PostgresStore) -> StoreResult<SyncLinks> {
+    let pairs: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT config_a, config_b FROM sync_links_ever ORDER BY config_a, config_b",
+    )
+    .fetch_all(store.pool())
+    .await
+    .map_err(unavailable("could not read the link history"))?;
+    Ok(SyncLinks::from_pairs(
+        pairs.into_iter().map(|(a, b)| (ConfigId(a), ConfigId(b))),
+    ))
 }
 
 pub(super) async fn load_links(store: &PostgresStore) -> StoreResult<SyncLinks> {

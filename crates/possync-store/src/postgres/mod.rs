@@ -25,6 +25,7 @@ mod commit;
 mod configs;
 mod orders;
 mod sessions;
+mod terminals;
 mod users;
 
 use crate::database_errors::unavailable;
@@ -41,6 +42,11 @@ use std::time::Duration;
 
 /// The schema, embedded in the binary so a deployment is one file.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// The newest migration this build knows: what a migrated database is at.
+pub fn latest_migration() -> Option<i64> {
+    MIGRATOR.iter().map(|migration| migration.version).max()
+}
 
 /// Pooled connections by default: enough for a node's writer, readers and
 /// catch-ups, few enough that a handful of nodes stay far below PostgreSQL's
@@ -461,6 +467,19 @@ impl Store for PostgresStore {
 
     async fn load_links(&self) -> StoreResult<SyncLinks> {
         configs::load_links(self).await
+    }
+
+    async fn load_links_ever(&self) -> StoreResult<SyncLinks> {
+        configs::load_links_ever(self).await
+    }
+
+    async fn bind_terminal(
+        &self,
+        terminal: TerminalId,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> StoreResult<String> {
+        terminals::bind_terminal(self, terminal, token_hash, now).await
     }
 
     async fn open_or_join_session(

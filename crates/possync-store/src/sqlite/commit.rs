@@ -297,7 +297,7 @@ async fn write_outcomes(conn: &mut SqliteConnection, plan: &BatchPlan<'_>) -> St
         conn,
         "INSERT INTO op_outcomes (op_id, order_id, outcome, at) ",
         " ON CONFLICT (op_id) DO NOTHING",
-        &plan.rejected_outcomes,
+        &plan.first_answers,
         bind_outcome,
     )
     .await

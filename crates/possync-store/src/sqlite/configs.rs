@@ -86,6 +86,12 @@ async fn relink(
             .execute(&mut *conn)
             .await
             .map_err(unavailable("could not add a sync link"))?;
+        sqlx::query("INSERT OR IGNORE INTO sync_links_ever (config_a, config_b) VALUES (?, ?)")
+            .bind(a.0)
+            .bind(b.0)
+            .execute(&mut *conn)
+            .await
+            .map_err(unavailable("could not record a sync link"))?;
     }
     Ok(())
 }
@@ -154,6 +160,18 @@ pub(super) async fn set_sync_with(
     let config = load_config(&mut tx, config_id).await?;
     commit_tx(tx).await?;
     Ok(config)
+}
+
+pub(super) async fn load_links_ever(store: &SqliteStore) -> StoreResult<SyncLinks> {
+    let pairs: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT config_a, config_b FROM sync_links_ever ORDER BY config_a, config_b",
+    )
+    .fetch_all(&store.reader)
+    .await
+    .map_err(unavailable("could not read the link history"))?;
+    Ok(SyncLinks::from_pairs(
+        pairs.into_iter().map(|(a, b)| (ConfigId(a), ConfigId(b))),
+    ))
 }
 
 pub(super) async fn load_links(store: &SqliteStore) -> StoreResult<SyncLinks> {

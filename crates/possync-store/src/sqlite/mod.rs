@@ -20,6 +20,7 @@ mod commit;
 mod configs;
 mod orders;
 mod sessions;
+mod terminals;
 mod users;
 
 use crate::database_errors::{is_damaged, unavailable};
@@ -443,6 +444,19 @@ impl Store for SqliteStore {
 
     async fn load_links(&self) -> StoreResult<SyncLinks> {
         configs::load_links(self).await
+    }
+
+    async fn load_links_ever(&self) -> StoreResult<SyncLinks> {
+        configs::load_links_ever(self).await
+    }
+
+    async fn bind_terminal(
+        &self,
+        terminal: TerminalId,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> StoreResult<String> {
+        terminals::bind_terminal(self, terminal, token_hash, now).await
     }
 
     async fn open_or_join_session(

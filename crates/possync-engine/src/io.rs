@@ -1,0 +1,208 @@
+//! The node's boundary: who talks to it, what it asks the store, and the
+//! effects it hands to whoever drives it (the server's actor, the simulation).
+
+use crate::catalog::EngineCatalog;
+use possync_core::*;
+use possync_protocol::{CloseCode, OpRequest, ServerMessage};
+use std::sync::Arc;
+
+/// A connection of a terminal, numbered by the driver.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ConnId(pub u64);
+
+/// A request waiting for one answer (an HTTP op), numbered by the driver.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RequestId(pub u64);
+
+/// A question the node asked the store, numbered by the node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct AskId(pub u64);
+
+/// A batch handed out by [`crate::Node::next_batch`], numbered by the node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct BatchId(pub u64);
+
+/// Which terminal token a caller authenticated with: an opaque, stable key
+/// (the server uses the token's hash). Terminal ids are bound to it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TokenKey(pub Arc<str>);
+
+impl TokenKey {
+    pub fn new(key: &str) -> Self {
+        TokenKey(Arc::from(key))
+    }
+}
+
+/// A terminal token's session, as the driver authenticated it, before `hello`
+/// names the terminal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Peer {
+    pub token: TokenKey,
+    pub session: Session,
+    pub config: Config,
+}
+
+/// Who acts: a terminal of a session. Ops, presence and `by` name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Source {
+    pub session_id: SessionId,
+    pub config_id: ConfigId,
+    pub terminal: TerminalId,
+}
+
+/// A server message with its JSON text, encoded once however many
+/// connections receive it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Frame(Arc<EncodedMessage>);
+
+#[derive(Debug, PartialEq)]
+struct EncodedMessage {
+    message: ServerMessage,
+    text: String,
+}
+
+impl Frame {
+    pub fn new(message: ServerMessage) -> Self {
+        let text = message.encode();
+        Frame(Arc::new(EncodedMessage { message, text }))
+    }
+
+    pub fn message(&self) -> &ServerMessage {
+        &self.0.message
+    }
+
+    pub fn text(&self) -> &str {
+        &self.0.text
+    }
+
+    /// Bytes on the wire (the queue bounds count these).
+    pub fn len(&self) -> usize {
+        self.0.text.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.text.is_empty()
+    }
+}
+
+/// What the node asks the store. Answers come back through
+/// [`crate::Node::on_store_answer`] with the same [`AskId`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreRequest {
+    /// The first answers of these ops and the current state of these orders,
+    /// as far as the store has them.
+    Read {
+        op_ids: Vec<OpId>,
+        order_ids: Vec<OrderId>,
+    },
+    /// Binds `terminal` to `token` unless it is bound already; answers the
+    /// token it is bound to.
+    BindTerminal {
+        terminal: TerminalId,
+        token: TokenKey,
+    },
+    LoadLinks,
+    LoadConfigs,
+    LoadCatalog,
+}
+
+/// The store's answer to a [`StoreRequest`].
+#[derive(Debug, Clone)]
+pub enum StoreAnswer {
+    Read {
+        outcomes: Vec<(OpId, OpOutcome)>,
+        /// The orders that exist; an id asked for and absent does not.
+        orders: Vec<Order>,
+    },
+    TerminalBound {
+        terminal: TerminalId,
+        owner: TokenKey,
+    },
+    Links(SyncLinks),
+    Configs(Vec<ConfigInfo>),
+    Catalog(EngineCatalog),
+}
+
+/// What the node needs to know about a config.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigInfo {
+    pub id: ConfigId,
+    pub name: Name,
+    pub auto_share: bool,
+}
+
+/// A session close the driver carries out after the batch's entries are durable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionClose {
+    pub request: RequestId,
+    pub session_id: SessionId,
+    pub counted_cash: Option<Money>,
+}
+
+/// One group commit: every entry in one transaction, then the session closes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Batch {
+    pub id: BatchId,
+    pub entries: Vec<CommitEntry>,
+    pub session_closes: Vec<SessionClose>,
+}
+
+/// How a batch's commit ended, as the driver saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CommitResult {
+    /// The entries are durable; each session close succeeded or not.
+    Committed {
+        sessions_closed: Vec<(SessionId, bool)>,
+    },
+    /// The commit failed or its outcome is unknown (it may have landed).
+    Failed { reason: String },
+}
+
+/// What the driver must do, in the order the node says it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Queue the frame for each of these connections.
+    Send { to: Vec<ConnId>, frame: Frame },
+    /// Close the connection with this code, after what is already queued.
+    Close { conn: ConnId, code: CloseCode },
+    /// Answer a request (an HTTP op) with its `ack` or `reject`.
+    Reply {
+        request: RequestId,
+        answer: ServerMessage,
+    },
+    /// Ask the store; answer with [`crate::Node::on_store_answer`].
+    Ask { ask: AskId, request: StoreRequest },
+}
+
+/// Why a node is not fully well, for `/healthz`'s `"degraded"` reasons.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum HealthIssue {
+    /// Commits fail (a full disk, a database gone): ops are answered `unavailable`.
+    CommitsFailing(String),
+    /// A configuration reload keeps failing: links, configs or the catalog are stale.
+    ReloadFailing { what: &'static str, error: String },
+}
+
+impl std::fmt::Display for HealthIssue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HealthIssue::CommitsFailing(error) => {
+                write!(f, "changes cannot be saved: {error}")
+            }
+            HealthIssue::ReloadFailing { what, error } => {
+                write!(f, "reloading {what} failed: {error}")
+            }
+        }
+    }
+}
+
+/// Keeps the request of an op so its answer can name it.
+pub(crate) fn unavailable_reject(request: &OpRequest, why: &str) -> ServerMessage {
+    ServerMessage::Reject {
+        op_id: request.op_id,
+        order_id: request.order_id,
+        code: RejectCode::Unavailable,
+        message: format!("{why}; it will be sent again"),
+        order: None,
+    }
+}

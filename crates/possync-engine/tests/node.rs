@@ -1,0 +1,1261 @@
+//! The node's rules, driven through its inputs as the server's actor drives
+//! it, with a store kept in memory. Each test names one rule; the simulation
+//! (`possync-sim`) mixes them all with faults.
+
+use possync_core::*;
+use possync_engine::*;
+use possync_protocol::{
+    ClientMessage, CloseCode, DecodeError, OpRequest, RemovedReason, ServerMessage,
+};
+use std::collections::{BTreeMap, VecDeque};
+use uuid::Uuid;
+
+const BAR: ConfigId = ConfigId(1);
+const COUNTER_1: ConfigId = ConfigId(2);
+const COUNTER_2: ConfigId = ConfigId(3);
+const START_MS: i64 = 1_800_000_000_000;
+
+fn name(text: &str) -> Name {
+    Name::parse(text).unwrap()
+}
+
+/// A UUIDv7 stamped `offset_ms` after the start, unique by `n`.
+fn v7(offset_ms: i64, n: u128) -> Uuid {
+    let millis = u64::try_from(START_MS + offset_ms).unwrap();
+    let random: [u8; 10] = (n | 1 << 79).to_be_bytes()[6..].try_into().unwrap();
+    uuid::Builder::from_unix_timestamp_millis(millis, &random).into_uuid()
+}
+
+fn catalog() -> EngineCatalog {
+    let products = vec![Product {
+        id: ProductId(1),
+        name: name("Espresso"),
+        price: Money::new(250).unwrap(),
+        category_id: None,
+        barcode: None,
+        tax_ids: vec![TaxId(1)],
+        tracks_stock: false,
+        on_hand: Quantity::ZERO,
+    }];
+    let taxes = vec![Tax {
+        id: TaxId(1),
+        name: name("VAT 10%"),
+        rate: "10".parse().unwrap(),
+        price_included: true,
+    }];
+    let methods = vec![PaymentMethod {
+        id: PaymentMethodId(1),
+        name: name("Cash"),
+        kind: PaymentMethodKind::Cash,
+    }];
+    EngineCatalog::build(&products, &taxes, &[], &methods)
+}
+
+fn configs() -> Vec<ConfigInfo> {
+    [
+        (BAR, "Bar"),
+        (COUNTER_1, "Counter 1"),
+        (COUNTER_2, "Counter 2"),
+    ]
+    .into_iter()
+    .map(|(id, config_name)| ConfigInfo {
+        id,
+        name: name(config_name),
+        auto_share: false,
+    })
+    .collect()
+}
+
+/// What the in-memory store has made durable.
+#[derive(Debug, Default)]
+struct Store {
+    orders: BTreeMap<OrderId, Order>,
+    outcomes: BTreeMap<OpId, OpOutcome>,
+    bindings: BTreeMap<TerminalId, TokenKey>,
+    links: SyncLinks,
+    closed_sessions: Vec<SessionId>,
+    commits: u64,
+}
+
+impl Store {
+    fn commit(&mut self, entries: &[CommitEntry]) {
+        self.commits += 1;
+        for entry in entries {
+            match entry {
+                CommitEntry::Accepted { order, entry } => {
+                    let stored = self.orders.get(&order.id).map_or(0, |order| order.version);
+                    assert_eq!(stored + 1, entry.version, "versions are contiguous");
+                    self.orders.insert(order.id, order.clone());
+                    self.outcomes.insert(
+                        entry.op_id,
+                        OpOutcome::Accepted {
+                            order_id: order.id,
+                            version: entry.version,
+                        },
+                    );
+                }
+                CommitEntry::Rejected { op_id, .. } | CommitEntry::Unchanged { op_id, .. } => {
+                    self.outcomes
+                        .entry(*op_id)
+                        .or_insert_with(|| entry.outcome());
+                }
+            }
+        }
+    }
+
+    fn answer(&mut self, request: &StoreRequest) -> StoreAnswer {
+        match request {
+            StoreRequest::Read { op_ids, order_ids } => StoreAnswer::Read {
+                outcomes: op_ids
+                    .iter()
+                    .filter_map(|op_id| Some((*op_id, self.outcomes.get(op_id)?.clone())))
+                    .collect(),
+                orders: order_ids
+                    .iter()
+                    .filter_map(|order_id| self.orders.get(order_id).cloned())
+                    .collect(),
+            },
+            StoreRequest::BindTerminal { terminal, token } => StoreAnswer::TerminalBound {
+                terminal: *terminal,
+                owner: self
+                    .bindings
+                    .entry(*terminal)
+                    .or_insert(token.clone())
+                    .clone(),
+            },
+            StoreRequest::LoadLinks => StoreAnswer::Links(self.links.clone()),
+            StoreRequest::LoadConfigs => StoreAnswer::Configs(configs()),
+            StoreRequest::LoadCatalog => StoreAnswer::Catalog(catalog()),
+        }
+    }
+}
+
+/// How the harness answers the node's questions and batches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// At once, successfully.
+    Auto,
+    /// Kept until the test handles them.
+    Hold,
+}
+
+/// A node with its store and a log of what each connection was sent.
+struct Shop {
+    node: Node,
+    settings: NodeSettings,
+    store: Store,
+    now: Timestamp,
+    next_id: std::cell::Cell<u128>,
+    sent: BTreeMap<ConnId, VecDeque<ServerMessage>>,
+    closed: BTreeMap<ConnId, CloseCode>,
+    replies: BTreeMap<RequestId, ServerMessage>,
+    asks: VecDeque<(AskId, StoreRequest)>,
+    batches: VecDeque<Batch>,
+    asks_mode: Mode,
+    commits_mode: Mode,
+    /// Connections that do not read: their frames stay queued until `take`.
+    stalled: std::collections::BTreeSet<ConnId>,
+}
+
+impl Shop {
+    fn new() -> Shop {
+        Shop::with(NodeSettings::default())
+    }
+
+    fn with(settings: NodeSettings) -> Shop {
+        let store = Store {
+            links: SyncLinks::from_pairs([(COUNTER_1, COUNTER_2)]),
+            ..Store::default()
+        };
+        Shop::starting(settings, store)
+    }
+
+    /// A node starting over what `store` holds (its drafts only).
+    fn starting(settings: NodeSettings, store: Store) -> Shop {
+        let now = Timestamp::from_unix_millis(START_MS);
+        let world = World {
+            configs: configs(),
+            links: store.links.clone(),
+            links_ever: store.links.clone(),
+            catalog: catalog(),
+            drafts: store
+                .orders
+                .values()
+                .filter(|order| order.is_draft())
+                .cloned()
+                .collect(),
+        };
+        Shop {
+            // The node has been running for an hour: ids stamped now are new to it.
+            node: Node::new(settings.clone(), world, now.plus_millis(-3_600_000)),
+            settings,
+            store,
+            now,
+            next_id: std::cell::Cell::new(1),
+            sent: BTreeMap::new(),
+            closed: BTreeMap::new(),
+            replies: BTreeMap::new(),
+            asks: VecDeque::new(),
+            batches: VecDeque::new(),
+            asks_mode: Mode::Auto,
+            commits_mode: Mode::Auto,
+            stalled: std::collections::BTreeSet::new(),
+        }
+    }
+
+    /// A new UUIDv7, as terminals make them (`&self`, so it can be an argument of a call on the shop).
+    fn fresh(&self) -> Uuid {
+        self.next_id.set(self.next_id.get() + 1);
+        v7(self.now.unix_millis() - START_MS, self.next_id.get())
+    }
+
+    fn settle(&mut self) {
+        loop {
+            let mut progressed = false;
+            for effect in self.node.drain_effects() {
+                progressed = true;
+                match effect {
+                    Effect::Send { to, frame } => {
+                        for conn in to {
+                            self.sent
+                                .entry(conn)
+                                .or_default()
+                                .push_back(frame.message().clone());
+                            if !self.stalled.contains(&conn) {
+                                self.node.on_flushed(conn, 1, frame.len() as u64);
+                            }
+                        }
+                    }
+                    Effect::Close { conn, code } => {
+                        self.closed.insert(conn, code);
+                    }
+                    Effect::Reply { request, answer } => {
+                        self.replies.insert(request, answer);
+                    }
+                    Effect::Ask { ask, request } => self.asks.push_back((ask, request)),
+                }
+            }
+            while let Some(batch) = self.node.next_batch() {
+                progressed = true;
+                self.batches.push_back(batch);
+            }
+            if self.asks_mode == Mode::Auto
+                && let Some((ask, request)) = self.asks.pop_front()
+            {
+                progressed = true;
+                let answer = self.store.answer(&request);
+                self.node.on_store_answer(ask, Ok(answer), self.now);
+            }
+            if self.commits_mode == Mode::Auto
+                && let Some(batch) = self.batches.pop_front()
+            {
+                progressed = true;
+                self.commit(batch, true);
+            }
+            if !progressed {
+                return;
+            }
+        }
+    }
+
+    /// Commits (or fails) the batch in the store and tells the node.
+    fn commit(&mut self, batch: Batch, lands: bool) {
+        if lands {
+            self.store.commit(&batch.entries);
+        }
+        let sessions_closed = batch
+            .session_closes
+            .iter()
+            .map(|close| {
+                self.store.closed_sessions.push(close.session_id);
+                (close.session_id, true)
+            })
+            .collect();
+        self.node.on_commit(
+            &batch,
+            CommitResult::Committed { sessions_closed },
+            self.now,
+        );
+    }
+
+    /// Fails the oldest batch being committed; `landed`: it reached the disk anyway.
+    fn fail_commit(&mut self, landed: bool) {
+        let batch = self
+            .batches
+            .pop_front()
+            .expect("a batch is being committed");
+        if landed {
+            self.store.commit(&batch.entries);
+        }
+        self.node.on_commit(
+            &batch,
+            CommitResult::Failed {
+                reason: "disk full".to_owned(),
+            },
+            self.now,
+        );
+        self.settle();
+    }
+
+    fn session(config_id: ConfigId) -> SessionId {
+        SessionId(config_id.0 * 10)
+    }
+
+    fn peer(config_id: ConfigId, token: &str) -> Peer {
+        Peer {
+            token: TokenKey::new(token),
+            session: Session {
+                id: Shop::session(config_id),
+                config_id,
+                state: SessionState::Open,
+                opened_at: Timestamp::from_unix_millis(START_MS),
+                closed_at: None,
+                opened_by: UserId(1),
+                opening_cash: Money::ZERO,
+                counted_cash: None,
+            },
+            config: Config {
+                id: config_id,
+                name: name("Counter"),
+                sync_with: vec![],
+                auto_share: false,
+                open_session_id: None,
+            },
+        }
+    }
+
+    /// Connects a terminal of `config_id` (its token and terminal id are
+    /// derived from `conn`) and says hello.
+    fn connect(&mut self, conn: u64, config_id: ConfigId) -> Vec<ServerMessage> {
+        self.connect_as(
+            conn,
+            config_id,
+            &format!("token-{conn}"),
+            TerminalId(Uuid::from_u128(u128::from(conn))),
+            BTreeMap::new(),
+        )
+    }
+
+    fn connect_as(
+        &mut self,
+        conn: u64,
+        config_id: ConfigId,
+        token: &str,
+        terminal: TerminalId,
+        known: BTreeMap<OrderId, u64>,
+    ) -> Vec<ServerMessage> {
+        self.node
+            .on_connect(ConnId(conn), Shop::peer(config_id, token), self.now);
+        self.message(
+            conn,
+            ClientMessage::Hello {
+                protocol: 1,
+                terminal,
+                known,
+            },
+        );
+        self.take(conn)
+    }
+
+    fn message(&mut self, conn: u64, message: ClientMessage) {
+        self.node.on_message(ConnId(conn), Ok(message), self.now);
+        self.settle();
+    }
+
+    /// What was sent to `conn` since last asked; a stalled connection reads it now.
+    fn take(&mut self, conn: u64) -> Vec<ServerMessage> {
+        let messages: Vec<ServerMessage> = self
+            .sent
+            .get_mut(&ConnId(conn))
+            .map(|queue| queue.drain(..).collect())
+            .unwrap_or_default();
+        if self.stalled.contains(&ConnId(conn)) {
+            let bytes: u64 = messages
+                .iter()
+                .map(|message| message.encode().len() as u64)
+                .sum();
+            self.node
+                .on_flushed(ConnId(conn), messages.len() as u32, bytes);
+            self.settle();
+        }
+        messages
+    }
+
+    /// Connects a terminal that does not read until `take` is called.
+    fn connect_stalled(&mut self, conn: u64, config_id: ConfigId) {
+        self.stalled.insert(ConnId(conn));
+        self.node.on_connect(
+            ConnId(conn),
+            Shop::peer(config_id, &format!("token-{conn}")),
+            self.now,
+        );
+        self.message(
+            conn,
+            ClientMessage::Hello {
+                protocol: 1,
+                terminal: TerminalId(Uuid::from_u128(u128::from(conn))),
+                known: BTreeMap::new(),
+            },
+        );
+    }
+
+    fn op_request(&mut self, order_id: Uuid, op: Op) -> OpRequest {
+        OpRequest {
+            op_id: OpId(self.fresh()),
+            order_id: OrderId(order_id),
+            op,
+        }
+    }
+
+    /// Sends an op on `conn` and returns its answer.
+    fn op(&mut self, conn: u64, order_id: Uuid, op: Op) -> ServerMessage {
+        let request = self.op_request(order_id, op);
+        self.send_op(conn, request)
+    }
+
+    fn send_op(&mut self, conn: u64, request: OpRequest) -> ServerMessage {
+        let op_id = request.op_id;
+        self.message(conn, ClientMessage::Op(request));
+        let queue = self.sent.entry(ConnId(conn)).or_default();
+        let position = queue
+            .iter()
+            .position(|message| match message {
+                ServerMessage::Ack { op_id: id, .. } | ServerMessage::Reject { op_id: id, .. } => {
+                    *id == op_id
+                }
+                _ => false,
+            })
+            .unwrap_or_else(|| panic!("the op was not answered; {conn} has {queue:?}"));
+        queue.remove(position).unwrap_or(ServerMessage::Synced)
+    }
+
+    fn accepted(&mut self, conn: u64, order_id: Uuid, op: Op) -> u64 {
+        match self.op(conn, order_id, op.clone()) {
+            ServerMessage::Ack {
+                version,
+                duplicate: false,
+                ..
+            } => version,
+            other => panic!("{op:?} was not accepted: {other:?}"),
+        }
+    }
+
+    fn rejected(&mut self, conn: u64, order_id: Uuid, op: Op) -> RejectCode {
+        match self.op(conn, order_id, op.clone()) {
+            ServerMessage::Reject { code, .. } => code,
+            other => panic!("{op:?} was not refused: {other:?}"),
+        }
+    }
+
+    fn advance(&mut self, millis: i64) {
+        self.now = self.now.plus_millis(millis);
+        self.node.on_tick(self.now);
+        self.settle();
+    }
+}
+
+fn create(share: bool) -> Op {
+    Op::create_shared(share)
+}
+
+fn add_line(line: Uuid) -> Op {
+    Op::add_line(LineId(line), ProductId(1), Quantity::ONE)
+}
+
+fn kinds(messages: &[ServerMessage]) -> Vec<&'static str> {
+    messages
+        .iter()
+        .map(|message| match message {
+            ServerMessage::Welcome { .. } => "welcome",
+            ServerMessage::Order { .. } => "order",
+            ServerMessage::Removed { .. } => "removed",
+            ServerMessage::Synced => "synced",
+            ServerMessage::Ack { .. } => "ack",
+            ServerMessage::Reject { .. } => "reject",
+            ServerMessage::Change { .. } => "change",
+            ServerMessage::Presence { .. } => "presence",
+            ServerMessage::Error { .. } => "error",
+            ServerMessage::Pong { .. } => "pong",
+        })
+        .collect()
+}
+
+#[test]
+fn hello_comes_first_and_once() {
+    let mut shop = Shop::new();
+    shop.node
+        .on_connect(ConnId(1), Shop::peer(COUNTER_1, "t"), shop.now);
+    shop.message(1, ClientMessage::Presence { order_id: None });
+    assert!(matches!(&shop.take(1)[..], [ServerMessage::Error { code, .. }] if code == "invalid"));
+    shop.message(
+        1,
+        ClientMessage::Hello {
+            protocol: 1,
+            terminal: TerminalId(Uuid::from_u128(1)),
+            known: BTreeMap::new(),
+        },
+    );
+    assert_eq!(kinds(&shop.take(1)), ["welcome", "synced"]);
+    shop.message(
+        1,
+        ClientMessage::Hello {
+            protocol: 1,
+            terminal: TerminalId(Uuid::from_u128(1)),
+            known: BTreeMap::new(),
+        },
+    );
+    assert!(matches!(&shop.take(1)[..], [ServerMessage::Error { code, .. }] if code == "invalid"));
+}
+
+#[test]
+fn a_terminal_id_belongs_to_the_token_that_first_used_it() {
+    let mut shop = Shop::new();
+    let terminal = TerminalId(Uuid::from_u128(77));
+    shop.connect_as(1, COUNTER_1, "token-a", terminal, BTreeMap::new());
+    let order = shop.fresh();
+    shop.accepted(1, order, create(true));
+    shop.accepted(1, order, Op::begin_payment());
+    // Counter 2 copies the lock holder's id from `lock.terminal`: refused, closed 4003.
+    let messages = shop.connect_as(2, COUNTER_2, "token-b", terminal, BTreeMap::new());
+    assert!(
+        matches!(&messages[..], [ServerMessage::Error { code, .. }] if code == "forbidden"),
+        "{messages:?}"
+    );
+    assert_eq!(shop.closed.get(&ConnId(2)), Some(&CloseCode::TerminalTaken));
+    // Over HTTP too.
+    let request = shop.op_request(order, Op::cancel_payment());
+    let source = Source {
+        session_id: Shop::session(COUNTER_2),
+        config_id: COUNTER_2,
+        terminal,
+    };
+    shop.node.on_http_op(
+        RequestId(1),
+        TokenKey::new("token-b"),
+        source,
+        request,
+        shop.now,
+    );
+    shop.settle();
+    assert!(matches!(
+        shop.replies.get(&RequestId(1)),
+        Some(ServerMessage::Reject {
+            code: RejectCode::Forbidden,
+            ..
+        })
+    ));
+    // The binding outlives a restart (the store keeps it) and the lock holds.
+    let mut shop = Shop::starting(shop.settings.clone(), std::mem::take(&mut shop.store));
+    shop.connect_as(3, COUNTER_2, "token-b", terminal, BTreeMap::new());
+    assert_eq!(shop.closed.get(&ConnId(3)), Some(&CloseCode::TerminalTaken));
+    shop.connect_as(4, COUNTER_1, "token-a", terminal, BTreeMap::new());
+    assert!(
+        !shop.closed.contains_key(&ConnId(4)),
+        "the owner still gets in"
+    );
+}
+
+#[test]
+fn every_message_kind_is_rate_limited_per_connection() {
+    let settings = NodeSettings {
+        presence_rate: RateLimit::new(2, 1),
+        ping_rate: RateLimit::new(2, 1),
+        resync_rate: RateLimit::new(1, 1),
+        ops_rate: RateLimit::new(2, 1),
+        refusals_in_row_max: 5,
+        ..NodeSettings::default()
+    };
+    let mut shop = Shop::with(settings);
+    shop.connect(1, COUNTER_1);
+    shop.connect(2, COUNTER_1);
+    for _ in 0..3 {
+        shop.message(1, ClientMessage::Presence { order_id: None });
+    }
+    let answers = shop.take(1);
+    assert!(
+        matches!(&answers[..], [ServerMessage::Error { code, .. }] if code == "rate_limited"),
+        "{answers:?}"
+    );
+    for t in 0..3 {
+        shop.message(2, ClientMessage::Ping { t: t.into() });
+    }
+    assert_eq!(kinds(&shop.take(2)), ["pong", "pong", "error"]);
+    let order = shop.fresh();
+    shop.accepted(2, order, create(false));
+    shop.accepted(2, order, add_line(shop.fresh()));
+    assert_eq!(
+        shop.rejected(2, order, add_line(Uuid::from_u128(5))),
+        RejectCode::RateLimited
+    );
+    // Time refills the bucket.
+    shop.advance(1_000);
+    shop.accepted(2, order, add_line(shop.fresh()));
+    // A connection that keeps flooding is closed as too slow.
+    for _ in 0..10 {
+        shop.message(1, ClientMessage::Presence { order_id: None });
+    }
+    assert_eq!(shop.closed.get(&ConnId(1)), Some(&CloseCode::TooSlow));
+}
+
+#[test]
+fn presence_and_resync_never_force_a_commit() {
+    let mut shop = Shop::new();
+    shop.connect(1, COUNTER_1);
+    let order = shop.fresh();
+    shop.accepted(1, order, create(false));
+    let commits = shop.store.commits;
+    shop.commits_mode = Mode::Hold;
+    // An op waiting in a batch, then presence and resyncs: the batch is not cut short.
+    let request = shop.op_request(order, add_line(shop.fresh()));
+    shop.message(1, ClientMessage::Op(request));
+    let held = shop.batches.len();
+    for _ in 0..5 {
+        shop.message(
+            1,
+            ClientMessage::Presence {
+                order_id: Some(OrderId(order)),
+            },
+        );
+        shop.message(
+            1,
+            ClientMessage::Resync {
+                order_ids: vec![OrderId(order)],
+            },
+        );
+    }
+    assert_eq!(
+        shop.batches.len(),
+        held,
+        "no batch was cut for presence or resync"
+    );
+    assert_eq!(shop.store.commits, commits);
+}
+
+#[test]
+fn a_resync_naming_one_order_a_thousand_times_gets_it_once() {
+    let mut shop = Shop::new();
+    shop.connect(1, COUNTER_1);
+    let order = shop.fresh();
+    shop.accepted(1, order, create(false));
+    shop.take(1);
+    shop.message(
+        1,
+        ClientMessage::Resync {
+            order_ids: vec![OrderId(order); 1_000],
+        },
+    );
+    assert_eq!(kinds(&shop.take(1)), ["order"]);
+}
+
+#[test]
+fn a_resync_sends_the_committed_state_never_a_pending_one() {
+    let mut shop = Shop::new();
+    shop.connect(1, COUNTER_1);
+    let order = shop.fresh();
+    shop.accepted(1, order, create(false));
+    shop.take(1);
+    shop.commits_mode = Mode::Hold;
+    let request = shop.op_request(order, add_line(shop.fresh()));
+    shop.message(1, ClientMessage::Op(request));
+    shop.message(
+        1,
+        ClientMessage::Resync {
+            order_ids: vec![OrderId(order)],
+        },
+    );
+    let messages = shop.take(1);
+    assert!(
+        matches!(&messages[..], [ServerMessage::Order { order }] if order.version == 1),
+        "{messages:?}"
+    );
+    let batch = shop.batches.pop_front().unwrap();
+    shop.commit(batch, true);
+    shop.settle();
+    assert_eq!(kinds(&shop.take(1)), ["ack", "change"]);
+}
+
+#[test]
+fn a_catch_up_larger_than_the_queue_is_paced_by_it() {
+    let settings = NodeSettings {
+        catch_up_bytes_ahead_max: 2_000,
+        frames_per_connection_max: 16,
+        ..NodeSettings::default()
+    };
+    let mut shop = Shop::with(settings);
+    shop.connect(1, COUNTER_1);
+    for _ in 0..100 {
+        let order = shop.fresh();
+        shop.accepted(1, order, create(true));
+    }
+    shop.take(1);
+    shop.connect_stalled(2, COUNTER_2);
+    // Without reading, the terminal has only a little queued, and is not closed.
+    let queued = shop.sent[&ConnId(2)].len();
+    assert!(
+        queued < 16,
+        "catch-up dumped {queued} frames into the queue"
+    );
+    assert!(!shop.closed.contains_key(&ConnId(2)));
+    // Reading drains it all, in order, then `synced`.
+    let mut orders = 0;
+    let mut synced = false;
+    for _ in 0..1_000 {
+        for message in shop.take(2) {
+            match message {
+                ServerMessage::Order { .. } => orders += 1,
+                ServerMessage::Synced => synced = true,
+                _ => {}
+            }
+        }
+        if synced {
+            break;
+        }
+    }
+    assert_eq!(orders, 100);
+    assert!(synced);
+}
+
+#[test]
+fn a_change_during_catch_up_reaches_the_terminal_once() {
+    let settings = NodeSettings {
+        catch_up_bytes_ahead_max: 1,
+        ..NodeSettings::default()
+    };
+    let mut shop = Shop::with(settings);
+    shop.connect(1, COUNTER_1);
+    let first = shop.fresh();
+    let last = shop.fresh();
+    shop.accepted(1, first, create(true));
+    shop.accepted(1, last, create(true));
+    shop.take(1);
+    shop.connect_stalled(2, COUNTER_2);
+    // Reading the welcome lets the cursor send `first`, and only it.
+    let mut received = shop.take(2);
+    // Both orders change now.
+    shop.accepted(1, first, add_line(shop.fresh()));
+    shop.accepted(1, last, add_line(shop.fresh()));
+    let mut versions: BTreeMap<OrderId, Vec<(&str, u64)>> = BTreeMap::new();
+    for _ in 0..10 {
+        received.extend(shop.take(2));
+    }
+    {
+        for message in received {
+            match message {
+                ServerMessage::Order { order } => versions
+                    .entry(order.id)
+                    .or_default()
+                    .push(("order", order.version)),
+                ServerMessage::Change {
+                    order_id, version, ..
+                } => versions
+                    .entry(order_id)
+                    .or_default()
+                    .push(("change", version)),
+                _ => {}
+            }
+        }
+    }
+    assert_eq!(versions[&OrderId(first)], [("order", 1), ("change", 2)]);
+    assert_eq!(
+        versions[&OrderId(last)],
+        [("order", 2)],
+        "the cursor sends it whole, once"
+    );
+}
+
+#[test]
+fn known_ids_of_orders_a_config_could_never_see_yield_nothing() {
+    let mut shop = Shop::new();
+    shop.connect(1, BAR);
+    let private = shop.fresh();
+    shop.accepted(1, private, create(true));
+    let paid = shop.fresh();
+    shop.accepted(1, paid, create(false));
+    shop.accepted(1, paid, add_line(shop.fresh()));
+    shop.accepted(
+        1,
+        paid,
+        Op::pay_exactly(PaymentMethodId(1), Money::new(250).unwrap()),
+    );
+    // Counter 1 was never linked to the Bar: naming its orders teaches nothing.
+    let known = BTreeMap::from([(OrderId(private), 1), (OrderId(paid), 3)]);
+    let messages = shop.connect_as(
+        2,
+        COUNTER_1,
+        "t2",
+        TerminalId(Uuid::from_u128(2)),
+        known.clone(),
+    );
+    assert_eq!(kinds(&messages), ["welcome", "synced"], "{messages:?}");
+    shop.message(
+        2,
+        ClientMessage::Resync {
+            order_ids: known.keys().copied().collect(),
+        },
+    );
+    assert!(shop.take(2).is_empty());
+    // The Bar itself is told its paid order left.
+    let messages = shop.connect_as(3, BAR, "t3", TerminalId(Uuid::from_u128(3)), known);
+    assert_eq!(
+        kinds(&messages),
+        ["welcome", "removed", "synced"],
+        "{messages:?}"
+    );
+}
+
+#[test]
+fn a_config_once_linked_is_told_a_draft_left_it() {
+    let mut shop = Shop::new();
+    shop.connect(1, COUNTER_1);
+    let order = shop.fresh();
+    shop.accepted(1, order, create(true));
+    // Counter 2 held it; then the link went while Counter 2 was away.
+    shop.store.links = SyncLinks::default();
+    shop.node.on_shop_changed(Reload::Links);
+    shop.settle();
+    let known = BTreeMap::from([(OrderId(order), 1)]);
+    let messages = shop.connect_as(2, COUNTER_2, "t2", TerminalId(Uuid::from_u128(2)), known);
+    assert!(
+        matches!(
+            &messages[1],
+            ServerMessage::Removed {
+                reason: RemovedReason::Unshared,
+                ..
+            }
+        ),
+        "{messages:?}"
+    );
+}
+
+#[test]
+fn the_store_answers_for_what_the_node_forgot() {
+    let settings = NodeSettings {
+        outcomes_cached_max: 1,
+        finished_cached_max: 1,
+        ..NodeSettings::default()
+    };
+    let mut shop = Shop::with(settings);
+    shop.connect(1, COUNTER_1);
+    let order = shop.fresh();
+    let create_request = shop.op_request(order, create(false));
+    assert!(matches!(
+        shop.send_op(1, create_request.clone()),
+        ServerMessage::Ack {
+            duplicate: false,
+            ..
+        }
+    ));
+    shop.accepted(1, order, Op::cancel());
+    // Push both out of the caches.
+    for _ in 0..3 {
+        let other = shop.fresh();
+        shop.accepted(1, other, create(false));
+        shop.accepted(1, other, Op::cancel());
+    }
+    let reads = shop.node.stats().store_reads;
+    let answer = shop.send_op(1, create_request);
+    assert!(
+        matches!(
+            answer,
+            ServerMessage::Ack {
+                version: 1,
+                duplicate: true,
+                ..
+            }
+        ),
+        "{answer:?}"
+    );
+    assert_eq!(
+        shop.rejected(
+            1,
+            order,
+            Op::SetNote {
+                note: Note::default()
+            }
+        ),
+        RejectCode::Cancelled
+    );
+    assert!(shop.node.stats().store_reads > reads, "the store was asked");
+}
+
+#[test]
+fn new_ids_are_decided_without_asking_the_store() {
+    let mut shop = Shop::new();
+    shop.connect(1, COUNTER_1);
+    let order = shop.fresh();
+    shop.accepted(1, order, create(false));
+    shop.accepted(1, order, add_line(shop.fresh()));
+    assert_eq!(shop.node.stats().store_reads, 0);
+    // An id that is not a UUIDv7 may be anything: it is looked up.
+    let random = Uuid::from_u128(0x1234_5678_9abc_4def_8123_4567_89ab_cdef);
+    shop.accepted(1, random, create(false));
+    assert_eq!(shop.node.stats().store_reads, 1);
+}
+
+#[test]
+fn drafts_per_config_are_capped() {
+    let settings = NodeSettings {
+        drafts_per_config_max: 2,
+        ..NodeSettings::default()
+    };
+    let mut shop = Shop::with(settings);
+    shop.connect(1, COUNTER_1);
+    let first = shop.fresh();
+    shop.accepted(1, first, create(false));
+    shop.accepted(1, shop.fresh(), create(false));
+    assert_eq!(
+        shop.rejected(1, shop.fresh(), create(false)),
+        RejectCode::Invalid
+    );
+    // Paying or cancelling one makes room.
+    shop.accepted(1, first, Op::cancel());
+    shop.accepted(1, shop.fresh(), create(false));
+}
+
+#[test]
+fn connections_per_token_are_capped() {
+    let settings = NodeSettings {
+        connections_per_token_max: 2,
+        ..NodeSettings::default()
+    };
+    let mut shop = Shop::with(settings);
+    for conn in 1..=3 {
+        shop.node
+            .on_connect(ConnId(conn), Shop::peer(COUNTER_1, "shared"), shop.now);
+    }
+    shop.settle();
+    assert_eq!(
+        shop.closed.get(&ConnId(3)),
+        Some(&CloseCode::TooManyConnections)
+    );
+    assert!(!shop.closed.contains_key(&ConnId(2)));
+    // The driver reports both ends: the refused one, and one that left.
+    shop.node.on_disconnect(ConnId(3));
+    shop.node.on_disconnect(ConnId(1));
+    shop.node
+        .on_connect(ConnId(4), Shop::peer(COUNTER_1, "shared"), shop.now);
+    shop.settle();
+    assert!(!shop.closed.contains_key(&ConnId(4)), "a slot freed up");
+}
+
+#[test]
+fn a_slow_connection_is_closed_at_its_queue_bound_in_bytes() {
+    let settings = NodeSettings {
+        bytes_per_connection_max: 4_000,
+        ..NodeSettings::default()
+    };
+    let mut shop = Shop::with(settings);
+    shop.connect(1, COUNTER_1);
+    shop.connect_stalled(2, COUNTER_2);
+    let order = shop.fresh();
+    shop.accepted(1, order, create(true));
+    // Counter 2 never reads: every change adds to its queue.
+    for _ in 0..40 {
+        shop.accepted(1, order, add_line(shop.fresh()));
+        shop.take(1);
+    }
+    assert_eq!(shop.closed.get(&ConnId(2)), Some(&CloseCode::TooSlow));
+    assert!(!shop.closed.contains_key(&ConnId(1)));
+}
+
+#[test]
+fn a_silent_terminal_is_closed_after_its_missed_heartbeats() {
+    let mut shop = Shop::new();
+    shop.connect(1, COUNTER_1);
+    shop.connect(2, COUNTER_1);
+    let heartbeat = shop.settings.heartbeat_ms;
+    shop.advance(heartbeat * 2);
+    shop.node.on_heard(ConnId(2), shop.now);
+    shop.advance(heartbeat + 1);
+    assert_eq!(
+        shop.closed.get(&ConnId(1)),
+        Some(&CloseCode::MissedHeartbeats)
+    );
+    assert!(!shop.closed.contains_key(&ConnId(2)));
+}
+
+#[test]
+fn a_failed_commit_answers_unavailable_and_recovers_from_the_store() {
+    let mut shop = Shop::new();
+    shop.connect(1, COUNTER_1);
+    shop.connect(2, COUNTER_2);
+    let order = shop.fresh();
+    shop.accepted(1, order, create(true));
+    shop.take(1);
+    shop.take(2);
+    shop.commits_mode = Mode::Hold;
+    let request = shop.op_request(order, add_line(shop.fresh()));
+    shop.message(1, ClientMessage::Op(request.clone()));
+    // The commit landed, then reported failure: its outcome is unknown.
+    shop.fail_commit(true);
+    let answers = shop.take(1);
+    assert!(
+        matches!(
+            &answers[..],
+            [
+                ServerMessage::Reject {
+                    code: RejectCode::Unavailable,
+                    ..
+                },
+                ServerMessage::Order { .. }
+            ]
+        ),
+        "{answers:?}"
+    );
+    assert!(
+        !shop.node.health().is_empty(),
+        "failing commits show in health"
+    );
+    // Recovery read the order back: memory equals the store, and the other counter is told.
+    assert_eq!(
+        shop.node.draft(OrderId(order)),
+        shop.store.orders.get(&OrderId(order))
+    );
+    let told = shop.take(2);
+    assert!(
+        matches!(&told[..], [ServerMessage::Order { order }] if order.version == 2),
+        "{told:?}"
+    );
+    // The resend is answered from the store: acknowledged once, not applied twice.
+    shop.commits_mode = Mode::Auto;
+    assert!(matches!(
+        shop.send_op(1, request),
+        ServerMessage::Ack {
+            version: 2,
+            duplicate: true,
+            ..
+        }
+    ));
+    shop.accepted(1, order, add_line(shop.fresh()));
+    assert!(
+        shop.node.health().is_empty(),
+        "a commit that works clears it"
+    );
+}
+
+#[test]
+fn a_failed_commit_that_did_not_land_leaves_no_trace() {
+    let mut shop = Shop::new();
+    shop.connect(1, COUNTER_1);
+    shop.connect(2, COUNTER_2);
+    let order = shop.fresh();
+    shop.commits_mode = Mode::Hold;
+    let request = shop.op_request(order, create(true));
+    shop.message(1, ClientMessage::Op(request.clone()));
+    shop.message(
+        1,
+        ClientMessage::Presence {
+            order_id: Some(OrderId(order)),
+        },
+    );
+    shop.fail_commit(false);
+    assert!(matches!(
+        shop.take(1)[..],
+        [ServerMessage::Reject {
+            code: RejectCode::Unavailable,
+            ..
+        }]
+    ));
+    assert!(shop.node.draft(OrderId(order)).is_none());
+    assert!(
+        shop.take(2).iter().all(|message| !matches!(
+            message,
+            ServerMessage::Order { .. } | ServerMessage::Presence { .. }
+        )),
+        "nothing of an order that never existed reaches anyone"
+    );
+    shop.commits_mode = Mode::Auto;
+    let answer = shop.send_op(1, request);
+    assert!(
+        matches!(
+            answer,
+            ServerMessage::Ack {
+                version: 1,
+                duplicate: false,
+                ..
+            }
+        ),
+        "{answer:?}"
+    );
+}
+
+#[test]
+fn closing_a_session_is_atomic_with_its_ops() {
+    let mut shop = Shop::new();
+    shop.connect(1, COUNTER_1);
+    let order = shop.fresh();
+    shop.accepted(1, order, create(false));
+    shop.take(1);
+    shop.commits_mode = Mode::Hold;
+    // A change decided before the close is committed before it.
+    let before = shop.op_request(order, add_line(shop.fresh()));
+    shop.message(1, ClientMessage::Op(before));
+    shop.node
+        .on_close_session(RequestId(9), Shop::session(COUNTER_1), None);
+    shop.settle();
+    // While the close is pending, the session's ops are retryable, never final.
+    let during = shop.op_request(order, add_line(shop.fresh()));
+    assert!(matches!(
+        shop.send_op(1, during.clone()),
+        ServerMessage::Reject {
+            code: RejectCode::Unavailable,
+            ..
+        }
+    ));
+    let first = shop.batches.pop_front().unwrap();
+    assert_eq!((first.entries.len(), first.session_closes.len()), (1, 0));
+    shop.commit(first, true);
+    shop.settle();
+    let close = shop.batches.pop_front().unwrap();
+    assert_eq!((close.entries.len(), close.session_closes.len()), (0, 1));
+    shop.commit(close, true);
+    shop.settle();
+    assert!(matches!(
+        shop.take(1)[..],
+        [
+            ServerMessage::Ack { .. },
+            ServerMessage::Change { .. },
+            ServerMessage::Error { .. }
+        ]
+    ));
+    assert_eq!(shop.closed.get(&ConnId(1)), Some(&CloseCode::SessionClosed));
+    // Resent after the close: refused for good.
+    shop.commits_mode = Mode::Auto;
+    let source = Source {
+        session_id: Shop::session(COUNTER_1),
+        config_id: COUNTER_1,
+        terminal: TerminalId(Uuid::from_u128(1)),
+    };
+    shop.node.on_http_op(
+        RequestId(10),
+        TokenKey::new("token-1"),
+        source,
+        during,
+        shop.now,
+    );
+    shop.settle();
+    assert!(matches!(
+        shop.replies.get(&RequestId(10)),
+        Some(ServerMessage::Reject {
+            code: RejectCode::SessionClosed,
+            ..
+        })
+    ));
+}
+
+#[test]
+fn a_failing_reload_is_retried_and_shows_in_health() {
+    let mut shop = Shop::new();
+    shop.asks_mode = Mode::Hold;
+    shop.node.on_shop_changed(Reload::Links);
+    shop.settle();
+    let (ask, _) = shop.asks.pop_front().unwrap();
+    shop.node
+        .on_store_answer(ask, Err("database locked".to_owned()), shop.now);
+    shop.settle();
+    assert_eq!(shop.node.health().len(), 1);
+    assert!(shop.asks.is_empty(), "not asked again at once");
+    shop.advance(1_000);
+    let (ask, request) = shop.asks.pop_front().expect("asked again after a delay");
+    let answer = shop.store.answer(&request);
+    shop.node.on_store_answer(ask, Ok(answer), shop.now);
+    assert!(shop.node.health().is_empty());
+}
+
+#[test]
+fn a_bad_frame_gets_an_error_and_the_connection_lives() {
+    let mut shop = Shop::new();
+    shop.connect(1, COUNTER_1);
+    shop.node.on_message(
+        ConnId(1),
+        Err(DecodeError {
+            code: RejectCode::Invalid,
+            message: "not JSON".to_owned(),
+            op: None,
+        }),
+        shop.now,
+    );
+    shop.settle();
+    assert!(matches!(&shop.take(1)[..], [ServerMessage::Error { code, .. }] if code == "invalid"));
+    shop.accepted(1, shop.fresh(), create(false));
+}
+
+#[test]
+fn a_saturated_node_says_so_and_refuses_rather_than_grow() {
+    let settings = NodeSettings {
+        ops_per_batch_max: 2,
+        ..NodeSettings::default()
+    };
+    let mut shop = Shop::with(settings);
+    shop.connect(1, COUNTER_1);
+    shop.commits_mode = Mode::Hold;
+    // One batch in flight, one full batch waiting.
+    for _ in 0..3 {
+        let request = shop.op_request(shop.fresh(), create(false));
+        shop.message(1, ClientMessage::Op(request));
+    }
+    assert!(shop.node.is_saturated());
+    let request = shop.op_request(shop.fresh(), create(false));
+    assert!(matches!(
+        shop.send_op(1, request),
+        ServerMessage::Reject {
+            code: RejectCode::Unavailable,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn who_has_an_order_open_reaches_those_who_come_to_see_it() {
+    let mut shop = Shop::new();
+    shop.connect(1, COUNTER_1);
+    shop.connect(2, COUNTER_2);
+    shop.connect(3, BAR);
+    let order = shop.fresh();
+    shop.accepted(1, order, create(false));
+    // Counter 1 has its private draft open; Counter 2 cannot see it yet.
+    shop.message(
+        1,
+        ClientMessage::Presence {
+            order_id: Some(OrderId(order)),
+        },
+    );
+    shop.take(1);
+    assert!(shop.take(2).is_empty());
+    // Shared: Counter 2 gets the order, then who has it open.
+    shop.accepted(1, order, Op::share());
+    let told = shop.take(2);
+    assert_eq!(kinds(&told), ["order", "presence"]);
+    assert!(
+        matches!(&told[1], ServerMessage::Presence { terminals, .. } if terminals.len() == 1 && terminals[0].config_id == COUNTER_1)
+    );
+    // The Bar, linked later, learns it the same way.
+    shop.store.links = SyncLinks::from_pairs([(COUNTER_1, COUNTER_2), (COUNTER_1, BAR)]);
+    shop.node.on_shop_changed(Reload::Links);
+    shop.settle();
+    assert_eq!(kinds(&shop.take(3)), ["order", "presence"]);
+    // Nobody present, nothing to tell: an order shared unopened sends no presence.
+    let unopened = shop.fresh();
+    shop.accepted(1, unopened, create(false));
+    shop.accepted(1, unopened, Op::share());
+    assert_eq!(kinds(&shop.take(2)), ["order"]);
+}
+
+#[test]
+fn a_connection_that_never_says_hello_is_closed() {
+    let mut shop = Shop::new();
+    shop.node
+        .on_connect(ConnId(1), Shop::peer(COUNTER_1, "t1"), shop.now);
+    shop.connect(2, COUNTER_1);
+    let deadline = shop.settings.hello_deadline_ms;
+    // Answering pings is not enough.
+    shop.advance(deadline / 2);
+    shop.node.on_heard(ConnId(1), shop.now);
+    shop.node.on_heard(ConnId(2), shop.now);
+    shop.advance(deadline / 2 + 1);
+    assert_eq!(
+        shop.closed.get(&ConnId(1)),
+        Some(&CloseCode::MissedHeartbeats)
+    );
+    assert!(!shop.closed.contains_key(&ConnId(2)));
+}

@@ -1,0 +1,19 @@
+-- A terminal id belongs to the terminal token that first used it
+-- (PROTOCOL.md "Terminal identity"): another token naming it is refused.
+CREATE TABLE terminal_bindings (
+    terminal_id TEXT PRIMARY KEY NOT NULL,
+    token_hash TEXT NOT NULL,
+    bound_at INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+
+-- Every pair of configs ever linked, the current links included: a config
+-- that once saw another's shared drafts may be told they are gone, and no
+-- other config ever hears of them (PROTOCOL.md guarantee 10).
+CREATE TABLE sync_links_ever (
+    config_a INTEGER NOT NULL REFERENCES configs (id),
+    config_b INTEGER NOT NULL REFERENCES configs (id),
+    PRIMARY KEY (config_a, config_b),
+    CHECK (config_a < config_b)
+) STRICT, WITHOUT ROWID;
+
+INSERT INTO sync_links_ever (config_a, config_b) SELECT config_a, config_b FROM sync_links;
