@@ -220,13 +220,21 @@ fn line_mut(order: &mut Order, line_id: LineId) -> Result<&mut Line, Reject> {
 }
 
 /// Changes one line and recomputes its amounts, refusing amounts out of range.
+/// Changes a line's price, quantity or discount and reprices it. A change
+/// that leaves those as they were leaves the amounts as they were too: an
+/// order stored under an older rounding rule keeps its amounts until a line
+/// is really repriced (the `apply_sequence` fuzz target found the difference).
 fn edit_line(
     order: &mut Order,
     line_id: LineId,
     change: impl FnOnce(&mut Line) -> Result<(), Reject>,
 ) -> Result<(), Reject> {
     let line = line_mut(order, line_id)?;
+    let before = (line.unit_price, line.qty, line.discount);
     change(line)?;
+    if (line.unit_price, line.qty, line.discount) == before {
+        return Ok(());
+    }
     recompute_line(line).map_err(|error| invalid(error.to_string()))
 }
 

@@ -1037,6 +1037,55 @@ fn line_edits_recompute_the_line() {
     ]);
 }
 
+/// An order stored under an older rounding rule keeps its amounts until a
+/// line is really repriced: an edit that sets a line's price, quantity or
+/// discount to what it already was changes no amount (found by the
+/// `apply_sequence` fuzz target), while a real change reprices that line only.
+#[test]
+fn an_edit_that_changes_nothing_keeps_older_amounts() {
+    let mut stored = replay(&sandwich_draft(vec![(Who::Counter, add_line(2, ESPRESSO, "1"))]))
+        .expect("the draft replays");
+    for line in &mut stored.lines {
+        line.subtotal = money(1);
+        line.tax = money(2);
+        line.total = money(3);
+    }
+    stored.totals = Totals {
+        subtotal: money(2),
+        tax: money(4),
+        total: money(6),
+    };
+    let same_inputs = [
+        set_discount(1, "0"),
+        set_qty(1, "1"),
+        set_price(1, 1000),
+        add_qty(1, "0"),
+    ];
+    for op in same_inputs {
+        let Ok(Applied::Changed(after)) = apply_as(Who::Counter, at_second(9), Some(&stored), &op)
+        else {
+            panic!("{op:?} is accepted");
+        };
+        assert_eq!(
+            after.lines.iter().map(amounts).collect::<Vec<_>>(),
+            vec![(1, 2, 3), (1, 2, 3)],
+            "{op:?} left every amount as stored"
+        );
+        assert_eq!(totals(&after), (2, 4, 6), "{op:?}");
+    }
+    let Ok(Applied::Changed(after)) =
+        apply_as(Who::Counter, at_second(9), Some(&stored), &set_discount(1, "12.5"))
+    else {
+        panic!("a real discount is accepted");
+    };
+    assert_eq!(
+        after.lines.iter().map(amounts).collect::<Vec<_>>(),
+        vec![(875, 184, 1059), (1, 2, 3)],
+        "the repriced line follows the rule, the other keeps its amounts"
+    );
+    assert_eq!(totals(&after), (876, 186, 1062));
+}
+
 #[test]
 fn edits_of_removed_or_unknown_lines_are_refused() {
     let mut cases = Vec::new();
