@@ -20,4 +20,5 @@ mod proxy;
 mod server;
 mod shop;
 mod shop_story;
+mod tabs;
 mod till;

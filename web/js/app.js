@@ -1,5 +1,5 @@
 // app.js: the browser entry point. It builds the app context that every screen gets
-// (`app`), holds the one-tab-per-terminal lock, registers the service worker, resumes
+// (`app`), gives each tab a terminal profile of its own, registers the service worker, resumes
 // the till of the stored session, and starts routing. The parts live in app/:
 // profile (what the browser keeps), account (sign-in), lifecycle (the till's
 // session), router and screens (the URL hash -> a view).
@@ -15,13 +15,50 @@
 
 import { h, replace } from './dom.js';
 import { toast } from './views/ui.js';
-import { Profile, profileNamespace } from './app/profile.js';
+import { Profile, profileNamespace, tabNamespaces, TABS_PER_PROFILE_MAX } from './app/profile.js';
 import { Account } from './app/account.js';
 import { TillLifecycle } from './app/lifecycle.js';
 import { Router } from './app/router.js';
 import { SCREENS } from './app/screens.js';
 
-const profile = new Profile(profileNamespace(location.search), localStorage, () => crypto.randomUUID());
+const requestedProfile = new Profile(profileNamespace(location.search), localStorage, () => crypto.randomUUID());
+
+/** Each tab is a terminal of its own: the first profile namespace no other tab
+ * holds (profile.js `tabNamespaces`). Two tabs on one profile would send the same
+ * outbox twice and share a terminal id, which the server binds to one token.
+ * Web Locks where available; without them, the requested profile. Null when
+ * every namespace is taken. */
+function claimTabProfile() {
+  if (!navigator.locks || !navigator.locks.request) return Promise.resolve(requestedProfile);
+  const tryNamespace = (ns) =>
+    new Promise((resolve) => {
+      navigator.locks.request(`possync:${ns}:tab`, { ifAvailable: true }, (lock) => {
+        if (!lock) {
+          resolve(false);
+          return undefined;
+        }
+        resolve(true);
+        return new Promise(() => {}); // held for the life of the tab
+      });
+    });
+  return (async () => {
+    for (const ns of tabNamespaces(requestedProfile.ns)) {
+      if (!(await tryNamespace(ns))) continue;
+      if (ns === requestedProfile.ns) return requestedProfile;
+      const profile = new Profile(ns, localStorage, () => crypto.randomUUID());
+      profile.adoptSignIn(requestedProfile);
+      // A reload of this tab comes back to the same terminal.
+      const url = new URL(location.href);
+      url.searchParams.set('t', ns);
+      history.replaceState(history.state, '', url);
+      return profile;
+    }
+    return null;
+  })();
+}
+
+const claimedProfile = await claimTabProfile();
+const profile = claimedProfile || requestedProfile;
 
 const app = {
   ns: profile.ns,
@@ -44,22 +81,6 @@ const app = {
 app.account = new Account(app);
 app.lifecycle = new TillLifecycle(app);
 
-/** Only one tab per terminal profile: two would send the same outbox twice and
- * fight over presence. Web Locks where available; without them, carry on. */
-function holdTabLock() {
-  if (!navigator.locks || !navigator.locks.request) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    navigator.locks.request(`possync:${profile.ns}:tab`, { ifAvailable: true }, (lock) => {
-      if (!lock) {
-        resolve(false);
-        return undefined;
-      }
-      resolve(true);
-      return new Promise(() => {}); // held for the life of the tab
-    });
-  });
-}
-
 /** The service worker (sw.js) keeps the till's files, so a reload while the
  * server is down still starts the till with its drafts. Without one (an insecure
  * origin, an old browser) the till works the same, only not from a cold reload. */
@@ -71,10 +92,10 @@ function registerServiceWorker() {
 async function boot() {
   registerServiceWorker();
   const root = document.getElementById('app');
-  if (!(await holdTabLock())) {
+  if (!claimedProfile) {
     replace(root, h('main', { class: 'screen screen-center' }, h('div', { class: 'card', testid: 'other-tab' },
       h('h1', {}, 'Already open'),
-      h('p', {}, 'This till is already open in another tab or window. Use that one, or close it and reload this page.'),
+      h('p', {}, `This browser already has ${TABS_PER_PROFILE_MAX} tills open in other tabs or windows. Use one of those, or close one and reload this page.`),
       h('button', { class: 'btn btn-primary', onclick: () => location.reload() }, 'Reload'))));
     return;
   }

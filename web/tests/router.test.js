@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseHash, decideRoute } from '../js/app/router.js';
-import { Profile, profileNamespace, parseSettings } from '../js/app/profile.js';
+import { Profile, profileNamespace, parseSettings, tabNamespaces, TABS_PER_PROFILE_MAX } from '../js/app/profile.js';
 
 const SCREENS = {
   login: { access: 'anyone' },
@@ -57,6 +57,33 @@ test('a profile keeps its sign-in and terminal id under its own namespace', () =
   assert.equal(b.terminalId(), 'id-2');
   items.set('possync:bar:auth', '{not json');
   assert.deepEqual(a.loadAuth(), {});
+});
+
+test('each further tab gets a namespace of its own, valid and bounded', () => {
+  assert.deepEqual(tabNamespaces('default').slice(0, 3), ['default', '2', '3']);
+  assert.deepEqual(tabNamespaces('bar').slice(0, 3), ['bar', 'bar-2', 'bar-3']);
+  const long = 'x'.repeat(32);
+  for (const ns of [...tabNamespaces('default'), ...tabNamespaces('bar'), ...tabNamespaces(long)]) {
+    assert.equal(profileNamespace(`?t=${ns}`), ns, `${ns} survives the URL`);
+  }
+  const all = tabNamespaces(long);
+  assert.equal(all.length, TABS_PER_PROFILE_MAX);
+  assert.equal(new Set(all).size, all.length, 'no two tabs share a namespace');
+});
+
+test('a new tab starts signed in as the person of its first tab, never with its session', () => {
+  const items = new Map();
+  const storage = { getItem: (k) => (items.has(k) ? items.get(k) : null), setItem: (k, v) => items.set(k, String(v)) };
+  const first = new Profile('default', storage, () => 'x');
+  first.saveAuth({ user_token: 'u1', user: { login: 'ann' }, terminal_token: 't1', terminal_id: 'id-1', session: { id: 1 } });
+  const second = new Profile('2', storage, () => 'y');
+  second.adoptSignIn(first);
+  assert.deepEqual(second.loadAuth(), { user_token: 'u1', user: { login: 'ann' } });
+  // A tab that has its own session keeps it.
+  const third = new Profile('3', storage, () => 'z');
+  third.saveAuth({ user_token: 'u3', terminal_token: 't3' });
+  third.adoptSignIn(first);
+  assert.deepEqual(third.loadAuth(), { user_token: 'u3', terminal_token: 't3' });
 });
 
 test('till settings keep their bounds; a bad stored value gets the default', () => {

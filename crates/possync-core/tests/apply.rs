@@ -1043,8 +1043,11 @@ fn line_edits_recompute_the_line() {
 /// `apply_sequence` fuzz target), while a real change reprices that line only.
 #[test]
 fn an_edit_that_changes_nothing_keeps_older_amounts() {
-    let mut stored = replay(&sandwich_draft(vec![(Who::Counter, add_line(2, ESPRESSO, "1"))]))
-        .expect("the draft replays");
+    let mut stored = replay(&sandwich_draft(vec![(
+        Who::Counter,
+        add_line(2, ESPRESSO, "1"),
+    )]))
+    .expect("the draft replays");
     for line in &mut stored.lines {
         line.subtotal = money(1);
         line.tax = money(2);
@@ -1073,9 +1076,12 @@ fn an_edit_that_changes_nothing_keeps_older_amounts() {
         );
         assert_eq!(totals(&after), (2, 4, 6), "{op:?}");
     }
-    let Ok(Applied::Changed(after)) =
-        apply_as(Who::Counter, at_second(9), Some(&stored), &set_discount(1, "12.5"))
-    else {
+    let Ok(Applied::Changed(after)) = apply_as(
+        Who::Counter,
+        at_second(9),
+        Some(&stored),
+        &set_discount(1, "12.5"),
+    ) else {
         panic!("a real discount is accepted");
     };
     assert_eq!(

@@ -196,7 +196,8 @@ impl std::fmt::Display for HealthIssue {
     }
 }
 
-/// Keeps the request of an op so its answer can name it.
+/// The `unavailable` reject of an op the node could not decide or commit
+/// (the store failed): retryable, so the terminal sends the same op again.
 pub(crate) fn unavailable_reject(request: &OpRequest, why: &str) -> ServerMessage {
     ServerMessage::Reject {
         op_id: request.op_id,

@@ -29,6 +29,25 @@ export function profileNamespace(search) {
   return raw.replace(/[^\w-]/g, '').slice(0, NAMESPACE_MAX_CHARS) || 'default';
 }
 
+/** How many tabs of one browser can each be a till of their own. */
+export const TABS_PER_PROFILE_MAX = 9;
+
+/**
+ * The namespaces a tab tries, in order, when it opens `ns`: `ns` itself, then
+ * one per further tab ("default" -> "2", "3", ...; "bar" -> "bar-2", ...).
+ * Each tab is its own terminal, with its own terminal id and token; the first
+ * free one is taken (app.js holds it with a Web Lock for the life of the tab).
+ */
+export function tabNamespaces(ns) {
+  const out = [ns];
+  for (let n = 2; n <= TABS_PER_PROFILE_MAX; n += 1) {
+    const suffix = ns === 'default' ? `${n}` : `-${n}`;
+    const base = ns === 'default' ? '' : ns.slice(0, NAMESPACE_MAX_CHARS - suffix.length);
+    out.push(`${base}${suffix}`);
+  }
+  return out;
+}
+
 export class Profile {
   /**
    * @param {string} ns
@@ -69,6 +88,21 @@ export class Profile {
 
   saveAuth(auth) {
     this.storage.setItem(this.authKey, JSON.stringify(auth));
+  }
+
+  /**
+   * A new tab's profile starts signed in as the person of the tab it came from
+   * (same user token), but never with that tab's session: the terminal token and
+   * terminal id are the other tab's own. Nothing changes when this profile already
+   * has a sign-in or a session.
+   * @param {Profile} from
+   */
+  adoptSignIn(from) {
+    const mine = this.loadAuth();
+    if (mine.user_token || mine.terminal_token) return;
+    const theirs = from.loadAuth();
+    if (!theirs.user_token) return;
+    this.saveAuth({ user_token: theirs.user_token, user: theirs.user });
   }
 
   /** A fresh terminal UUID, for a new terminal token. */

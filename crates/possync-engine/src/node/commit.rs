@@ -166,8 +166,9 @@ impl Node {
     }
 
     /// The driver committed (or failed to commit) a batch from [`Node::next_batch`].
-    /// Batches must come back in the order they were taken.
-    pub fn on_commit(&mut self, batch: &Batch, result: CommitResult, now: Timestamp) {
+    /// Batches must come back in the order they were taken. Like every input it
+    /// carries the time, though no rule of a commit's answer depends on it today.
+    pub fn on_commit(&mut self, batch: &Batch, result: CommitResult, _now: Timestamp) {
         let Some(position) = self
             .in_flight
             .iter()
@@ -208,7 +209,7 @@ impl Node {
                 }
             }
         }
-        self.ask_recovery_when_settled(now);
+        self.ask_recovery_when_settled();
     }
 
     /// A batch is durable: its answers and finished orders join the caches.
@@ -470,8 +471,7 @@ impl Node {
     }
 
     /// Once no batch is in flight, asks the store for what recovery must read back.
-    pub(super) fn ask_recovery_when_settled(&mut self, now: Timestamp) {
-        let _ = now;
+    pub(super) fn ask_recovery_when_settled(&mut self) {
         if !self.in_flight.is_empty() {
             return;
         }
@@ -496,12 +496,7 @@ impl Node {
 
     /// The store answered recovery's read: memory becomes what the store
     /// holds, terminals are told what differs, the node decides again.
-    pub(super) fn recovered(
-        &mut self,
-        outcomes: Vec<(OpId, OpOutcome)>,
-        orders: Vec<Order>,
-        now: Timestamp,
-    ) {
+    pub(super) fn recovered(&mut self, outcomes: Vec<(OpId, OpOutcome)>, orders: Vec<Order>) {
         let Some(recovery) = self.recovery.take() else {
             return;
         };
@@ -538,7 +533,6 @@ impl Node {
         for conn_id in catching_up {
             self.pump_catch_up(conn_id);
         }
-        let _ = now;
     }
 
     /// After recovery an order differs from what terminals were told: send

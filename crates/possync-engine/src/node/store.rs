@@ -50,7 +50,7 @@ impl Node {
         match (asked, answer) {
             (Asked::Read { waiters, order_ids }, Ok(StoreAnswer::Read { outcomes, orders })) => {
                 if waiters.contains(&ReadWaiter::Recovery) {
-                    self.recovered(outcomes, orders, now);
+                    self.recovered(outcomes, orders);
                     return;
                 }
                 let outcomes: BTreeMap<OpId, OpOutcome> = outcomes.into_iter().collect();
@@ -252,7 +252,7 @@ impl Node {
             && recovery.retry_at.is_some_and(|at| at <= now)
         {
             recovery.retry_at = None;
-            self.ask_recovery_when_settled(now);
+            self.ask_recovery_when_settled();
         }
     }
 
