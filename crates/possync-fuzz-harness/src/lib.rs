@@ -3,7 +3,7 @@
 //!
 //! Every target is one function from bytes to a verdict. It builds its input
 //! from the bytes (raw text for the decoder and the parsers, a structured
-//! scenario through [`arbitrary`] for `apply`), runs the code under test, and
+//! scenario through [`arbitrary`] for `apply` and for the sync node), runs the code under test, and
 //! panics with a sentence naming the broken invariant. Two engines drive the
 //! same functions: libFuzzer through cargo-fuzz (`fuzz/`, nightly) and
 //! proptest (`tests/mirrors.rs`, stable, part of `cargo test`), which also
@@ -13,6 +13,7 @@ pub mod apply_sequence;
 pub mod client_frame;
 pub mod json_parsers;
 pub mod shop;
+pub mod sync_node;
 
 /// A fuzz target: its name (the folder under `fuzz/corpus/` and the file under
 /// `fuzz/fuzz_targets/`) and its check.
@@ -35,5 +36,9 @@ pub const TARGETS: &[Target] = &[
     Target {
         name: "apply_sequence",
         check: apply_sequence::check_apply_sequence,
+    },
+    Target {
+        name: "sync_node",
+        check: sync_node::check_sync_node,
     },
 ];

@@ -324,3 +324,53 @@ fn random_bytes_reach_every_op_kind_and_payment() {
         );
     }
 }
+
+proptest! {
+    // Each case runs a whole shop to quiescence: fewer cases than the others.
+    #![proptest_config(config(160))]
+
+    #[test]
+    fn sync_node_mirror(bytes in prop::collection::vec(any::<u8>(), 8..600)) {
+        possync_fuzz_harness::sync_node::check_sync_node(&bytes);
+    }
+}
+
+/// The node mirror's random bytes must reach the paths that matter: acks,
+/// duplicates, payments, commits that fail and that land but report failure,
+/// failed reads, restarts, too-slow closes, impersonations refused, HTTP ops.
+#[test]
+fn random_bytes_reach_the_node_s_faults() {
+    use possync_fuzz_harness::sync_node::run_sync_node;
+    use possync_sim::Report;
+    let mut total = Report::default();
+    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+    for _ in 0..120 {
+        let bytes: Vec<u8> = (0..600)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state as u8
+            })
+            .collect();
+        if let Some(report) = run_sync_node(&bytes) {
+            total.add(&report);
+        }
+    }
+    assert!(
+        total.acks > 0 && total.duplicates > 0 && total.rejects > 0 && total.orders_paid > 0,
+        "{total:?}"
+    );
+    assert!(
+        total.failed_commits > 0 && total.landed_failed_commits > 0 && total.failed_reads > 0,
+        "{total:?}"
+    );
+    assert!(
+        total.restarts > 0 && total.disconnects > 0 && total.http_ops > 0,
+        "{total:?}"
+    );
+    assert!(
+        total.impersonations_refused > 0 && total.sessions_closed > 0,
+        "{total:?}"
+    );
+}

@@ -170,6 +170,102 @@ impl Report {
     }
 }
 
+/// How a batch's commit ends, as the store's driver reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommitFate {
+    Lands,
+    Fails,
+    /// The batch is durable, but the driver saw an error (an unknown outcome).
+    LandsButReportsFailure,
+}
+
+/// A message a connected terminal sends besides its ops: right, repeated,
+/// out of place or hostile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Say {
+    /// `hello` again on a connection that already said it.
+    HelloAgain,
+    Ping,
+    /// Presence on the `nth` order the terminal knows, on an order it cannot
+    /// know, or on nothing.
+    Presence {
+        nth: usize,
+    },
+    PresenceOnUnknownOrder,
+    PresenceOnNothing,
+    /// `resync` of up to `count` orders the terminal knows (repeated), and
+    /// perhaps an order that does not exist.
+    Resync {
+        count: usize,
+        unknown: bool,
+    },
+    /// A frame the decoder refused: not JSON, or over the size bound.
+    Garbage,
+    TooLarge,
+    /// An op on an order that does not exist (not a create).
+    OpOnUnknownOrder,
+}
+
+/// One step of a scenario chosen from outside (the node fuzz target): who
+/// acts and how; the details (which op, which ids) come from the seed.
+/// Terminal numbers and positions wrap around.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// A terminal makes an op (sent at once when connected); `kind` (0-99)
+    /// picks which, as the simulation's own roll would: creates aside, 0-24
+    /// add a line, 25-39 add quantity, 40-49 set it, 50-54 discount, 55-59
+    /// remove a line, 60-64 note, 65-67 customer, 68-71 share, 72-73
+    /// unshare, 74-79 begin payment, 80-82 cancel it, 83-95 pay, 96-99 cancel.
+    Op {
+        terminal: usize,
+        kind: Option<u8>,
+    },
+    /// The server reads up to this many messages, interleaving connections.
+    ServerReads {
+        messages: usize,
+    },
+    /// The store answers one of the node's questions, or fails to.
+    AnswerAsk {
+        nth: usize,
+        fail: bool,
+    },
+    /// The oldest batch being committed ends.
+    Commit(CommitFate),
+    /// Up to this many frames reach terminals that read.
+    Deliver {
+        frames: usize,
+    },
+    /// Time passes; reading terminals answer pings.
+    Tick {
+        millis: i64,
+    },
+    Connect {
+        terminal: usize,
+    },
+    /// A disconnected terminal sends its outbox over HTTP.
+    HttpOps {
+        terminal: usize,
+    },
+    Disconnect {
+        terminal: usize,
+    },
+    /// A terminal resends an op it already sent.
+    Resend,
+    Restart,
+    CloseSession,
+    Impersonate,
+    Flood,
+    /// A terminal stops reading, or reads again.
+    ToggleStall {
+        terminal: usize,
+    },
+    ChangeLinks,
+    Say {
+        terminal: usize,
+        say: Say,
+    },
+}
+
 /// A connection: what is on the wire in each direction.
 #[derive(Debug, Default)]
 struct Wire {
@@ -234,6 +330,11 @@ pub struct Simulation {
     history: Vec<(OrderId, u64)>,
     /// `POSSYNC_SIM_TRACE=<text>`: print every event whose description contains it.
     trace: Option<String>,
+    /// The highest version of each order sent on each connection: versions
+    /// a connection is told only grow.
+    versions_sent: BTreeMap<(ConnId, OrderId), u64>,
+    /// The kind of the next op, when an [`Action`] chose it.
+    op_kind: Option<u32>,
 }
 
 impl std::fmt::Debug for Simulation {
@@ -319,6 +420,8 @@ impl Simulation {
             report: Report::default(),
             history,
             trace: std::env::var("POSSYNC_SIM_TRACE").ok(),
+            versions_sent: BTreeMap::new(),
+            op_kind: None,
         }
     }
 
@@ -358,16 +461,142 @@ impl Simulation {
 
     /// Runs the scenario, then quiesces and checks. Panics with the seed on any violation.
     pub fn run(mut self) -> Report {
-        for index in 0..self.terminals.len() {
-            self.connect(index);
-        }
+        self.start();
         for _ in 0..self.scenario.steps {
             self.step();
         }
+        self.finish()
+    }
+
+    /// Connects every terminal: the start of [`Simulation::run`], for a
+    /// driver that then chooses each [`Action`] itself.
+    pub fn start(&mut self) {
+        for index in 0..self.terminals.len() {
+            self.connect(index);
+        }
+    }
+
+    /// Stops the faults, runs until nothing moves, and checks every
+    /// invariant. Panics on any violation.
+    pub fn finish(mut self) -> Report {
         self.quiesce();
         self.check();
         self.report.store_reads = self.node.stats().store_reads;
         self.report
+    }
+
+    /// Carries out one action chosen from outside.
+    pub fn act(&mut self, action: Action) {
+        self.trace(|| format!("action {action:?}"));
+        let terminals = self.terminals.len();
+        match action {
+            Action::Op { terminal, kind } => {
+                self.op_kind = kind.map(|kind| u32::from(kind % 100));
+                self.make_op(terminal % terminals);
+                self.op_kind = None;
+            }
+            Action::ServerReads { messages } => self.server_reads(messages.max(1)),
+            Action::AnswerAsk { nth, fail } => {
+                if !self.asks.is_empty() {
+                    self.answer_ask(nth % self.asks.len(), fail);
+                }
+            }
+            Action::Commit(fate) => {
+                let (fails, lands) = match fate {
+                    CommitFate::Lands => (false, true),
+                    CommitFate::Fails => (true, false),
+                    CommitFate::LandsButReportsFailure => (true, true),
+                };
+                self.complete_commit_as(fails, lands);
+            }
+            Action::Deliver { frames } => self.deliver(frames.max(1)),
+            Action::Tick { millis } => self.advance_time(millis.max(0)),
+            Action::Connect { terminal } => self.connect(terminal % terminals),
+            Action::HttpOps { terminal } => {
+                if self.terminals[terminal % terminals].connection.is_none() {
+                    self.send_over_http(terminal % terminals);
+                }
+            }
+            Action::Disconnect { terminal } => self.disconnect(terminal % terminals),
+            Action::Resend => self.resend_something(),
+            Action::Restart => self.restart(),
+            Action::CloseSession => self.close_a_session(),
+            Action::Impersonate => self.impersonate(),
+            Action::Flood => self.flood(),
+            Action::ToggleStall { terminal } => {
+                let terminal = &mut self.terminals[terminal % terminals];
+                terminal.stalled = !terminal.stalled;
+            }
+            Action::ChangeLinks => self.change_links(),
+            Action::Say { terminal, say } => self.say(terminal % terminals, say),
+        }
+    }
+
+    /// Queues one non-op message (or a refused frame) from a connected terminal.
+    fn say(&mut self, index: usize, say: Say) {
+        let Some(conn) = self.terminals[index].connection else {
+            return;
+        };
+        let known: Vec<OrderId> = self.terminals[index]
+            .state
+            .confirmed()
+            .keys()
+            .copied()
+            .collect();
+        let message = match say {
+            // Built by hand: the terminal's own state does not take part.
+            Say::HelloAgain => Ok(ClientMessage::Hello {
+                protocol: possync_protocol::PROTOCOL_VERSION,
+                terminal: self.terminals[index].id,
+                known: self.terminals[index]
+                    .state
+                    .confirmed()
+                    .iter()
+                    .map(|(id, order)| (*id, order.version))
+                    .collect(),
+            }),
+            Say::Ping => Ok(ClientMessage::Ping {
+                t: serde_json::Value::from(self.rng.gen_range(0..1_000_000u64)),
+            }),
+            Say::Presence { nth } => Ok(ClientMessage::Presence {
+                order_id: known.get(nth % known.len().max(1)).copied(),
+            }),
+            Say::PresenceOnUnknownOrder => Ok(ClientMessage::Presence {
+                order_id: Some(OrderId(self.fresh_uuid())),
+            }),
+            Say::PresenceOnNothing => Ok(ClientMessage::Presence { order_id: None }),
+            Say::Resync { count, unknown } => {
+                let mut order_ids: Vec<OrderId> = known
+                    .iter()
+                    .cycle()
+                    .take(count.min(possync_protocol::RESYNC_ORDERS_MAX))
+                    .copied()
+                    .collect();
+                if unknown || order_ids.is_empty() {
+                    order_ids.push(OrderId(self.fresh_uuid()));
+                }
+                order_ids.truncate(possync_protocol::RESYNC_ORDERS_MAX);
+                Ok(ClientMessage::Resync { order_ids })
+            }
+            Say::Garbage => Err(DecodeError {
+                code: RejectCode::Invalid,
+                message: "not JSON".to_owned(),
+                op: None,
+            }),
+            Say::TooLarge => Err(DecodeError {
+                code: RejectCode::TooLarge,
+                message: "frame over 65536 bytes".to_owned(),
+                op: None,
+            }),
+            Say::OpOnUnknownOrder => Ok(ClientMessage::Op(OpRequest {
+                op_id: OpId(self.fresh_uuid()),
+                order_id: OrderId(self.fresh_uuid()),
+                op: Op::set_note(Note::parse("hello?").unwrap_or_default()),
+            })),
+        };
+        if let Some(wire) = self.wires.get_mut(&conn) {
+            wire.to_server.push_back(message);
+        }
     }
 
     fn step(&mut self) {
@@ -455,6 +684,7 @@ impl Simulation {
         match effect {
             Effect::Send { to, frame } => {
                 for conn in to {
+                    self.check_versions_grow(conn, frame.message());
                     if let Some(Owner::Terminal(index)) = self.owners.get(&conn).copied() {
                         self.check_may_learn(index, frame.message());
                     }
@@ -505,6 +735,27 @@ impl Simulation {
             }
             Effect::Ask { ask, request } => self.asks.push((ask, request)),
         }
+    }
+
+    /// What one connection is told about an order never goes back: a change
+    /// follows every version sent before it, a snapshot is at least as new.
+    fn check_versions_grow(&mut self, conn: ConnId, message: &ServerMessage) {
+        let (order_id, version, strictly) = match message {
+            ServerMessage::Order { order } => (order.id, order.version, false),
+            ServerMessage::Change {
+                order_id, version, ..
+            } => (*order_id, *version, true),
+            _ => return,
+        };
+        let seed = self.scenario.seed;
+        let previous = self.versions_sent.entry((conn, order_id)).or_insert(0);
+        assert!(
+            version > *previous || (!strictly && version == *previous),
+            "seed {seed}: conn {} was told version {version} of {order_id} after version {previous}: {message:?}",
+            conn.0,
+            previous = *previous
+        );
+        *previous = version;
     }
 
     /// PROTOCOL.md guarantee 10: a terminal is never told about an order its
@@ -774,7 +1025,11 @@ impl Simulation {
         let qty = |rng: &mut StdRng, low: i64, high: i64| {
             Quantity::from_milli(rng.gen_range(low..=high) * 500).unwrap_or(Quantity::ONE)
         };
-        let op = match self.rng.gen_range(0..100) {
+        let kind = match self.op_kind {
+            Some(kind) => kind,
+            None => self.rng.gen_range(0..100),
+        };
+        let op = match kind {
             0..=24 => Op::add_line(
                 LineId(self.fresh_uuid()),
                 ProductId(self.rng.gen_range(1..=7)),
@@ -980,8 +1235,13 @@ impl Simulation {
             return;
         }
         let position = self.rng.gen_range(0..self.asks.len());
+        let fail = self.chance(self.scenario.read_failure_per_mille);
+        self.answer_ask(position, fail);
+    }
+
+    fn answer_ask(&mut self, position: usize, fail: bool) {
         let (ask, request) = self.asks.remove(position);
-        let answer = if self.chance(self.scenario.read_failure_per_mille) {
+        let answer = if fail {
             self.report.failed_reads += 1;
             Err("the disk is on fire".to_owned())
         } else {
@@ -995,12 +1255,19 @@ impl Simulation {
     /// The oldest batch being committed ends: durable, failed, or landed but
     /// reported failed (an unknown outcome).
     fn complete_commit(&mut self) {
-        let Some(committing) = self.committing.pop_front() else {
+        if self.committing.is_empty() {
             return;
-        };
+        }
         let fails = self.chance(self.scenario.commit_failure_per_mille * 3);
         let lands =
             !fails || self.rng.gen_range(0..1000) < self.scenario.landed_per_mille_of_failures;
+        self.complete_commit_as(fails, lands);
+    }
+
+    fn complete_commit_as(&mut self, fails: bool, lands: bool) {
+        let Some(committing) = self.committing.pop_front() else {
+            return;
+        };
         self.trace(|| format!("commit {:?} fails {fails} lands {lands}", committing.batch));
         let mut refused = false;
         if lands && let Err(refusal) = self.store.commit(&committing.batch.entries) {
@@ -1067,6 +1334,10 @@ impl Simulation {
     /// The server reads a few messages, interleaving its connections at random.
     fn server_step(&mut self) {
         let budget = self.rng.gen_range(1..=12);
+        self.server_reads(budget);
+    }
+
+    fn server_reads(&mut self, budget: usize) {
         for _ in 0..budget {
             // As the server's actor: no more input while the node's batch is full.
             if self.node.is_saturated() {
@@ -1097,6 +1368,10 @@ impl Simulation {
     /// Delivers a few server messages to terminals; each reacts (acks, resyncs, resends).
     fn deliver_some(&mut self) {
         let count = self.rng.gen_range(1..=8);
+        self.deliver(count);
+    }
+
+    fn deliver(&mut self, count: usize) {
         for _ in 0..count {
             let ready: Vec<ConnId> = self
                 .wires
