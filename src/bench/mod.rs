@@ -14,6 +14,7 @@ mod load;
 mod plot;
 mod scenarios;
 pub mod server;
+mod soak;
 mod stats;
 
 use anyhow::{Context, Result, bail};
@@ -27,7 +28,7 @@ use server::{BENCH_LOGIN, BenchServer};
 use stats::Latencies;
 use std::path::PathBuf;
 
-/// The scenarios (`soak` and the two-node scenario join later).
+/// The scenarios (the two-node scenario joins later).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Scenario {
     /// Counter A edits, counter B sees it: edit → other counter, one op at a time.
@@ -42,6 +43,10 @@ pub enum Scenario {
     Idle,
     /// Many drafts, the server restarted: time to serve and to catch every terminal up.
     Restart,
+    /// `--minutes N` of a shop's day with drops, slow readers and garbage:
+    /// fails when the server's memory, descriptors or tasks keep growing or
+    /// an acknowledged op is missing from history or in it twice.
+    Soak,
 }
 
 impl Scenario {
@@ -62,6 +67,7 @@ impl Scenario {
             Scenario::Saturate => "saturate",
             Scenario::Idle => "idle",
             Scenario::Restart => "restart",
+            Scenario::Soak => "soak",
         }
     }
 }
@@ -78,7 +84,11 @@ pub struct BenchArgs {
     /// End the output with one JSON object on one line.
     #[arg(long)]
     json: bool,
-    /// Draw the latency distributions (with the floors) into this SVG file.
+    /// `soak`: how long it runs, in minutes.
+    #[arg(long, default_value_t = 1.0, value_parser = parse_minutes)]
+    minutes: f64,
+    /// Draw the latency distributions (with the floors) into this SVG file;
+    /// for `soak`, the server's memory, descriptors and tasks over time.
     #[arg(long, value_name = "FILE.svg")]
     plot: Option<PathBuf>,
     /// Bench a running server instead of starting one (its rate limits must allow the load).
@@ -140,14 +150,15 @@ pub async fn run(args: BenchArgs) -> Result<()> {
         (Some(scenario), _) => vec![scenario],
         (None, true) => Scenario::ALL.to_vec(),
         (None, false) => bail!(
-            "name a scenario (pair, fanout, shop, saturate, idle, restart), or pass --quick to run them all small"
+            "name a scenario (pair, fanout, shop, saturate, idle, restart, soak), or pass --quick to run them all small"
         ),
     };
-    let sizes = if args.quick {
+    let mut sizes = if args.quick {
         Sizes::quick()
     } else {
         Sizes::full()
     };
+    sizes.soak_duration = std::time::Duration::from_secs_f64(args.minutes * 60.0);
     let work = match &args.work_dir {
         Some(dir) => tempfile::Builder::new()
             .prefix("possync-bench-")
@@ -185,7 +196,12 @@ pub async fn run(args: BenchArgs) -> Result<()> {
         outcomes.push(outcome);
     }
     if let Some(path) = &args.plot {
-        plot::draw(path, &outcomes_for_plot(&outcomes), &floors.fsync)?;
+        match outcomes.as_slice() {
+            [outcome] if outcome.scenario == Scenario::Soak => {
+                plot::draw_soak(path, &outcome.measured.soak_samples)?;
+            }
+            _ => plot::draw(path, &outcomes_for_plot(&outcomes), &floors.fsync)?,
+        }
         println!("plot: {}", path.display());
     }
     let errors: u64 = outcomes.iter().map(|o| o.measured.errors).sum();
@@ -210,6 +226,15 @@ pub async fn run(args: BenchArgs) -> Result<()> {
         bail!("{errors} errors, {unobserved} edits not observed");
     }
     Ok(())
+}
+
+fn parse_minutes(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(minutes) if (0.1..=24.0 * 60.0).contains(&minutes) => Ok(minutes),
+        _ => Err(format!(
+            "{text:?} is not a number of minutes from 0.1 to 1440"
+        )),
+    }
 }
 
 fn outcomes_for_plot(outcomes: &[Outcome]) -> Vec<(String, Latencies)> {

@@ -31,6 +31,8 @@ pub struct Sizes {
     pub idle_terminals_per_counter: usize,
     pub restart_drafts: usize,
     pub restart_terminals: usize,
+    /// `soak`: how long it runs (`--minutes`).
+    pub soak_duration: Duration,
 }
 
 impl Sizes {
@@ -49,6 +51,7 @@ impl Sizes {
             idle_terminals_per_counter: 50,
             restart_drafts: 10_000,
             restart_terminals: 1_000,
+            soak_duration: Duration::from_secs(60),
         }
     }
 
@@ -68,6 +71,7 @@ impl Sizes {
             idle_terminals_per_counter: 5,
             restart_drafts: 100,
             restart_terminals: 10,
+            soak_duration: Duration::from_secs(60),
         }
     }
 }
@@ -96,6 +100,8 @@ pub struct Measured {
     pub catch_up_ms: Option<f64>,
     /// Free-form notes for the summary.
     pub notes: Vec<String>,
+    /// `soak`: the server's memory, descriptors and tasks over time.
+    pub soak_samples: Vec<super::soak::SoakSample>,
 }
 
 /// Samples the server's memory while `future` runs; answers the peak and the CPU used.
@@ -235,6 +241,7 @@ pub async fn run(scenario: Scenario, context: ScenarioContext<'_>) -> Result<Mea
         Scenario::Saturate => saturate(context).await,
         Scenario::Idle => idle(context).await,
         Scenario::Restart => restart(context).await,
+        Scenario::Soak => super::soak::soak(context).await,
     }
 }
 
@@ -485,5 +492,6 @@ pub fn targets(scenario: Scenario) -> Vec<Target> {
         Scenario::Saturate => vec![Target::OpsPerS(30_000.0), Target::AckP99Ms(50.0)],
         Scenario::Idle => vec![Target::RssPerTerminalKib(8.0)],
         Scenario::Restart => vec![Target::ServeMs(1000.0), Target::CatchUpMs(3000.0)],
+        Scenario::Soak => vec![Target::ZeroErrors],
     }
 }

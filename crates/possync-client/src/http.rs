@@ -77,6 +77,12 @@ impl HttpApi {
         &self.base_url
     }
 
+    /// The token this client sends (for a request the client has no helper
+    /// for, such as `/metrics`, which answers text).
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
     /// The same server with another token.
     pub fn with_token(&self, token: &str) -> HttpApi {
         HttpApi {

@@ -52,6 +52,14 @@ where
     )
 )]
 pub async fn metrics(State(state): State<AppState>, _reader: MetricsReader) -> impl IntoResponse {
+    let tasks = tokio::runtime::Handle::current()
+        .metrics()
+        .num_alive_tasks();
+    state
+        .sync
+        .metrics
+        .runtime_tasks
+        .set(i64::try_from(tasks).unwrap_or(i64::MAX));
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.sync.metrics.render(),
