@@ -293,13 +293,51 @@ impl Till {
             .collect()
     }
 
-    async fn health(&self) -> StatusCode {
-        self.client
+    /// `/healthz`: its status code and body.
+    async fn health(&self) -> (StatusCode, Value) {
+        let response = self
+            .client
             .get(format!("{}/healthz", self.base_url))
             .send()
             .await
+            .unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// A token of the demo's manager (logging in writes to the disk: get it
+    /// before the disk fills).
+    async fn manager_token(&self) -> String {
+        let login: Value = self
+            .client
+            .post(format!("{}/api/v1/login", self.base_url))
+            .json(&json!({"login": "admin", "password": "admin"}))
+            .send()
+            .await
             .unwrap()
-            .status()
+            .json()
+            .await
+            .unwrap();
+        login["token"].as_str().unwrap().to_owned()
+    }
+
+    /// The value of `possync_degraded{reason="commits_failing"}` in `/metrics`.
+    async fn commits_failing_metric(&self, manager_token: &str) -> String {
+        let metrics = self
+            .client
+            .get(format!("{}/metrics", self.base_url))
+            .bearer_auth(manager_token)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        metrics
+            .lines()
+            .find_map(|line| line.strip_prefix(r#"possync_degraded{reason="commits_failing"} "#))
+            .unwrap_or_else(|| panic!("no possync_degraded metric: {metrics}"))
+            .to_owned()
     }
 }
 
@@ -324,6 +362,8 @@ async fn a_full_disk_answers_unavailable_keeps_every_ack_and_recovers_by_itself(
     let data_dir = disk.path().join("data");
     let server = ServerProcess::start(&data_dir, &["--demo"]);
     let till = Till::open(&server.base_url).await;
+    let manager_token = till.manager_token().await;
+    assert_eq!(till.commits_failing_metric(&manager_token).await, "0");
     let product_id = till.product_id().await;
     let order_id = Uuid::now_v7();
     let mut acked = Vec::new();
@@ -357,8 +397,16 @@ async fn a_full_disk_answers_unavailable_keeps_every_ack_and_recovers_by_itself(
         }
     }
     let (refused_op_id, refused_op) = refused.expect("the full disk never refused an op");
-    // Still up, and says so.
-    assert_eq!(till.health().await, StatusCode::OK);
+    // Still up, and says why it is degraded: in /healthz and in the metrics.
+    let (status, health) = till.health().await;
+    assert_eq!(status, StatusCode::OK, "{health}");
+    assert_eq!(health["status"], "degraded", "{health}");
+    let reasons = health["reasons"].to_string();
+    assert!(
+        reasons.contains("changes cannot be saved") && reasons.contains("full"),
+        "the reason does not name the full disk: {health}"
+    );
+    assert_eq!(till.commits_failing_metric(&manager_token).await, "1");
     // Refused again while the disk is still full.
     let (status, _) = till.op(order_id, refused_op_id, &refused_op).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
@@ -376,6 +424,11 @@ async fn a_full_disk_answers_unavailable_keeps_every_ack_and_recovers_by_itself(
     assert_eq!(till.op(order_id, op_id, &op).await.0, StatusCode::OK);
     acked.push(op_id);
     assert_each_once(&acked, &till.history_op_ids(order_id).await);
+    // Well again, and says so.
+    let (status, health) = till.health().await;
+    assert_eq!(status, StatusCode::OK, "{health}");
+    assert_eq!(health, json!({"status": "ok", "reasons": []}));
+    assert_eq!(till.commits_failing_metric(&manager_token).await, "0");
 
     // And all of it survives a restart.
     assert!(server.terminate().success());

@@ -183,6 +183,20 @@ pub enum HealthIssue {
     ReloadFailing { what: &'static str, error: String },
 }
 
+impl HealthIssue {
+    /// Every kind, for a metric that says 0 or 1 for each.
+    pub const KINDS: [&'static str; 2] = ["commits_failing", "reload_failing"];
+
+    /// What kind of trouble this is, as a metric label (the details stay in
+    /// `/healthz` and the log).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            HealthIssue::CommitsFailing(_) => Self::KINDS[0],
+            HealthIssue::ReloadFailing { .. } => Self::KINDS[1],
+        }
+    }
+}
+
 impl std::fmt::Display for HealthIssue {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

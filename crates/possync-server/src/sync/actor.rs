@@ -548,8 +548,10 @@ impl Actor {
             .open_drafts
             .set(i64::try_from(self.node.open_drafts()).unwrap_or(i64::MAX));
         self.published = stats;
-        let health: Vec<String> = self.node.health().iter().map(ToString::to_string).collect();
+        let issues = self.node.health();
+        let health: Vec<String> = issues.iter().map(ToString::to_string).collect();
         if health != self.published_health {
+            self.metrics.publish_health(&issues);
             self.health.report("sync", health.clone());
             self.published_health = health;
         }

@@ -1,9 +1,9 @@
 //! Prometheus metrics of the sync path (served at `/metrics` by `crate::api::metrics`).
 
-use possync_engine::NodeStats;
+use possync_engine::{HealthIssue, NodeStats};
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
-    TextEncoder,
+    Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
 
 /// Every metric of the sync path. Counters follow the node's own counters
@@ -27,6 +27,12 @@ pub struct SyncMetrics {
     pub recoveries: IntCounter,
     pub store_reads: IntCounter,
     pub reloads_failed: IntCounter,
+    /// Tokio tasks alive in the server (set when `/metrics` is read): a
+    /// count that keeps growing under a steady load is a leak (the soak bench watches it).
+    pub runtime_tasks: IntGauge,
+    /// 1 for each kind of trouble that makes `/healthz` answer `degraded`
+    /// (`commits_failing`: a full disk, a database gone), else 0.
+    pub degraded: IntGaugeVec,
 }
 
 fn histogram(name: &str, help: &str, buckets: Vec<f64>) -> Histogram {
@@ -113,8 +119,23 @@ impl SyncMetrics {
                 "possync_reloads_failed_total",
                 "Configuration reloads (links, configs, catalog) that failed and are retried.",
             ),
+            runtime_tasks: gauge(
+                "possync_runtime_tasks",
+                "Tokio tasks alive in the server process.",
+            ),
+            degraded: IntGaugeVec::new(
+                Opts::new(
+                    "possync_degraded",
+                    "1 while this trouble makes /healthz answer degraded (the reasons are in /healthz and the log).",
+                ),
+                &["reason"],
+            )
+            .unwrap_or_else(|error| unreachable!("{error}")),
         };
-        let collectors: [Box<dyn prometheus::core::Collector>; 16] = [
+        for kind in HealthIssue::KINDS {
+            metrics.degraded.with_label_values(&[kind]).set(0);
+        }
+        let collectors: [Box<dyn prometheus::core::Collector>; 18] = [
             Box::new(metrics.connections.clone()),
             Box::new(metrics.connections_opened.clone()),
             Box::new(metrics.open_drafts.clone()),
@@ -131,6 +152,8 @@ impl SyncMetrics {
             Box::new(metrics.recoveries.clone()),
             Box::new(metrics.store_reads.clone()),
             Box::new(metrics.reloads_failed.clone()),
+            Box::new(metrics.runtime_tasks.clone()),
+            Box::new(metrics.degraded.clone()),
         ];
         for collector in collectors {
             // Names are distinct constants: registering cannot fail.
@@ -186,6 +209,14 @@ impl SyncMetrics {
             .inc_by(delta(before.store_reads, after.store_reads));
         self.reloads_failed
             .inc_by(delta(before.reloads_failed, after.reloads_failed));
+    }
+
+    /// Says which kinds of trouble the node reports now.
+    pub fn publish_health(&self, issues: &[HealthIssue]) {
+        for kind in HealthIssue::KINDS {
+            let now = issues.iter().any(|issue| issue.kind() == kind);
+            self.degraded.with_label_values(&[kind]).set(i64::from(now));
+        }
     }
 
     /// The metrics in Prometheus' text format.
