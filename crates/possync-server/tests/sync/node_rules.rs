@@ -476,3 +476,23 @@ async fn limits_refuse_what_is_over_them() {
     }
     assert_eq!(statuses, [404, 404, 429, 429]);
 }
+
+/// A sync socket that is upgraded but never says `hello` (and answers the
+/// server's pings, so no heartbeat closes it) is closed at the hello deadline
+/// (4000), freeing its slot.
+#[tokio::test]
+async fn a_socket_that_never_says_hello_is_closed_at_the_deadline() {
+    let config = config_with(NodeSettings {
+        hello_deadline_ms: 300,
+        ..NodeSettings::default()
+    });
+    let shop = Shop::open_with(config).await;
+    let token = shop.terminal_token(shop.counter_1).await;
+    let url = format!(
+        "{}/api/v1/sync?token={token}",
+        shop.base_url.replacen("http", "ws", 1)
+    );
+    let (socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    let mut silent = Counter::from_socket(socket, &token, Uuid::now_v7());
+    assert_eq!(silent.closed_with().await, Some(4000));
+}
