@@ -359,7 +359,15 @@ pub fn growth_problems(samples: &[SoakSample]) -> Growth {
             .push(format!("too few samples ({}) to compare", samples.len()));
         return growth;
     }
-    let measures: [(&str, &str, fn(&SoakSample) -> Option<u64>, u64, f64); 3] = [
+    // (name, unit, reading, noise allowed in units, noise allowed as a fraction)
+    type Measure = (
+        &'static str,
+        &'static str,
+        fn(&SoakSample) -> Option<u64>,
+        u64,
+        f64,
+    );
+    let measures: [Measure; 3] = [
         ("server RSS", "KiB", |s| Some(s.rss_kib), 16 * 1024, 0.20),
         ("open descriptors", "", |s| Some(s.fds), 16, 0.25),
         ("tokio tasks", "", |s| s.tasks, 16, 0.25),
