@@ -30,7 +30,16 @@ const BENCH_OPS_PER_S_MAX: u32 = 1_000_000;
 pub struct BenchServerArgs {
     #[arg(long, default_value = "127.0.0.1:0")]
     listen: String,
+    /// Caches of answers and finished orders a few seconds of traffic fill
+    /// (the soak: its memory must reach its steady state early, so that
+    /// growth after that is a leak, not a cache filling up).
+    #[arg(long)]
+    small_caches: bool,
 }
+
+/// `--small-caches`: first answers and finished orders kept in memory.
+const SMALL_OUTCOMES_CACHED_MAX: usize = 1_000;
+const SMALL_FINISHED_CACHED_MAX: usize = 200;
 
 /// Serves like `possync serve`, with the bench manager and raised rate limits.
 pub async fn run(data_dir: &Path, args: BenchServerArgs) -> Result<()> {
@@ -57,6 +66,16 @@ pub async fn run(data_dir: &Path, args: BenchServerArgs) -> Result<()> {
                 http_ops_rate: RateLimit::new(BENCH_OPS_PER_S_MAX, BENCH_OPS_PER_S_MAX),
                 // Terminals of one counter may share its token in a bench.
                 connections_per_token_max: 100_000,
+                outcomes_cached_max: if args.small_caches {
+                    SMALL_OUTCOMES_CACHED_MAX
+                } else {
+                    NodeSettings::default().outcomes_cached_max
+                },
+                finished_cached_max: if args.small_caches {
+                    SMALL_FINISHED_CACHED_MAX
+                } else {
+                    NodeSettings::default().finished_cached_max
+                },
                 ..NodeSettings::default()
             },
             ..SyncSettings::default()
@@ -80,12 +99,13 @@ pub struct BenchServer {
     pub base_url: String,
     pub data_dir: PathBuf,
     pub password: String,
+    small_caches: bool,
 }
 
 impl BenchServer {
     /// Starts `possync bench-server` on a free port and waits for its first line.
-    pub async fn start(data_dir: &Path, password: &str) -> Result<BenchServer> {
-        Self::start_on(data_dir, password, "127.0.0.1:0").await
+    pub async fn start(data_dir: &Path, password: &str, small_caches: bool) -> Result<BenchServer> {
+        Self::start_on(data_dir, password, "127.0.0.1:0", small_caches).await
     }
 
     /// Stops the server and starts it again on the same port and data; answers
@@ -94,7 +114,8 @@ impl BenchServer {
         self.terminate().await?;
         let listen = self.base_url.trim_start_matches("http://").to_owned();
         let started = std::time::Instant::now();
-        let next = Self::start_on(&self.data_dir, &self.password, &listen).await?;
+        let next =
+            Self::start_on(&self.data_dir, &self.password, &listen, self.small_caches).await?;
         let client = reqwest::Client::builder().no_proxy().build()?;
         loop {
             let healthy = client
@@ -115,14 +136,24 @@ impl BenchServer {
         Ok(serve_time)
     }
 
-    async fn start_on(data_dir: &Path, password: &str, listen: &str) -> Result<BenchServer> {
+    async fn start_on(
+        data_dir: &Path,
+        password: &str,
+        listen: &str,
+        small_caches: bool,
+    ) -> Result<BenchServer> {
         let exe = std::env::current_exe().context("cannot find the possync binary")?;
-        let mut child = Command::new(exe)
+        let mut command = Command::new(exe);
+        command
             .arg("--data-dir")
             .arg(data_dir)
             .arg("bench-server")
             .arg("--listen")
-            .arg(listen)
+            .arg(listen);
+        if small_caches {
+            command.arg("--small-caches");
+        }
+        let mut child = command
             .env(BENCH_PASSWORD_ENV, password)
             .env("POSSYNC_LOG", "warn")
             .stdin(Stdio::null())
@@ -149,6 +180,7 @@ impl BenchServer {
             base_url: base_url.to_owned(),
             data_dir: data_dir.to_owned(),
             password: password.to_owned(),
+            small_caches,
         })
     }
 
