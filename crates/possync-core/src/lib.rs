@@ -18,6 +18,7 @@ pub mod op;
 pub mod order;
 pub mod patch;
 pub mod payment;
+pub mod receipt;
 pub mod report;
 pub mod text;
 pub mod timestamp;
@@ -38,9 +39,13 @@ pub use patch::Patch;
 pub use payment::{
     Invoice, OnHand, PaymentEffects, PaymentError, PaymentLedger, StockLevel, StockMove,
 };
+pub use receipt::{
+    InvoiceDocument, Receipt, ReceiptNames, Shop, ShopChanges, TaxAmount, build_invoice,
+    build_receipt, invoice_number, receipt_number, tax_breakdown,
+};
 pub use report::{
-    CashSummary, PaidOrderSummary, PaymentTotal, ReportError, SessionActivity, SessionReport,
-    session_report,
+    CashMove, CashSummary, PaidOrderSummary, PaymentTotal, ReportError, ReportTax, SessionActivity,
+    SessionReport, session_report,
 };
 pub use text::{Name, Note, TextError};
 pub use timestamp::Timestamp;

@@ -1,6 +1,7 @@
 //! What a payment leaves behind once an order becomes paid: the payments booked
-//! to the session that took it, a stock move per line of a tracked product (and
-//! the stock on hand after it), and the next invoice number when one was asked for.
+//! to the session that took it, the next receipt number of that session, the tax
+//! per rate, a stock move per line of a tracked product (and the stock on hand
+//! after it), and the next invoice number when one was asked for.
 //!
 //! The store loads a [`PaymentLedger`] (the stock levels of the products a
 //! batch's payments touch, the last invoice number) inside its transaction,
@@ -14,6 +15,7 @@
 use crate::ids::{CustomerId, OrderId, ProductId, SessionId};
 use crate::numbers::{Money, Quantity};
 use crate::order::{Order, OrderState, Payment};
+use crate::receipt::{TaxAmount, receipt_number, tax_breakdown};
 use crate::timestamp::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -63,6 +65,12 @@ pub struct PaymentEffects {
     pub at: Timestamp,
     /// The order's payments, booked to `session_id`.
     pub payments: Vec<Payment>,
+    /// The order's number in the paying session, 1 for its first payment, without gaps.
+    pub receipt_sequence: u64,
+    /// As printed: `<paying config name>/<NNNN>`.
+    pub receipt_number: String,
+    /// The order's tax per (tax, rate); the amounts add up to the order's tax.
+    pub taxes: Vec<TaxAmount>,
     /// One move per line of a tracked product with a quantity, in line order.
     pub stock_moves: Vec<StockMove>,
     /// The stock on hand of each moved product after all of this payment's moves, by product id.
@@ -86,6 +94,8 @@ pub enum PaymentError {
     InvoiceWithoutCustomer(OrderId),
     #[error("invoice numbers are exhausted")]
     InvoiceNumbersExhausted,
+    #[error("receipt numbers of session {0} are exhausted")]
+    ReceiptNumbersExhausted(SessionId),
 }
 
 /// The running state payments draw from: stock levels and the last invoice
@@ -97,6 +107,9 @@ pub struct PaymentLedger {
     pub stock: BTreeMap<ProductId, StockLevel>,
     /// 0 before the first invoice.
     pub last_invoice_number: u64,
+    /// The last receipt number of each paying session (see
+    /// [`PaymentLedger::session_of`]); a session missing here has none yet.
+    pub last_receipt_numbers: BTreeMap<SessionId, u64>,
 }
 
 impl PaymentLedger {
@@ -108,6 +121,11 @@ impl PaymentLedger {
             .filter(|line| line.qty != Quantity::ZERO)
             .map(|line| line.product_id)
             .collect()
+    }
+
+    /// The session whose receipt counter `order`'s payment draws from.
+    pub fn session_of(order: &Order) -> Option<SessionId> {
+        order.paid_by.as_ref().map(|by| by.session_id)
     }
 
     /// Records the payment of `order` (paid at `at`) and answers what to write.
@@ -144,6 +162,14 @@ impl PaymentLedger {
         } else {
             None
         };
+        let receipt_sequence = self
+            .last_receipt_numbers
+            .get(&paid_by.session_id)
+            .copied()
+            .unwrap_or(0)
+            .checked_add(1)
+            .filter(|&number| i64::try_from(number).is_ok())
+            .ok_or(PaymentError::ReceiptNumbersExhausted(paid_by.session_id))?;
 
         let mut stock_moves = Vec::new();
         let mut on_hand: BTreeMap<ProductId, Quantity> = BTreeMap::new();
@@ -171,6 +197,8 @@ impl PaymentLedger {
         }
 
         // Nothing failed: the ledger moves on.
+        self.last_receipt_numbers
+            .insert(paid_by.session_id, receipt_sequence);
         if let Some(invoice) = &invoice {
             self.last_invoice_number = invoice.number;
         }
@@ -184,6 +212,9 @@ impl PaymentLedger {
             session_id: paid_by.session_id,
             at,
             payments: order.payments.clone(),
+            receipt_sequence,
+            receipt_number: receipt_number(&paid_by.config_name, receipt_sequence),
+            taxes: tax_breakdown(&order.lines),
             stock_moves,
             on_hand: on_hand
                 .into_iter()

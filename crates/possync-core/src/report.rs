@@ -6,11 +6,13 @@
 //! Sums run in `i128` and are checked once into [`Money`] at the end: an
 //! overflow is reported, never wrapped.
 
-use crate::catalog::{PaymentMethod, PaymentMethodKind, Session};
-use crate::ids::PaymentMethodId;
-use crate::numbers::Money;
+use crate::catalog::{PaymentMethod, PaymentMethodKind, Session, Tax};
+use crate::ids::{PaymentMethodId, TaxId, UserId};
+use crate::numbers::{Money, TaxRate};
 use crate::order::Payment;
-use crate::text::Name;
+use crate::receipt::{TaxAmount, sum_tax_amounts};
+use crate::text::{Name, Note};
+use crate::timestamp::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -21,9 +23,35 @@ pub struct SessionReport {
     pub orders_paid: u64,
     pub sales_total: Money,
     pub tax_total: Money,
+    /// Tax per (tax, rate), by tax id; the amounts add up to `tax_total`.
+    pub taxes: Vec<ReportTax>,
     /// One total per payment method used, by method id.
     pub payments: Vec<PaymentTotal>,
     pub cash: CashSummary,
+    /// Cash put in (positive) or taken out (negative) during the session, oldest first.
+    pub cash_moves: Vec<CashMove>,
+}
+
+/// The tax one rate took in a session, named as the shop names the tax.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportTax {
+    pub tax_id: TaxId,
+    pub name: String,
+    pub rate: TaxRate,
+    /// The untaxed amount the rate applied to.
+    pub base: Money,
+    pub amount: Money,
+}
+
+/// Cash put into or taken out of the drawer outside a sale (a float, a bank drop).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CashMove {
+    pub id: i64,
+    /// Signed: positive puts cash in, negative takes it out. Never zero.
+    pub amount: Money,
+    pub reason: Note,
+    pub user_id: UserId,
+    pub at: Timestamp,
 }
 
 /// What one payment method took in a session.
@@ -42,7 +70,11 @@ pub struct CashSummary {
     /// Cash received, before change.
     pub payments: Money,
     pub change_given: Money,
-    /// opening + payments − change_given: what the drawer should hold.
+    /// payments − change_given: the cash sales kept.
+    pub net: Money,
+    /// The sum of the cash moves (in minus out).
+    pub moves: Money,
+    /// opening + net + moves: what the drawer should hold.
     pub expected: Money,
     pub counted: Option<Money>,
     /// counted − expected, once counted.
@@ -65,6 +97,9 @@ pub struct PaidOrderSummary {
 pub struct SessionActivity {
     pub paid_orders: Vec<PaidOrderSummary>,
     pub payments: Vec<Payment>,
+    /// The tax per rate of each paid order, as recorded at payment.
+    pub taxes: Vec<TaxAmount>,
+    pub cash_moves: Vec<CashMove>,
 }
 
 /// Why a report cannot be made from what the store holds.
@@ -82,11 +117,14 @@ pub enum ReportError {
 ///
 /// `methods` must hold every method a payment names; cash is what methods of
 /// kind [`PaymentMethodKind::Cash`] took. `expected` is opening + cash received
-/// − change given; `difference` is counted − expected once the drawer was counted.
+/// − change given + cash moves; `difference` is counted − expected once the
+/// drawer was counted. `taxes` names the rates (a tax the catalog lost is named
+/// by its rate).
 pub fn session_report(
     session: Session,
     activity: &SessionActivity,
     methods: &[PaymentMethod],
+    taxes: &[Tax],
 ) -> Result<SessionReport, ReportError> {
     let methods: BTreeMap<PaymentMethodId, &PaymentMethod> =
         methods.iter().map(|method| (method.id, method)).collect();
@@ -120,7 +158,29 @@ pub fn session_report(
             .sum()
     };
     let change_given = sum_of(|order| order.change);
-    let expected = i128::from(session.opening_cash.minor()) + cash_received - change_given;
+    let net = cash_received - change_given;
+    let mut cash_moves = activity.cash_moves.clone();
+    cash_moves.sort_by_key(|cash_move| (cash_move.at, cash_move.id));
+    let moves: i128 = cash_moves
+        .iter()
+        .map(|cash_move| i128::from(cash_move.amount.minor()))
+        .sum();
+    let expected = i128::from(session.opening_cash.minor()) + net + moves;
+    let tax_names: BTreeMap<TaxId, &Name> = taxes.iter().map(|tax| (tax.id, &tax.name)).collect();
+    let report_taxes = sum_tax_amounts(&activity.taxes)
+        .ok_or(ReportError::OutOfRange("tax per rate"))?
+        .into_iter()
+        .map(|tax| ReportTax {
+            name: tax_names.get(&tax.tax_id).map_or_else(
+                || format!("Tax {}%", tax.rate),
+                |name| name.as_str().to_owned(),
+            ),
+            tax_id: tax.tax_id,
+            rate: tax.rate,
+            base: tax.base,
+            amount: tax.amount,
+        })
+        .collect();
     let difference = session
         .counted_cash
         .map(|counted| money(i128::from(counted.minor()) - expected, "cash difference"))
@@ -129,15 +189,19 @@ pub fn session_report(
         orders_paid: activity.paid_orders.len() as u64,
         sales_total: money(sum_of(|order| order.total), "sales total")?,
         tax_total: money(sum_of(|order| order.tax), "tax total")?,
+        taxes: report_taxes,
         payments: payment_totals,
         cash: CashSummary {
             opening: session.opening_cash,
             payments: money(cash_received, "cash received")?,
             change_given: money(change_given, "change given")?,
+            net: money(net, "net cash")?,
+            moves: money(moves, "cash moves")?,
             expected: money(expected, "expected cash")?,
             counted: session.counted_cash,
             difference,
         },
+        cash_moves,
         session,
     })
 }

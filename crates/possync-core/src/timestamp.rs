@@ -25,6 +25,27 @@ impl Timestamp {
         Timestamp::from_unix_millis(self.0.saturating_add(millis))
     }
 
+    /// The calendar year (UTC), as invoice numbers carry it.
+    pub fn year(self) -> i32 {
+        self.to_offset_date_time().year()
+    }
+
+    /// The hour of the day (UTC), 0 to 23.
+    pub fn hour(self) -> u8 {
+        self.to_offset_date_time().hour()
+    }
+
+    /// The day (UTC) as `YYYY-MM-DD`.
+    pub fn day(self) -> String {
+        let at = self.to_offset_date_time();
+        format!(
+            "{:04}-{:02}-{:02}",
+            at.year(),
+            u8::from(at.month()),
+            at.day()
+        )
+    }
+
     fn to_offset_date_time(self) -> OffsetDateTime {
         // In range by construction (clamped to years 1970..=9999).
         OffsetDateTime::from_unix_timestamp_nanos(i128::from(self.0) * 1_000_000)

@@ -191,6 +191,7 @@ fn ledger(last_invoice_number: u64, stock: &[(ProductId, bool, &str)]) -> Paymen
             })
             .collect(),
         last_invoice_number,
+        ..PaymentLedger::default()
     }
 }
 
@@ -241,6 +242,23 @@ fn a_sale_moves_tracked_stock_books_payments_and_numbers_the_invoice() {
                 method_id: CASH,
                 amount: money(2_000)
             }],
+            receipt_sequence: 1,
+            receipt_number: "Counter/0001".to_owned(),
+            // 500 with 10% included: 455 + 45; 1,000 + 210.
+            taxes: vec![
+                TaxAmount {
+                    tax_id: TaxId(1),
+                    rate: TaxRate::from_basis_points(1_000).unwrap(),
+                    base: money(455),
+                    amount: money(45),
+                },
+                TaxAmount {
+                    tax_id: TaxId(2),
+                    rate: TaxRate::from_basis_points(2_100).unwrap(),
+                    base: money(1_000),
+                    amount: money(210),
+                },
+            ],
             stock_moves: vec![StockMove {
                 product_id: ESPRESSO,
                 order_id: order.id,
@@ -548,12 +566,14 @@ fn counter_day() -> SessionActivity {
             payment(CASH, 500),
             payment(CASH, -303),
         ],
+        ..SessionActivity::default()
     }
 }
 
 #[test]
 fn a_session_report_adds_up_sales_payments_and_the_drawer() {
-    let report = session_report(session(5_000, Some(6_000)), &counter_day(), &methods()).unwrap();
+    let report =
+        session_report(session(5_000, Some(6_000)), &counter_day(), &methods(), &[]).unwrap();
     assert_eq!(report.orders_paid, 4);
     assert_eq!(report.sales_total, money(1_005 + 409 + 400 - 303));
     assert_eq!(report.tax_total, money(105 + 71 - 53));
@@ -581,6 +601,8 @@ fn a_session_report_adds_up_sales_payments_and_the_drawer() {
             opening: money(5_000),
             payments: money(2_197),
             change_given: money(1_195),
+            net: money(1_002),
+            moves: Money::ZERO,
             // 5,000 + 2,197 - 1,195
             expected: money(6_002),
             counted: Some(money(6_000)),
@@ -594,7 +616,7 @@ fn a_session_report_adds_up_sales_payments_and_the_drawer() {
     shuffled.paid_orders.reverse();
     shuffled.payments.reverse();
     assert_eq!(
-        session_report(session(5_000, Some(6_000)), &shuffled, &methods()).unwrap(),
+        session_report(session(5_000, Some(6_000)), &shuffled, &methods(), &[]).unwrap(),
         report
     );
 }
@@ -602,7 +624,8 @@ fn a_session_report_adds_up_sales_payments_and_the_drawer() {
 #[test]
 fn the_report_json_is_pinned() {
     // The HTTP API answers the report as serialized here (POST /sessions/{id}/close).
-    let report = session_report(session(5_000, Some(6_000)), &counter_day(), &methods()).unwrap();
+    let report =
+        session_report(session(5_000, Some(6_000)), &counter_day(), &methods(), &[]).unwrap();
     let json = serde_json::to_string_pretty(&report).unwrap();
     let golden = include_str!("golden/session_report.json");
     assert_eq!(
@@ -620,6 +643,7 @@ fn an_empty_session_expects_its_opening_cash() {
         session(5_000, None),
         &SessionActivity::default(),
         &methods(),
+        &[],
     )
     .unwrap();
     assert_eq!(
@@ -637,6 +661,8 @@ fn an_empty_session_expects_its_opening_cash() {
             opening: money(5_000),
             payments: Money::ZERO,
             change_given: Money::ZERO,
+            net: Money::ZERO,
+            moves: Money::ZERO,
             expected: money(5_000),
             counted: None,
             difference: None,
@@ -649,18 +675,267 @@ fn a_report_refuses_what_it_cannot_add_up() {
     let unknown_method = SessionActivity {
         paid_orders: vec![paid(100, 0, 0)],
         payments: vec![payment(PaymentMethodId(99), 100)],
+        ..SessionActivity::default()
     };
     assert_eq!(
-        session_report(session(0, None), &unknown_method, &methods()),
+        session_report(session(0, None), &unknown_method, &methods(), &[]),
         Err(ReportError::UnknownPaymentMethod(PaymentMethodId(99)))
     );
     let huge = limits::MONEY_ABS_MAX_MINOR;
     let too_much = SessionActivity {
         paid_orders: vec![paid(huge, 0, 0), paid(huge, 0, 0)],
         payments: vec![payment(CARD, huge), payment(CARD, huge)],
+        ..SessionActivity::default()
     };
     assert!(matches!(
-        session_report(session(0, None), &too_much, &methods()),
+        session_report(session(0, None), &too_much, &methods(), &[]),
         Err(ReportError::OutOfRange(_))
     ));
+}
+
+// ---------------------------------------------------------------------------
+// Receipt numbers, tax per rate, cash moves (issue 12).
+
+fn taxes() -> Vec<Tax> {
+    vec![
+        Tax {
+            id: TaxId(1),
+            name: Name::parse("VAT 10% incl.").unwrap(),
+            rate: TaxRate::from_basis_points(1_000).unwrap(),
+            price_included: true,
+        },
+        Tax {
+            id: TaxId(2),
+            name: Name::parse("VAT 21%").unwrap(),
+            rate: TaxRate::from_basis_points(2_100).unwrap(),
+            price_included: false,
+        },
+    ]
+}
+
+#[test]
+fn receipt_numbers_run_per_paying_session_without_gaps() {
+    let mut ledger = cafe_ledger();
+    ledger.last_receipt_numbers.insert(BAR_SESSION, 7);
+    let numbers: Vec<(SessionId, u64, String)> = [
+        (1, COUNTER_SESSION),
+        (2, BAR_SESSION),
+        (3, COUNTER_SESSION),
+        (4, BAR_SESSION),
+    ]
+    .into_iter()
+    .map(|(n, session)| {
+        let order = paid_order(n, &[(WATER, "1")], None, session, &[(CASH, 100)], false);
+        let effects = ledger.record(&order, at_second(1)).unwrap();
+        (
+            effects.session_id,
+            effects.receipt_sequence,
+            effects.receipt_number,
+        )
+    })
+    .collect();
+    assert_eq!(
+        numbers,
+        vec![
+            (COUNTER_SESSION, 1, "Counter/0001".to_owned()),
+            (BAR_SESSION, 8, "Counter/0008".to_owned()),
+            (COUNTER_SESSION, 2, "Counter/0002".to_owned()),
+            (BAR_SESSION, 9, "Counter/0009".to_owned()),
+        ]
+    );
+    assert_eq!(
+        ledger.last_receipt_numbers,
+        BTreeMap::from([(COUNTER_SESSION, 2), (BAR_SESSION, 9)])
+    );
+    assert_eq!(
+        receipt_number(&Name::parse("Counter 2").unwrap(), 3),
+        "Counter 2/0003"
+    );
+    assert_eq!(
+        receipt_number(&Name::parse("Bar").unwrap(), 12_345),
+        "Bar/12345"
+    );
+    assert_eq!(invoice_number(42, at_second(0)), "INV/2026/00042");
+}
+
+#[test]
+fn tax_per_rate_adds_up_to_the_order_tax_to_the_minor_unit() {
+    // Mixed: included and excluded taxes, discounts through quantities that round.
+    for (n, lines) in [
+        vec![(ESPRESSO, "3"), (SANDWICH, "1"), (WATER, "2")],
+        vec![(ESPRESSO, "0.333"), (SANDWICH, "2.5")],
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let order = paid_order(
+            n as u128,
+            &lines,
+            None,
+            COUNTER_SESSION,
+            &[(CASH, 100_000)],
+            false,
+        );
+        let breakdown = tax_breakdown(&order.lines);
+        let sum: i64 = breakdown.iter().map(|tax| tax.amount.minor()).sum();
+        assert_eq!(sum, order.totals.tax.minor(), "{lines:?}");
+        let untaxed_water: i64 = order
+            .lines
+            .iter()
+            .filter(|line| line.taxes.is_empty())
+            .map(|line| line.subtotal.minor())
+            .sum();
+        let bases: i64 = breakdown.iter().map(|tax| tax.base.minor()).sum();
+        assert_eq!(
+            bases + untaxed_water,
+            order.totals.subtotal.minor(),
+            "{lines:?}"
+        );
+    }
+}
+
+#[test]
+fn two_included_taxes_split_the_line_tax_by_rate() {
+    let line_taxes = [
+        LineTax {
+            tax_id: TaxId(5),
+            rate: TaxRate::from_basis_points(1_000).unwrap(),
+            price_included: true,
+        },
+        LineTax {
+            tax_id: TaxId(6),
+            rate: TaxRate::from_basis_points(500).unwrap(),
+            price_included: true,
+        },
+    ];
+    let amounts =
+        totals::line_amounts(money(1_150), qty("1"), Discount::ZERO, &line_taxes).unwrap();
+    assert_eq!((amounts.subtotal, amounts.tax), (money(1_000), money(150)));
+    let line = Line {
+        id: LineId(uuid(1)),
+        product_id: ESPRESSO,
+        name: Name::parse("Two taxes").unwrap(),
+        qty: qty("1"),
+        unit_price: money(1_150),
+        discount: Discount::ZERO,
+        note: Note::default(),
+        taxes: line_taxes.to_vec(),
+        subtotal: amounts.subtotal,
+        tax: amounts.tax,
+        total: amounts.total,
+    };
+    let breakdown = tax_breakdown(&[line]);
+    let split: Vec<(TaxId, i64, i64)> = breakdown
+        .iter()
+        .map(|tax| (tax.tax_id, tax.base.minor(), tax.amount.minor()))
+        .collect();
+    assert_eq!(split, vec![(TaxId(5), 1_000, 100), (TaxId(6), 1_000, 50)]);
+}
+
+fn cash_move(id: i64, amount: i64, reason: &str, second: i64) -> CashMove {
+    CashMove {
+        id,
+        amount: money(amount),
+        reason: Note::parse(reason).unwrap(),
+        user_id: UserId(2),
+        at: at_second(second),
+    }
+}
+
+/// The counter's day with tax per rate and two cash moves: a float put in
+/// (+2,000) and a bank drop taken out (-5,000).
+fn counter_day_with_moves() -> SessionActivity {
+    let mut activity = counter_day();
+    activity.taxes = vec![
+        TaxAmount {
+            tax_id: TaxId(1),
+            rate: TaxRate::from_basis_points(1_000).unwrap(),
+            base: money(900),
+            amount: money(105),
+        },
+        TaxAmount {
+            tax_id: TaxId(2),
+            rate: TaxRate::from_basis_points(2_100).unwrap(),
+            base: money(338),
+            amount: money(71),
+        },
+        TaxAmount {
+            tax_id: TaxId(2),
+            rate: TaxRate::from_basis_points(2_100).unwrap(),
+            base: money(-250),
+            amount: money(-53),
+        },
+    ];
+    activity.cash_moves = vec![
+        cash_move(2, -5_000, "Bank drop", 1_800),
+        cash_move(1, 2_000, "Float", 60),
+    ];
+    activity
+}
+
+#[test]
+fn the_report_has_tax_per_rate_net_cash_and_cash_moves() {
+    let report = session_report(
+        session(5_000, Some(3_000)),
+        &counter_day_with_moves(),
+        &methods(),
+        &taxes(),
+    )
+    .unwrap();
+    let taxes: Vec<(&str, i64, i64)> = report
+        .taxes
+        .iter()
+        .map(|tax| (tax.name.as_str(), tax.base.minor(), tax.amount.minor()))
+        .collect();
+    assert_eq!(
+        taxes,
+        vec![("VAT 10% incl.", 900, 105), ("VAT 21%", 88, 18)]
+    );
+    assert_eq!(
+        report
+            .taxes
+            .iter()
+            .map(|tax| tax.amount.minor())
+            .sum::<i64>(),
+        report.tax_total.minor()
+    );
+    assert_eq!(
+        report.cash,
+        CashSummary {
+            opening: money(5_000),
+            payments: money(2_197),
+            change_given: money(1_195),
+            net: money(1_002),
+            moves: money(-3_000),
+            // 5,000 + 1,002 - 3,000
+            expected: money(3_002),
+            counted: Some(money(3_000)),
+            difference: Some(money(-2)),
+        }
+    );
+    let reasons: Vec<&str> = report
+        .cash_moves
+        .iter()
+        .map(|cash_move| cash_move.reason.as_str())
+        .collect();
+    assert_eq!(reasons, vec!["Float", "Bank drop"], "oldest first");
+    // A tax the catalog lost is named by its rate.
+    let unnamed =
+        session_report(session(0, None), &counter_day_with_moves(), &methods(), &[]).unwrap();
+    assert_eq!(unnamed.taxes[1].name, "Tax 21%");
+
+    let json = serde_json::to_string_pretty(&report).unwrap();
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/golden/session_report_with_moves.json"
+    );
+    if std::env::var("POSSYNC_GOLDEN_BLESS").as_deref() == Ok("1") {
+        std::fs::write(path, format!("{json}\n")).unwrap();
+    }
+    let golden = std::fs::read_to_string(path).unwrap();
+    assert_eq!(
+        json.trim_end(),
+        golden.trim_end(),
+        "the report's JSON changed"
+    );
 }

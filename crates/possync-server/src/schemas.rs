@@ -250,8 +250,33 @@ pub struct SessionReport {
     pub orders_paid: u64,
     pub sales_total: i64,
     pub tax_total: i64,
+    /// Tax per (tax, rate), by tax id; the amounts add up to `tax_total`.
+    pub taxes: Vec<ReportTax>,
     pub payments: Vec<PaymentTotal>,
     pub cash: CashSummary,
+    /// Cash put in or taken out during the session, oldest first.
+    pub cash_moves: Vec<CashMove>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReportTax {
+    pub tax_id: i64,
+    pub name: String,
+    /// Percent as a decimal string.
+    pub rate: String,
+    /// The untaxed amount the rate applied to, minor units.
+    pub base: i64,
+    pub amount: i64,
+}
+
+/// Cash put into (positive) or taken out of (negative) a session's drawer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CashMove {
+    pub id: i64,
+    pub amount: i64,
+    pub reason: String,
+    pub user_id: i64,
+    pub at: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -268,7 +293,11 @@ pub struct CashSummary {
     /// Cash received, before change.
     pub payments: i64,
     pub change_given: i64,
-    /// opening + payments - change_given.
+    /// payments - change_given.
+    pub net: i64,
+    /// The sum of the cash moves.
+    pub moves: i64,
+    /// opening + net + moves.
     pub expected: i64,
     pub counted: Option<i64>,
     /// counted - expected, once counted.
@@ -493,4 +522,117 @@ pub struct RejectMessage {
     pub order: Option<Order>,
     /// The same code and message in the shape of every HTTP error.
     pub error: ErrorDetail,
+}
+
+/// The shop as receipts and invoices name it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Shop {
+    pub name: String,
+    pub address: String,
+    pub vat_number: String,
+    pub receipt_footer: String,
+}
+
+/// A change of the shop's header: absent fields stay.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ShopChanges {
+    pub name: Option<String>,
+    pub address: Option<String>,
+    pub vat_number: Option<String>,
+    pub receipt_footer: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReceiptLine {
+    pub name: String,
+    pub qty: String,
+    pub unit_price: i64,
+    pub discount: String,
+    pub note: String,
+    pub subtotal: i64,
+    pub tax: i64,
+    pub total: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReceiptTax {
+    pub tax_id: i64,
+    pub name: String,
+    pub rate: String,
+    pub base: i64,
+    pub amount: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReceiptPayment {
+    pub method_id: i64,
+    pub name: String,
+    pub amount: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReceiptCounter {
+    pub config_id: i64,
+    pub name: String,
+    pub session_id: i64,
+}
+
+/// A paid order's receipt.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Receipt {
+    pub order_id: Uuid,
+    pub reference: String,
+    /// `<paying config>/<NNNN>`, numbered per session without gaps.
+    pub receipt_number: Option<String>,
+    pub shop: Shop,
+    /// The counter that started the order.
+    pub started_at: ReceiptCounter,
+    /// The counter that took the payment.
+    pub paid_at: ReceiptCounter,
+    pub paid_on: String,
+    pub customer_id: Option<i64>,
+    pub customer_name: Option<String>,
+    pub note: String,
+    pub lines: Vec<ReceiptLine>,
+    pub taxes: Vec<ReceiptTax>,
+    pub subtotal: i64,
+    pub tax: i64,
+    pub total: i64,
+    pub payments: Vec<ReceiptPayment>,
+    pub change: i64,
+    pub invoice_requested: bool,
+    /// The order's invoice, once made.
+    pub invoice: Option<ReceiptInvoice>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReceiptInvoice {
+    pub id: u64,
+    /// `INV/<year>/<NNNNN>`.
+    pub number: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InvoiceCustomer {
+    pub id: i64,
+    pub name: String,
+}
+
+/// An invoice: its order's figures under a gap-free number.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InvoiceDocument {
+    pub id: u64,
+    /// `INV/<year>/<NNNNN>`.
+    pub number: String,
+    pub order_id: Uuid,
+    pub issued_at: String,
+    pub customer: InvoiceCustomer,
+    pub shop: Shop,
+    pub receipt_number: Option<String>,
+    pub lines: Vec<ReceiptLine>,
+    pub taxes: Vec<ReceiptTax>,
+    pub subtotal: i64,
+    pub tax: i64,
+    pub total: i64,
+    pub payments: Vec<ReceiptPayment>,
 }

@@ -35,7 +35,10 @@ pub use orders::{
     commit_batch_is_all_or_nothing, group_commits_of_many_ops, list_orders_by_state, op_outcomes,
     orders_commit_and_history,
 };
-pub use payments::{payment_effects, session_report};
+pub use payments::{
+    concurrent_payments_number_receipts_and_invoices, payment_effects, session_report,
+    shop_and_cash_moves,
+};
 pub use sessions::{concurrent_session_opens, sessions};
 pub use shared_database::{
     concurrent_payments_keep_numbers_and_stock, one_op_on_two_writers_applies_once,
@@ -75,6 +78,8 @@ macro_rules! store_contract_tests {
             contract_op_outcomes => op_outcomes,
             contract_payment_effects => payment_effects,
             contract_session_report => session_report,
+            contract_concurrent_payments_number_receipts_and_invoices => concurrent_payments_number_receipts_and_invoices,
+            contract_shop_and_cash_moves => shop_and_cash_moves,
             contract_list_orders_by_state => list_orders_by_state,
             contract_group_commits_of_many_ops => group_commits_of_many_ops,
             contract_terminal_bindings => terminal_bindings,

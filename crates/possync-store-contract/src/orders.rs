@@ -754,6 +754,8 @@ pub async fn group_commits_of_many_ops<S: Store + ?Sized>(store: Arc<S>) {
             opening: Money::ZERO,
             payments: money(2_000),
             change_given: money(995),
+            net: money(1_005),
+            moves: Money::ZERO,
             expected: money(1_005),
             counted: None,
             difference: None,

@@ -3,7 +3,7 @@
 use crate::fixtures::*;
 use possync_core::*;
 use possync_store::{
-    CashSummary, CommitEntry, HistoryEntry, Invoice, PaymentTotal, StockMove, Store,
+    CashSummary, CommitEntry, Conflict, HistoryEntry, Invoice, PaymentTotal, StockMove, Store,
 };
 use std::sync::Arc;
 
@@ -266,6 +266,8 @@ pub async fn session_report<S: Store + ?Sized>(store: Arc<S>) {
             opening: money(5_000),
             payments: money(2_500),
             change_given: money(995 + 200),
+            net: money(2_500 - 1_195),
+            moves: Money::ZERO,
             expected: money(5_000 + 2_500 - 1_195),
             counted: None,
             difference: None,
@@ -319,9 +321,205 @@ pub async fn session_report<S: Store + ?Sized>(store: Arc<S>) {
             opening: Money::ZERO,
             payments: money(400),
             change_given: Money::ZERO,
+            net: money(400),
+            moves: Money::ZERO,
             expected: money(400),
             counted: None,
             difference: None,
         }
+    );
+}
+
+/// Fifty payments committed at once, at two counters, each asking for an
+/// invoice: invoice numbers run 1..=50 and each session's receipt numbers run
+/// from 1 without a gap or a repeat; each order's taxes add up to its tax.
+pub async fn concurrent_payments_number_receipts_and_invoices<S: Store + ?Sized>(store: Arc<S>) {
+    const PAYMENTS: usize = 50;
+    let shop = open_shop(&*store).await;
+    let till_1 = open_till(&*store, &shop, &shop.counter_1, 0).await;
+    let till_2 = open_till(&*store, &shop, &shop.counter_2, 0).await;
+    let mut batches = Vec::with_capacity(PAYMENTS);
+    for index in 0..PAYMENTS {
+        let till = if index % 2 == 0 { &till_1 } else { &till_2 };
+        let order = draft(
+            &*store,
+            till,
+            Some(shop.customer.id),
+            false,
+            &[(shop.coffee.id, 1_000, 0), (shop.cake.id, 1_000, 0)],
+        )
+        .await;
+        let pay_op = Op::Pay {
+            payments: vec![PaymentInput {
+                method_id: shop.card.id,
+                amount: order.totals.total,
+            }],
+            expected_total: order.totals.total,
+            invoice: Some(true),
+        };
+        batches.push(vec![till.decide(Some(&order), order.id, pay_op)]);
+    }
+    let tasks: Vec<_> = batches
+        .into_iter()
+        .map(|batch| {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move { store.commit_batch(&batch).await })
+        })
+        .collect();
+    for task in tasks {
+        ok(
+            task.await.expect("a commit task ran"),
+            "a concurrent payment",
+        );
+    }
+    let mut numbers: Vec<u64> = ok(store.list_invoices().await, "list invoices")
+        .iter()
+        .map(|invoice| invoice.number)
+        .collect();
+    numbers.sort_unstable();
+    assert_eq!(numbers, (1..=PAYMENTS as u64).collect::<Vec<_>>());
+    let paged = ok(
+        store.list_invoices_page(Some(11), 5).await,
+        "a page of invoices",
+    );
+    assert_eq!(
+        paged
+            .iter()
+            .map(|invoice| invoice.number)
+            .collect::<Vec<_>>(),
+        vec![10, 9, 8, 7, 6],
+        "newest first, below the cursor"
+    );
+    assert_eq!(
+        ok(store.get_invoice(PAYMENTS as u64).await, "get an invoice")
+            .map(|invoice| invoice.number),
+        Some(PAYMENTS as u64)
+    );
+    assert_eq!(
+        ok(
+            store.get_invoice(PAYMENTS as u64 + 1).await,
+            "get a missing invoice"
+        ),
+        None
+    );
+
+    for (till, name) in [
+        (&till_1, shop.counter_1.name.as_str()),
+        (&till_2, shop.counter_2.name.as_str()),
+    ] {
+        let paid = ok(store.list_orders(OrderState::Paid).await, "paid orders");
+        let mut receipt_numbers = Vec::new();
+        for order in paid.iter().filter(|order| {
+            order.paid_by.as_ref().map(|by| by.session_id) == Some(till.by.session_id)
+        }) {
+            let number = ok(store.receipt_number(order.id).await, "receipt number")
+                .expect("a paid order has a receipt number");
+            let invoice = ok(store.invoice_of_order(order.id).await, "invoice of order")
+                .expect("every payment asked for an invoice");
+            assert_eq!(invoice.total, order.totals.total);
+            receipt_numbers.push(number);
+        }
+        receipt_numbers.sort();
+        let expected: Vec<String> = (1..=PAYMENTS / 2)
+            .map(|number| format!("{name}/{number:04}"))
+            .collect();
+        assert_eq!(receipt_numbers, expected, "receipt numbers of {name}");
+        let report = ok(store.session_report(till.by.session_id).await, "report");
+        assert_eq!(
+            report
+                .taxes
+                .iter()
+                .map(|tax| tax.amount.minor())
+                .sum::<i64>(),
+            report.tax_total.minor(),
+            "tax per rate adds up to the tax of {name}"
+        );
+    }
+    assert!(
+        ok(
+            store.receipt_number(OrderId(next_uuid())).await,
+            "unknown order"
+        )
+        .is_none()
+    );
+}
+
+/// The shop's header and cash moves: read, changed, and refused on a closed session.
+pub async fn shop_and_cash_moves<S: Store + ?Sized>(store: Arc<S>) {
+    let store = &*store;
+    let shop = open_shop(store).await;
+    assert_eq!(
+        ok(store.get_shop().await, "get shop"),
+        possync_core::Shop::default()
+    );
+    let changed = ok(
+        store
+            .update_shop(ShopChanges {
+                name: Some(name("Café Nube")),
+                vat_number: Some(note("ES-B12345678")),
+                ..ShopChanges::default()
+            })
+            .await,
+        "update shop",
+    );
+    assert_eq!(changed.name.as_str(), "Café Nube");
+    assert_eq!(changed.address, Note::default(), "absent fields stay");
+    assert_eq!(ok(store.get_shop().await, "get shop"), changed);
+
+    let till = open_till(store, &shop, &shop.counter_1, 5_000).await;
+    let user_id = ok(store.get_session(till.by.session_id).await, "session").opened_by;
+    let float = ok(
+        store
+            .add_cash_move(
+                till.by.session_id,
+                money(2_000),
+                &note("Float"),
+                user_id,
+                tick(),
+            )
+            .await,
+        "cash in",
+    );
+    ok(
+        store
+            .add_cash_move(
+                till.by.session_id,
+                money(-500),
+                &note("Bank drop"),
+                user_id,
+                tick(),
+            )
+            .await,
+        "cash out",
+    );
+    let report = ok(store.session_report(till.by.session_id).await, "report");
+    assert_eq!(report.cash.moves, money(1_500));
+    assert_eq!(report.cash.expected, money(6_500));
+    assert_eq!(report.cash_moves.first(), Some(&float));
+    expect_not_found(
+        store
+            .add_cash_move(SessionId(MISSING_ID), money(1), &note("x"), user_id, tick())
+            .await,
+        "session",
+        "cash move of an unknown session",
+    );
+    ok(
+        store
+            .close_session(till.by.session_id, Some(money(6_500)), tick())
+            .await,
+        "close",
+    );
+    expect_conflict(
+        store
+            .add_cash_move(
+                till.by.session_id,
+                money(100),
+                &note("late"),
+                user_id,
+                tick(),
+            )
+            .await,
+        Conflict::SessionClosed(till.by.session_id),
+        "cash move of a closed session",
     );
 }

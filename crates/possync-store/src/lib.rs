@@ -271,4 +271,29 @@ pub trait Store: Send + Sync + 'static {
     async fn list_stock_moves(&self, product_id: ProductId) -> StoreResult<Vec<StockMove>>;
     /// Every invoice, by number.
     async fn list_invoices(&self) -> StoreResult<Vec<Invoice>>;
+
+    // After payment (issue 12): the shop's header, receipts, invoices, cash moves.
+    async fn get_shop(&self) -> StoreResult<Shop>;
+    async fn update_shop(&self, changes: ShopChanges) -> StoreResult<Shop>;
+    /// The receipt number a paid order was given (`None` before payment).
+    async fn receipt_number(&self, order_id: OrderId) -> StoreResult<Option<String>>;
+    /// Invoices newest first: at most `limit` with a number below `before` (all when `None`).
+    async fn list_invoices_page(
+        &self,
+        before: Option<u64>,
+        limit: u32,
+    ) -> StoreResult<Vec<Invoice>>;
+    /// The invoice with this number, if any.
+    async fn get_invoice(&self, number: u64) -> StoreResult<Option<Invoice>>;
+    async fn invoice_of_order(&self, order_id: OrderId) -> StoreResult<Option<Invoice>>;
+    /// Records cash put into (positive) or taken out of the drawer of an open
+    /// session; a closed one is [`Conflict::SessionClosed`].
+    async fn add_cash_move(
+        &self,
+        session_id: SessionId,
+        amount: Money,
+        reason: &Note,
+        user_id: UserId,
+        at: Timestamp,
+    ) -> StoreResult<CashMove>;
 }

@@ -302,16 +302,28 @@ pub(crate) fn link_changes(before: &SyncLinks, after: &SyncLinks) -> LinkChanges
     )
 }
 
-/// The report of `session` from its paid orders' `(total, tax, change)` rows and
-/// its `(method id, amount)` payment rows, added up by the core.
+/// What a session report is made from, as both databases read it.
+pub(crate) struct ReportRows {
+    /// `(total, tax, change)` of each order the session took payment for.
+    pub(crate) paid_orders: Vec<(i64, i64, i64)>,
+    /// `(method id, amount)` of each payment booked to the session.
+    pub(crate) payments: Vec<(i64, i64)>,
+    /// `(tax id, rate, base, amount)` of each paid order's tax per rate.
+    pub(crate) taxes: Vec<(i64, i64, i64, i64)>,
+    /// `(id, amount, reason, user id, at)` of each cash move.
+    pub(crate) cash_moves: Vec<(i64, i64, String, i64, i64)>,
+    pub(crate) methods: Vec<PaymentMethod>,
+    pub(crate) tax_catalog: Vec<Tax>,
+}
+
+/// The report of `session` from what it did, added up by the core.
 pub(crate) fn decode_session_report(
     session: Session,
-    paid_orders: Vec<(i64, i64, i64)>,
-    payments: Vec<(i64, i64)>,
-    methods: &[PaymentMethod],
+    rows: ReportRows,
 ) -> StoreResult<SessionReport> {
     let activity = SessionActivity {
-        paid_orders: paid_orders
+        paid_orders: rows
+            .paid_orders
             .into_iter()
             .map(|(total, tax, change)| {
                 Ok(PaidOrderSummary {
@@ -321,7 +333,8 @@ pub(crate) fn decode_session_report(
                 })
             })
             .collect::<StoreResult<_>>()?,
-        payments: payments
+        payments: rows
+            .payments
             .into_iter()
             .map(|(method_id, amount)| {
                 Ok(Payment {
@@ -330,9 +343,40 @@ pub(crate) fn decode_session_report(
                 })
             })
             .collect::<StoreResult<_>>()?,
+        taxes: rows
+            .taxes
+            .into_iter()
+            .map(|(tax_id, rate_bp, base, amount)| {
+                Ok(TaxAmount {
+                    tax_id: TaxId(tax_id),
+                    rate: TaxRate::from_basis_points(rate_bp)
+                        .map_err(|error| corrupt("tax rate", error))?,
+                    base: decode_money(base, "tax base")?,
+                    amount: decode_money(amount, "tax amount")?,
+                })
+            })
+            .collect::<StoreResult<_>>()?,
+        cash_moves: rows
+            .cash_moves
+            .into_iter()
+            .map(decode_cash_move)
+            .collect::<StoreResult<_>>()?,
     };
-    possync_core::session_report(session, &activity, methods)
+    possync_core::session_report(session, &activity, &rows.methods, &rows.tax_catalog)
         .map_err(|error| corrupt("session report", error))
+}
+
+/// A cash move from its `(id, amount, reason, user id, at)` row.
+pub(crate) fn decode_cash_move(
+    (id, amount, reason, user_id, at): (i64, i64, String, i64, i64),
+) -> StoreResult<CashMove> {
+    Ok(CashMove {
+        id,
+        amount: decode_money(amount, "cash move amount")?,
+        reason: Note::parse(&reason).map_err(|error| corrupt("cash move reason", error))?,
+        user_id: UserId(user_id),
+        at: timestamp(at),
+    })
 }
 
 /// A row of an order's history as both databases read it (ids and JSON as text).
@@ -453,5 +497,28 @@ pub(crate) fn decode_token_owner(
             session_id: SessionId(session_id),
         }),
         _ => Err(corrupt("token owner", owner_kind)),
+    }
+}
+
+/// The shop's header row.
+#[derive(sqlx::FromRow)]
+pub(crate) struct ShopRow {
+    pub(crate) name: String,
+    pub(crate) address: String,
+    pub(crate) vat_number: String,
+    pub(crate) receipt_footer: String,
+}
+
+impl ShopRow {
+    pub(crate) fn decode(self) -> StoreResult<Shop> {
+        let note = |text: &str, what: &'static str| {
+            Note::parse(text).map_err(|error| corrupt(what, error))
+        };
+        Ok(Shop {
+            name: decode_name(&self.name, "shop name")?,
+            address: note(&self.address, "shop address")?,
+            vat_number: note(&self.vat_number, "shop VAT number")?,
+            receipt_footer: note(&self.receipt_footer, "receipt footer")?,
+        })
     }
 }

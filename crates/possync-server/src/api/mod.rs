@@ -8,9 +8,11 @@
 
 pub mod catalog;
 pub mod configs;
+pub mod invoices;
 pub mod login;
 pub mod metrics;
 pub mod orders;
+pub mod receipts;
 pub mod sessions;
 pub mod system;
 pub mod users;
@@ -81,6 +83,13 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(crate::sync::ops::post_op))
         .routes(routes!(crate::sync::websocket::sync_socket))
         .routes(routes!(metrics::metrics))
+        // After payment (issue 12).
+        .routes(routes!(receipts::get_shop, receipts::update_shop))
+        .routes(routes!(receipts::order_receipt))
+        .routes(routes!(receipts::add_cash_move))
+        .routes(routes!(invoices::list_invoices))
+        .routes(routes!(invoices::get_invoice))
+        .routes(routes!(invoices::invoice_pdf))
 }
 
 /// The OpenAPI document of [`routes`], as served at `/api/v1/openapi.json`.

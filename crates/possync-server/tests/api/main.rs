@@ -4,6 +4,7 @@
 //! One test binary with one module per area: linking one binary is much cheaper
 //! than linking one per file.
 
+mod after_payment;
 mod auth;
 mod bad_input;
 mod catalog;

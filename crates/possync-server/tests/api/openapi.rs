@@ -55,6 +55,13 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/orders/{id}/ops"),
     ("get", "/api/v1/sync"),
     ("get", "/metrics"),
+    ("get", "/api/v1/shop"),
+    ("patch", "/api/v1/shop"),
+    ("get", "/api/v1/orders/{id}/receipt"),
+    ("post", "/api/v1/sessions/{id}/cash_moves"),
+    ("get", "/api/v1/invoices"),
+    ("get", "/api/v1/invoices/{id}"),
+    ("get", "/api/v1/invoices/{id}/pdf"),
 ];
 
 const HTTP_METHODS: [&str; 8] = [
@@ -448,6 +455,18 @@ async fn documented_schemas_match_real_answers() {
             "/api/v1/orders",
             &terminal_token,
         ),
+        (
+            "get",
+            "/api/v1/shop".into(),
+            "/api/v1/shop",
+            &terminal_token,
+        ),
+        (
+            "get",
+            "/api/v1/invoices".into(),
+            "/api/v1/invoices",
+            &app.manager_token,
+        ),
     ];
     for (method, concrete, documented, token) in reads {
         let (status, body) = app.get(&concrete, token).await;
@@ -580,7 +599,60 @@ async fn the_order_and_history_schemas_match_the_core_types() {
         invoice: Some(true),
     };
     let locked = serde_json::to_value(&order).unwrap();
-    let paid = serde_json::to_value(apply_op(Some(&order), &pay)).unwrap();
+    let paid_order = apply_op(Some(&order), &pay);
+    let paid = serde_json::to_value(&paid_order).unwrap();
+    // The receipt and invoice of that paid order, with every optional field set.
+    let names = ReceiptNames {
+        origin_config_name: Some(Name::parse("Counter 1").unwrap()),
+        customer_name: Some(Name::parse("Ada").unwrap()),
+        invoice: Some(possync_store::Invoice {
+            number: 1,
+            order_id,
+            customer_id: CustomerId(1),
+            total: paid_order.totals.total,
+            at: Timestamp::from_unix_millis(1_800_000_000_000),
+        }),
+        ..ReceiptNames::default()
+    };
+    let receipt = build_receipt(
+        &paid_order,
+        Some("Counter 1/0001".to_owned()),
+        &Shop::default(),
+        &names,
+    )
+    .unwrap();
+    assert_matches_schema(
+        &document,
+        &json!({"$ref": "#/components/schemas/Receipt"}),
+        &serde_json::to_value(&receipt).unwrap(),
+        "receipt",
+    );
+    let invoice = possync_store::Invoice {
+        number: 1,
+        order_id,
+        customer_id: CustomerId(1),
+        total: paid_order.totals.total,
+        at: Timestamp::from_unix_millis(1_800_000_000_000),
+    };
+    assert_matches_schema(
+        &document,
+        &json!({"$ref": "#/components/schemas/InvoiceDocument"}),
+        &serde_json::to_value(build_invoice(&invoice, receipt)).unwrap(),
+        "invoice",
+    );
+    let cash_move = CashMove {
+        id: 1,
+        amount: Money::new(-500).unwrap(),
+        reason: Note::parse("Bank drop").unwrap(),
+        user_id: UserId(1),
+        at: Timestamp::from_unix_millis(1_800_000_000_000),
+    };
+    assert_matches_schema(
+        &document,
+        &json!({"$ref": "#/components/schemas/CashMove"}),
+        &serde_json::to_value(&cash_move).unwrap(),
+        "cash move",
+    );
     let order_schema = json!({"$ref": "#/components/schemas/Order"});
     assert_matches_schema(&document, &order_schema, &locked, "locked order");
     assert_matches_schema(&document, &order_schema, &paid, "paid order");

@@ -350,9 +350,32 @@ async fn load_ledger(
     } else {
         0
     };
+    // The paying sessions' receipt counters, locked in id order like the stock.
+    // NO KEY UPDATE: the order rows written above hold KEY SHARE locks on their
+    // sessions (the foreign key), which a plain FOR UPDATE would wait on and
+    // deadlock against; two payers still exclude each other.
+    let session_ids: Vec<i64> = orders
+        .iter()
+        .filter_map(|(order, _)| PaymentLedger::session_of(order))
+        .map(|session_id| session_id.0)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let counters: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT id, last_receipt_number FROM sessions WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE",
+    )
+    .bind(&session_ids)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(unavailable("could not lock the paying sessions' receipt numbers"))?;
+    let mut last_receipt_numbers = BTreeMap::new();
+    for (session_id, last) in counters {
+        last_receipt_numbers.insert(SessionId(session_id), decode_u64(last, "receipt number")?);
+    }
     Ok(PaymentLedger {
         stock,
         last_invoice_number,
+        last_receipt_numbers,
     })
 }
 
@@ -391,6 +414,74 @@ async fn write_payment_effects(
     .bind(&method_ids)
     .bind(&amounts)
     .bind(&ats)
+    .execute(&mut *conn)
+    .await
+    .map_err(write_failed())?;
+
+    let mut order_ids = Vec::new();
+    let mut sequences = Vec::new();
+    let mut numbers = Vec::new();
+    for effect in effects {
+        order_ids.push(effect.order_id.0);
+        sequences.push(encode_count(effect.receipt_sequence, "receipt number")?);
+        numbers.push(effect.receipt_number.clone());
+    }
+    sqlx::query(
+        "UPDATE orders SET receipt_sequence = receipt.sequence, receipt_number = receipt.number \
+         FROM UNNEST($1::uuid[], $2::bigint[], $3::text[]) AS receipt (id, sequence, number) \
+         WHERE orders.id = receipt.id",
+    )
+    .bind(&order_ids)
+    .bind(&sequences)
+    .bind(&numbers)
+    .execute(&mut *conn)
+    .await
+    .map_err(write_failed())?;
+    // The last number of each session after the batch (the sessions are locked).
+    let mut last_numbers: BTreeMap<i64, i64> = BTreeMap::new();
+    for (effect, sequence) in effects.iter().zip(&sequences) {
+        last_numbers.insert(effect.session_id.0, *sequence);
+    }
+    let (session_ids, lasts): (Vec<i64>, Vec<i64>) = last_numbers.into_iter().unzip();
+    sqlx::query(
+        "UPDATE sessions SET last_receipt_number = receipt.last \
+         FROM UNNEST($1::bigint[], $2::bigint[]) AS receipt (id, last) \
+         WHERE sessions.id = receipt.id",
+    )
+    .bind(&session_ids)
+    .bind(&lasts)
+    .execute(&mut *conn)
+    .await
+    .map_err(unavailable(
+        "could not advance the sessions' receipt numbers",
+    ))?;
+
+    let mut order_ids = Vec::new();
+    let mut session_ids = Vec::new();
+    let mut tax_ids = Vec::new();
+    let mut rates = Vec::new();
+    let mut bases = Vec::new();
+    let mut amounts = Vec::new();
+    for effect in effects {
+        for tax in &effect.taxes {
+            order_ids.push(effect.order_id.0);
+            session_ids.push(effect.session_id.0);
+            tax_ids.push(tax.tax_id.0);
+            rates.push(tax.rate.basis_points());
+            bases.push(tax.base.minor());
+            amounts.push(tax.amount.minor());
+        }
+    }
+    sqlx::query(
+        "INSERT INTO order_taxes (order_id, session_id, tax_id, rate_bp, base_minor, amount_minor) \
+         SELECT * FROM UNNEST($1::uuid[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[])",
+    )
+    .bind(&order_ids)
+    .bind(&session_ids)
+    .bind(&tax_ids)
+    .bind(&rates)
+    .bind(&bases)
+    .bind(&amounts)
     .execute(&mut *conn)
     .await
     .map_err(write_failed())?;

@@ -6,7 +6,7 @@ use super::catalog::load_payment_methods;
 use super::changes::ShopChange;
 use super::{PostgresStore, commit_notifying, commit_tx, exists};
 use crate::database_errors::unavailable;
-use crate::rows::{SESSION_COLUMNS, SessionRow, decode_session_report};
+use crate::rows::{ReportRows, SESSION_COLUMNS, SessionRow, TaxRow, decode_session_report};
 use crate::{Conflict, SessionReport, StoreError, StoreResult};
 use possync_core::*;
 use sqlx::postgres::PgConnection;
@@ -39,8 +39,41 @@ async fn build_report(conn: &mut PgConnection, session: Session) -> StoreResult<
     .fetch_all(&mut *conn)
     .await
     .map_err(unavailable("could not read the session's payments"))?;
+    let taxes: Vec<(i64, i64, i64, i64)> = sqlx::query_as(
+        "SELECT tax_id, rate_bp, base_minor, amount_minor FROM order_taxes WHERE session_id = $1",
+    )
+    .bind(session.id.0)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(unavailable("could not read the session's taxes"))?;
+    let cash_moves: Vec<(i64, i64, String, i64, i64)> = sqlx::query_as(
+        "SELECT id, amount_minor, reason, user_id, at FROM cash_moves WHERE session_id = $1 ORDER BY id",
+    )
+    .bind(session.id.0)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(unavailable("could not read the session's cash moves"))?;
+    let tax_catalog = sqlx::query_as::<_, TaxRow>(
+        "SELECT id, name, rate_bp, price_included FROM taxes ORDER BY id",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(unavailable("could not read the taxes"))?
+    .into_iter()
+    .map(TaxRow::decode)
+    .collect::<StoreResult<Vec<_>>>()?;
     let methods = load_payment_methods(conn).await?;
-    decode_session_report(session, orders, payments, &methods)
+    decode_session_report(
+        session,
+        ReportRows {
+            paid_orders: orders,
+            payments,
+            taxes,
+            cash_moves,
+            methods,
+            tax_catalog,
+        },
+    )
 }
 
 pub(super) async fn open_or_join_session(

@@ -209,9 +209,28 @@ async fn load_ledger(
     } else {
         0
     };
+    let mut last_receipt_numbers = BTreeMap::new();
+    let session_ids: BTreeSet<SessionId> = orders
+        .iter()
+        .filter_map(|(order, _)| PaymentLedger::session_of(order))
+        .collect();
+    for session_id in session_ids {
+        let last: Option<i64> =
+            sqlx::query_scalar("SELECT last_receipt_number FROM sessions WHERE id = ?")
+                .bind(session_id.0)
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(unavailable(
+                    "could not read a session's last receipt number",
+                ))?;
+        if let Some(last) = last {
+            last_receipt_numbers.insert(session_id, decode_u64(last, "receipt number")?);
+        }
+    }
     Ok(PaymentLedger {
         stock,
         last_invoice_number,
+        last_receipt_numbers,
     })
 }
 
@@ -234,6 +253,46 @@ async fn write_payment_effects(
             .execute(&mut *conn)
             .await
             .map_err(write_failed())?;
+    }
+    let receipt_sequence = encode_count(effects.receipt_sequence, "receipt number")?;
+    sqlx::query("UPDATE orders SET receipt_sequence = ?, receipt_number = ? WHERE id = ?")
+        .bind(receipt_sequence)
+        .bind(&effects.receipt_number)
+        .bind(&order_id_text)
+        .execute(&mut *conn)
+        .await
+        .map_err(write_failed())?;
+    let advanced = sqlx::query(
+        "UPDATE sessions SET last_receipt_number = ? WHERE id = ? AND last_receipt_number = ?",
+    )
+    .bind(receipt_sequence)
+    .bind(effects.session_id.0)
+    .bind(receipt_sequence - 1)
+    .execute(&mut *conn)
+    .await
+    .map_err(unavailable("could not advance a session's receipt number"))?;
+    if advanced.rows_affected() != 1 {
+        return Err(StoreError::Invalid(format!(
+            "session {} did not hold receipt number {} before order {}",
+            effects.session_id,
+            receipt_sequence - 1,
+            effects.order_id
+        )));
+    }
+    for tax in &effects.taxes {
+        sqlx::query(
+            "INSERT INTO order_taxes (order_id, session_id, tax_id, rate_bp, base_minor, amount_minor) \
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&order_id_text)
+        .bind(effects.session_id.0)
+        .bind(tax.tax_id.0)
+        .bind(tax.rate.basis_points())
+        .bind(tax.base.minor())
+        .bind(tax.amount.minor())
+        .execute(&mut *conn)
+        .await
+        .map_err(write_failed())?;
     }
     for stock_move in &effects.stock_moves {
         sqlx::query(

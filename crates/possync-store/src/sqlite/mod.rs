@@ -14,6 +14,7 @@
 //! comes back from the file is parsed again into core types: a row that does
 //! not parse is reported as `Unavailable` and logged, never unwrapped.
 
+mod after_payment;
 pub mod backup;
 mod catalog;
 mod commit;
@@ -516,5 +517,44 @@ impl Store for SqliteStore {
 
     async fn list_invoices(&self) -> StoreResult<Vec<Invoice>> {
         orders::list_invoices(self).await
+    }
+
+    async fn get_shop(&self) -> StoreResult<Shop> {
+        after_payment::get_shop(self).await
+    }
+
+    async fn update_shop(&self, changes: ShopChanges) -> StoreResult<Shop> {
+        after_payment::update_shop(self, changes).await
+    }
+
+    async fn receipt_number(&self, order_id: OrderId) -> StoreResult<Option<String>> {
+        after_payment::receipt_number(self, order_id).await
+    }
+
+    async fn list_invoices_page(
+        &self,
+        before: Option<u64>,
+        limit: u32,
+    ) -> StoreResult<Vec<Invoice>> {
+        after_payment::list_invoices_page(self, before, limit).await
+    }
+
+    async fn get_invoice(&self, number: u64) -> StoreResult<Option<Invoice>> {
+        after_payment::get_invoice(self, number).await
+    }
+
+    async fn invoice_of_order(&self, order_id: OrderId) -> StoreResult<Option<Invoice>> {
+        after_payment::invoice_of_order(self, order_id).await
+    }
+
+    async fn add_cash_move(
+        &self,
+        session_id: SessionId,
+        amount: Money,
+        reason: &Note,
+        user_id: UserId,
+        at: Timestamp,
+    ) -> StoreResult<CashMove> {
+        after_payment::add_cash_move(self, session_id, amount, reason, user_id, at).await
     }
 }
