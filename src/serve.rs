@@ -11,7 +11,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use possync_server::auth::{AuthSettings, ThrottleLimits};
 use possync_server::connections::ConnectionSettings;
-use possync_server::{AppState, ServerConfig};
+use possync_server::{AppState, DatabaseUrl, ServerConfig};
 use possync_store::Store;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -164,6 +164,8 @@ fn parse_metrics_token(text: &str) -> Result<String, String> {
 pub async fn run(data_dir: &Path, database: &DatabaseArgs, args: ServeArgs) -> Result<()> {
     logging::init(args.log_format);
     raise_open_files_limit(args.connections.connections_max);
+    // On PostgreSQL other nodes may share the database: hear what they commit.
+    let hear_other_nodes = database.database_url.clone().map(DatabaseUrl);
     let database = database.open(data_dir, "the server").await?;
     let store: Arc<dyn Store> = Arc::clone(&database.store);
 
@@ -200,6 +202,7 @@ pub async fn run(data_dir: &Path, database: &DatabaseArgs, args: ServeArgs) -> R
         auth: args.security.auth_settings(),
         connections: args.connections.connection_settings(),
         sync: args.sync.sync_settings(),
+        hear_other_nodes,
         ..ServerConfig::default()
     };
     let state = AppState::start_with_system_clock(store, config)

@@ -131,6 +131,17 @@ pub struct ConfigInfo {
     pub auto_share: bool,
 }
 
+/// An order another node (or this one) committed, as the store announced it:
+/// the order is at `version` now, or later.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OrderChanged {
+    pub order_id: OrderId,
+    pub version: u64,
+    /// The op that brought the order to `version`, when the announcement names
+    /// it: with it, a node one version behind sends a `change`, not the whole order.
+    pub op_id: Option<OpId>,
+}
+
 /// A session close the driver carries out after the batch's entries are durable.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionClose {

@@ -1259,3 +1259,159 @@ fn a_connection_that_never_says_hello_is_closed() {
     );
     assert!(!shop.closed.contains_key(&ConnId(2)));
 }
+
+/// Another node on the same database commits `order` (at its next version,
+/// with `change` applied to it) and the store announces it.
+fn commit_elsewhere(shop: &mut Shop, order_id: Uuid, change: impl FnOnce(&mut Order)) -> Order {
+    let mut order = shop.store.orders[&OrderId(order_id)].clone();
+    change(&mut order);
+    order.version += 1;
+    shop.store.orders.insert(order.id, order.clone());
+    order
+}
+
+fn announce(shop: &mut Shop, order: &Order, op_id: Option<OpId>) {
+    shop.node.on_orders_changed(vec![OrderChanged {
+        order_id: order.id,
+        version: order.version,
+        op_id,
+    }]);
+    shop.settle();
+}
+
+#[test]
+fn what_another_node_commits_reaches_this_nodes_counters_in_version_order() {
+    let mut shop = Shop::new();
+    shop.connect(1, COUNTER_1);
+    shop.connect(2, COUNTER_2);
+    let order = shop.fresh();
+    shop.accepted(1, order, create(true));
+    shop.take(1);
+    shop.take(2);
+
+    // One version ahead, the op named: a patch, as if this node had decided it.
+    let op_id = OpId(shop.fresh());
+    let v2 = commit_elsewhere(&mut shop, order, |order| {
+        order.note = Note::parse("table 4").unwrap()
+    });
+    announce(&mut shop, &v2, Some(op_id));
+    let told = shop.take(2);
+    assert!(
+        matches!(&told[..], [ServerMessage::Change { version: 2, op_id: id, .. }] if *id == op_id),
+        "{told:?}"
+    );
+    assert_eq!(shop.node.draft(OrderId(order)), Some(&v2));
+    assert_eq!(kinds(&shop.take(1)), vec!["change"]);
+    // An old or repeated announcement changes nothing.
+    announce(&mut shop, &v2, Some(op_id));
+    assert_eq!(shop.take(2), vec![]);
+
+    // Two versions ahead: the whole order.
+    commit_elsewhere(&mut shop, order, |order| {
+        order.note = Note::parse("table 5").unwrap()
+    });
+    let v4 = commit_elsewhere(&mut shop, order, |order| {
+        order.note = Note::parse("table 6").unwrap()
+    });
+    let op_id = OpId(shop.fresh());
+    announce(&mut shop, &v4, Some(op_id));
+    let told = shop.take(1);
+    assert!(
+        matches!(&told[..], [ServerMessage::Order { order }] if **order == v4),
+        "{told:?}"
+    );
+    assert_eq!(kinds(&shop.take(2)), vec!["order"]);
+
+    // Paid elsewhere: it leaves every counter here, and later ops are `paid`.
+    let paid = commit_elsewhere(&mut shop, order, |order| order.state = OrderState::Paid);
+    let op_id = OpId(shop.fresh());
+    announce(&mut shop, &paid, Some(op_id));
+    let told = shop.take(2);
+    assert!(
+        matches!(
+            &told[..],
+            [ServerMessage::Removed {
+                reason: RemovedReason::Paid,
+                version: 5,
+                ..
+            }]
+        ),
+        "{told:?}"
+    );
+    assert_eq!(
+        shop.rejected(2, order, add_line(shop.fresh())),
+        RejectCode::Paid
+    );
+}
+
+#[test]
+fn an_announcement_waits_for_this_nodes_own_batch_on_the_order() {
+    let mut shop = Shop::new();
+    shop.connect(1, COUNTER_1);
+    shop.connect(2, COUNTER_2);
+    let order = shop.fresh();
+    shop.accepted(1, order, create(true));
+    shop.take(1);
+    shop.take(2);
+
+    // This node decides on version 1 while another node commits version 2.
+    shop.commits_mode = Mode::Hold;
+    let request = shop.op_request(order, add_line(shop.fresh()));
+    shop.message(1, ClientMessage::Op(request));
+    let v2 = commit_elsewhere(&mut shop, order, |order| {
+        order.note = Note::parse("elsewhere").unwrap()
+    });
+    let op_id = OpId(shop.fresh());
+    announce(&mut shop, &v2, Some(op_id));
+    assert!(
+        shop.asks.is_empty(),
+        "nothing is read while the batch is pending"
+    );
+    // The store refuses the batch (version 2 is taken): unavailable, and
+    // recovery reads the order back; the announcement needs nothing more.
+    shop.fail_commit(false);
+    let answers = shop.take(1);
+    assert!(
+        matches!(
+            &answers[..],
+            [
+                ServerMessage::Reject {
+                    code: RejectCode::Unavailable,
+                    ..
+                },
+                ServerMessage::Order { order }
+            ] if **order == v2
+        ),
+        "{answers:?}"
+    );
+    let told = shop.take(2);
+    assert!(
+        matches!(&told[..], [ServerMessage::Order { order }] if **order == v2),
+        "{told:?}"
+    );
+    assert_eq!(shop.node.draft(OrderId(order)), Some(&v2));
+}
+
+#[test]
+fn drafts_listed_after_missed_announcements_bring_the_node_up_to_date() {
+    let mut shop = Shop::new();
+    shop.connect(1, COUNTER_1);
+    let kept = shop.fresh();
+    let finished = shop.fresh();
+    shop.accepted(1, kept, create(false));
+    shop.accepted(1, finished, create(false));
+    shop.take(1);
+    let v2 = commit_elsewhere(&mut shop, kept, |order| {
+        order.note = Note::parse("missed").unwrap()
+    });
+    commit_elsewhere(&mut shop, finished, |order| {
+        order.state = OrderState::Cancelled
+    });
+    // The announcements were lost; the store lists its drafts.
+    shop.node.on_drafts_listed(vec![(OrderId(kept), 2)]);
+    shop.settle();
+    let told = shop.take(1);
+    assert_eq!(kinds(&told), vec!["order", "removed"], "{told:?}");
+    assert_eq!(shop.node.draft(OrderId(kept)), Some(&v2));
+    assert_eq!(shop.node.draft(OrderId(finished)), None);
+}

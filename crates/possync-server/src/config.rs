@@ -11,6 +11,20 @@ pub struct ServerConfig {
     pub body_bytes_max: usize,
     /// Tokens, cookies, the login throttle, password checks and the metrics token.
     pub auth: crate::auth::AuthSettings,
+    /// The PostgreSQL database whose LISTEN/NOTIFY this node hears, when
+    /// several nodes share it: what the others commit reaches this node's
+    /// counters. `None` for a node alone on its database (SQLite).
+    pub hear_other_nodes: Option<DatabaseUrl>,
+}
+
+/// A database URL, which may hold a password: never printed whole.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(pub String);
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DatabaseUrl(..)")
+    }
 }
 
 impl ServerConfig {
@@ -25,6 +39,7 @@ impl Default for ServerConfig {
             connections: crate::connections::ConnectionSettings::default(),
             body_bytes_max: Self::BODY_BYTES_MAX_DEFAULT,
             auth: crate::auth::AuthSettings::default(),
+            hear_other_nodes: None,
         }
     }
 }

@@ -47,6 +47,14 @@ impl Health {
         }
     }
 
+    /// Whether `component` reports anything wrong now.
+    pub fn reported_by(&self, component: &'static str) -> bool {
+        self.reasons
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .contains_key(component)
+    }
+
     pub fn sync_stopped(&self) {
         self.sync_stopped.store(true, Ordering::SeqCst);
     }

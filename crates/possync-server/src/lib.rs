@@ -31,7 +31,7 @@ pub mod sync;
 pub mod web;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use config::ServerConfig;
+pub use config::{DatabaseUrl, ServerConfig};
 pub use error::ApiError;
 pub use state::{AppState, ShopChange};
 

@@ -8,6 +8,7 @@ use crate::health::Health;
 use crate::sync::{ShopStore, SyncHandle, SyncStore, start_sync};
 use axum::extract::FromRef;
 use possync_engine::Reload;
+use possync_store::postgres::changes::ChangeListener;
 use possync_store::{Store, StoreError};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -52,12 +53,17 @@ impl AppState {
     ) -> Result<AppState, StoreError> {
         let health = Arc::new(Health::default());
         let shutdown = CancellationToken::new();
+        let listener = match &config.hear_other_nodes {
+            Some(url) => Some(ChangeListener::connect(&url.0).await?),
+            None => None,
+        };
         let sync = start_sync(
             sync_store,
             clock.clone(),
             config.sync.clone(),
             health.clone(),
             shutdown.clone(),
+            listener,
         )
         .await?;
         let auth = AuthState::new(store.clone(), clock.clone(), config.auth.clone());

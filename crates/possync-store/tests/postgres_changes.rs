@@ -173,11 +173,15 @@ async fn every_committed_change_is_told_and_nothing_else() {
         .commit_batch(std::slice::from_ref(&created))
         .await
         .expect("commit a create");
+    let CommitEntry::Accepted { entry, .. } = &created else {
+        panic!("a create is accepted");
+    };
     assert_eq!(
         next(&mut listener).await,
         StoreChange::Order {
             order_id,
-            version: 1
+            version: 1,
+            op_id: Some(entry.op_id),
         }
     );
     // The same create again conflicts and is rolled back: no notification.

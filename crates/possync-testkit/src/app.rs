@@ -149,6 +149,35 @@ pub async fn spawn_app_wrapping(config: ServerConfig, wrap: Option<WrapSyncStore
     app
 }
 
+/// Users the test kit's apps log in with, created once per database.
+pub async fn create_test_users(store: &dyn Store) {
+    create_user(store, MANAGER_LOGIN, Role::Manager, MANAGER_PASSWORD).await;
+    create_user(store, CASHIER_LOGIN, Role::Cashier, CASHIER_PASSWORD).await;
+}
+
+/// Starts the real server on a free loopback port over `store` (whose users
+/// exist: see [`create_test_users`]) and logs the manager and the cashier in.
+pub async fn spawn_app_on(store: Arc<dyn Store>, config: ServerConfig) -> TestApp {
+    let clock = ManualClock::starting_at(Timestamp::from_unix_millis(1_800_000_000_000));
+    let server = start_server(store.clone(), clock.clone(), config.clone(), None).await;
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let mut app = TestApp {
+        base_url: server.base_url(),
+        client,
+        store,
+        manager_token: String::new(),
+        cashier_token: String::new(),
+        clock,
+        config,
+        wrap_sync_store: None,
+        server: Some(server),
+        data_dir: tempfile::tempdir().unwrap(),
+    };
+    app.manager_token = app.login(MANAGER_LOGIN, MANAGER_PASSWORD).await;
+    app.cashier_token = app.login(CASHIER_LOGIN, CASHIER_PASSWORD).await;
+    app
+}
+
 /// Starts the real server on a free loopback port over `store`.
 pub async fn start_server(
     store: Arc<dyn Store>,
@@ -333,6 +362,14 @@ impl TestApp {
             "sessions": store.list_sessions().await.unwrap(),
             "drafts": store.list_orders(OrderState::Draft).await.unwrap(),
         })
+    }
+
+    /// Stops the server but keeps the app (a node taken out of service: its
+    /// WebSockets are closed with 1001 and its port refuses connections).
+    pub async fn stop_in_place(&mut self) {
+        if let Some(server) = self.server.take() {
+            server.shutdown().await.unwrap();
+        }
     }
 
     /// Stops the server and starts a new one on the same SQLite file, reopened,

@@ -46,7 +46,12 @@ impl Shop {
 
     /// A shop whose sync node sees the store through `wrap`.
     pub async fn open_wrapping(config: ServerConfig, wrap: Option<WrapSyncStore>) -> Shop {
-        let app = spawn_app_wrapping(config, wrap).await;
+        Shop::stock(spawn_app_wrapping(config, wrap).await).await
+    }
+
+    /// Puts the shop (configs, links, taxes, products, payment methods, a
+    /// customer) into a running app's empty database.
+    pub async fn stock(app: TestApp) -> Shop {
         let bar = app.create("/api/v1/configs", json!({"name": "Bar"})).await;
         let counter_1 = app
             .create("/api/v1/configs", json!({"name": "Counter 1"}))

@@ -210,6 +210,8 @@ impl Node {
             }
         }
         self.ask_recovery_when_settled();
+        // Announcements of orders this batch touched wait for it.
+        self.refresh_changed();
     }
 
     /// A batch is durable: its answers and finished orders join the caches.
@@ -228,7 +230,11 @@ impl Node {
 
     /// Session closes of a batch are done (or not): the sessions' connections
     /// are told and closed (4001), and their ops refused from now on.
-    fn finish_session_closes(&mut self, closes: &[SessionClose], closed: &[(SessionId, bool)]) {
+    pub(super) fn finish_session_closes(
+        &mut self,
+        closes: &[SessionClose],
+        closed: &[(SessionId, bool)],
+    ) {
         for close in closes {
             if let Some(count) = self.closing_sessions.get_mut(&close.session_id) {
                 *count = count.saturating_sub(1);
@@ -318,7 +324,7 @@ impl Node {
     /// order and still do, the whole `order` to those who now see it for the
     /// first time, `removed` to those who no longer may. Connections still
     /// catching up learn nothing of orders their cursor has not reached.
-    fn tell_change(
+    pub(super) fn tell_change(
         &mut self,
         op_id: OpId,
         before: Option<&Order>,
@@ -533,6 +539,7 @@ impl Node {
         for conn_id in catching_up {
             self.pump_catch_up(conn_id);
         }
+        self.refresh_changed();
     }
 
     /// After recovery an order differs from what terminals were told: send

@@ -17,10 +17,12 @@
 //! - `catch_up`: `hello`'s catch-up, paced by the connection's queue;
 //! - `commit`: group commit, who is told what once a batch is durable, and
 //!   recovery from a commit that failed or whose outcome is unknown;
-//! - `store`: the store's answers, configuration reloads and their retries.
+//! - `store`: the store's answers, configuration reloads and their retries;
+//! - `elsewhere`: what other nodes on the same database committed.
 
 mod catch_up;
 mod commit;
+mod elsewhere;
 mod messages;
 mod ops;
 mod store;
@@ -109,6 +111,10 @@ pub(crate) enum ReadWaiter {
     },
     /// Recovery after a failed commit.
     Recovery,
+    /// Orders another node committed: what the node holds of them is stale.
+    Changed {
+        announced: BTreeMap<OrderId, OrderChanged>,
+    },
 }
 
 /// Who waits for a terminal id's binding.
@@ -192,6 +198,11 @@ pub struct Node {
     closing_sessions: BTreeMap<SessionId, usize>,
     closed_sessions: FifoMap<SessionId, ()>,
     reloads: BTreeMap<Reload, ReloadState>,
+    /// Orders other nodes changed, read once no batch of this node touches
+    /// them and recovery is done (or, after a failed read, at `refresh_retry_at`).
+    changed_elsewhere: BTreeMap<OrderId, OrderChanged>,
+    refresh_retry_at: Option<Timestamp>,
+    refresh_attempts: u32,
     health: BTreeSet<HealthIssue>,
     effects: VecDeque<Effect>,
     stats: NodeStats,
@@ -231,6 +242,9 @@ impl Node {
             recovery: None,
             closing_sessions: BTreeMap::new(),
             reloads: BTreeMap::new(),
+            changed_elsewhere: BTreeMap::new(),
+            refresh_retry_at: None,
+            refresh_attempts: 0,
             health: BTreeSet::new(),
             effects: VecDeque::new(),
             stats: NodeStats::default(),
@@ -324,7 +338,8 @@ impl Node {
                 self.recovery
                     .as_ref()
                     .and_then(|recovery| recovery.retry_at),
-            );
+            )
+            .chain(self.refresh_retry_at);
         let heartbeat = (!self.connections.is_empty()).then(|| {
             self.last_heartbeat_check
                 .plus_millis(self.settings.heartbeat_ms.clamp(1, 1_000))

@@ -82,6 +82,7 @@ impl Node {
                                 }
                             }
                         }
+                        ReadWaiter::Changed { announced } => self.refreshed(announced, &orders),
                         ReadWaiter::Recovery => {}
                     }
                 }
@@ -160,6 +161,7 @@ impl Node {
             }
             // A terminal resyncs again on its next version gap.
             ReadWaiter::Resync { .. } => {}
+            ReadWaiter::Changed { announced } => self.refresh_failed(announced, now),
             ReadWaiter::Recovery => {
                 if let Some(recovery) = self.recovery.as_mut() {
                     recovery.asked = false;
@@ -248,6 +250,7 @@ impl Node {
                 state.attempts = attempts;
             }
         }
+        self.refresh_retry_due(now);
         if let Some(recovery) = self.recovery.as_mut()
             && recovery.retry_at.is_some_and(|at| at <= now)
         {

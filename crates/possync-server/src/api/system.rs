@@ -62,7 +62,8 @@ pub async fn api_healthz(State(state): State<AppState>) -> Response {
     health_response(&state)
 }
 
-/// Answers 200 only when this node can serve: its store answers. A load
+/// Answers 200 only when this node can serve: its store answers and, with
+/// several nodes, it hears the others and has caught up with them. A load
 /// balancer sends traffic to ready nodes only; liveness stays `/healthz`.
 #[utoipa::path(
     get,
@@ -98,6 +99,14 @@ async fn readiness(state: &AppState) -> (StatusCode, Json<serde_json::Value>) {
     if let Err(error) = state.store.ping().await {
         tracing::warn!(%error, "not ready: the store does not answer");
         reasons.push("store");
+    }
+    if state
+        .health
+        .reported_by(crate::sync::listener::LISTENER_HEALTH)
+    {
+        // With several nodes, one that does not hear the others would serve
+        // stale drafts to the counters a load balancer sends it.
+        reasons.push("listener");
     }
     if reasons.is_empty() {
         (

@@ -11,6 +11,7 @@
 //! and after each, carries out the node's effects and hands the next batch
 //! to a commit task when the node has one.
 
+use super::listener::{Hearing, HearingEvent};
 use super::metrics::SyncMetrics;
 use super::store::SyncStore;
 use crate::clock::Clock;
@@ -20,10 +21,11 @@ use futures_util::stream::FuturesOrdered;
 use futures_util::{FutureExt, StreamExt};
 use possync_core::*;
 use possync_engine::{
-    AskId, Batch, CommitResult, ConnId, Effect, Node, NodeSettings, NodeStats, Peer, Reload,
-    RequestId, Source, StoreAnswer, StoreRequest, TokenKey,
+    AskId, Batch, CommitResult, ConnId, Effect, Lookups, Node, NodeSettings, NodeStats, Peer,
+    Reload, RequestId, Source, StoreAnswer, StoreRequest, TokenKey,
 };
 use possync_protocol::{ClientMessage, CloseCode, DecodeError, OpRequest, ServerMessage};
+use possync_store::postgres::changes::ChangeListener;
 use possync_store::{SessionReport, StoreError};
 use std::collections::BTreeMap;
 use std::panic::AssertUnwindSafe;
@@ -188,15 +190,26 @@ impl SyncHandle {
     }
 }
 
-/// Loads the node from the store and starts the actor.
+/// Loads the node from the store and starts the actor. With `listener`
+/// (several nodes on one PostgreSQL database), the node hears what the other
+/// nodes commit and asks the store about every id it does not hold.
 pub async fn start_sync(
     store: Arc<dyn SyncStore>,
     clock: Arc<dyn Clock>,
-    settings: SyncSettings,
+    mut settings: SyncSettings,
     health: Arc<Health>,
     shutdown: CancellationToken,
+    listener: Option<ChangeListener>,
 ) -> Result<SyncHandle, StoreError> {
     let started = Instant::now();
+    if listener.is_some() {
+        // Another node may have answered any op or written any order: no id
+        // is new to the database just because this node has not seen it.
+        settings.node.lookups = Lookups::Always;
+    }
+    // The listener subscribed before the world is read: nothing committed
+    // elsewhere in between goes unheard.
+    let hearing = listener.map(|listener| Hearing::new(listener, shutdown.clone(), health.clone()));
     let world = store.load_world().await?;
     let n_drafts = world.drafts.len();
     let node = Node::new(settings.node.clone(), world, clock.now());
@@ -226,6 +239,7 @@ pub async fn start_sync(
         metrics: metrics.clone(),
         health: health.clone(),
         shutdown,
+        hearing,
     };
     tokio::spawn(async move {
         // Dropped when the actor ends, by returning or by a panic: /healthz answers 503.
@@ -273,6 +287,8 @@ struct Actor {
     metrics: Arc<SyncMetrics>,
     health: Arc<Health>,
     shutdown: CancellationToken,
+    /// What other nodes on the same database commit (PostgreSQL only).
+    hearing: Option<Hearing>,
 }
 
 /// A commit running in its own task; a panic in it counts as a failed commit.
@@ -336,9 +352,17 @@ impl Actor {
                         }
                     }
                 }
+                event = next_heard(&mut self.hearing) => {
+                    if let Some(hearing) = self.hearing.as_mut() {
+                        hearing.handle(event, &mut self.node, &self.store);
+                    }
+                }
                 _ = ticker.tick() => {
                     let now = self.clock.now();
                     self.node.on_tick(now);
+                    if let Some(hearing) = self.hearing.as_mut() {
+                        hearing.tick(&self.store);
+                    }
                 }
                 () = self.shutdown.cancelled(), if !shutting_down => {
                     shutting_down = true;
@@ -555,6 +579,14 @@ impl Actor {
             self.health.report("sync", health.clone());
             self.published_health = health;
         }
+    }
+}
+
+/// The next news from other nodes; never, on a node that does not listen.
+async fn next_heard(hearing: &mut Option<Hearing>) -> HearingEvent {
+    match hearing {
+        Some(hearing) => hearing.next().await,
+        None => std::future::pending().await,
     }
 }
 

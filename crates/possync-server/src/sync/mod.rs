@@ -11,6 +11,7 @@
 //! connection that may see the order.
 
 pub mod actor;
+pub mod listener;
 pub mod metrics;
 pub mod ops;
 pub mod store;

@@ -28,6 +28,16 @@ pub trait SyncStore: Send + Sync + 'static {
     async fn load_links_ever(&self) -> StoreResult<SyncLinks>;
     async fn load_catalog(&self) -> StoreResult<EngineCatalog>;
     async fn load_drafts(&self) -> StoreResult<Vec<Order>>;
+    /// Every open draft's id and version: what a node that may have missed
+    /// other nodes' changes compares its memory with.
+    async fn draft_versions(&self) -> StoreResult<Vec<(OrderId, u64)>> {
+        Ok(self
+            .load_drafts()
+            .await?
+            .into_iter()
+            .map(|order| (order.id, order.version))
+            .collect())
+    }
     /// The first answers of these ops and the orders that exist among these.
     async fn read(
         &self,

@@ -3,6 +3,7 @@
 //! client written from shared/PROTOCOL.md would see it.
 
 mod node_rules;
+mod nodes;
 
 use possync_core::Order;
 use possync_engine::{NodeSettings, RateLimit};

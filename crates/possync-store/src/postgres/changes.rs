@@ -11,12 +11,13 @@
 
 use crate::database_errors::unavailable;
 use crate::{StoreError, StoreResult};
-use possync_core::{OrderId, SessionId};
+use possync_core::{OpId, OrderId, SessionId};
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgListener, PgPool, PgPoolOptions};
 use std::str::FromStr;
 use uuid::Uuid;
 
-/// The channel of order changes; payload `<order id> <version>`.
+/// The channel of order changes; payload `<order id> <version> <op id>` (the
+/// op that brought the order to that version; older writers sent no op id).
 pub(crate) const ORDERS_CHANNEL: &str = "possync_orders";
 /// The channel of shop changes; payload `links`, `configs`, `catalog`, `users`
 /// or `session_closed <id>`.
@@ -26,8 +27,12 @@ pub(crate) const SHOP_CHANNEL: &str = "possync_shop";
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StoreChange {
     /// The order is at `version` now (or later: notifications of one order
-    /// may arrive after a newer one was read).
-    Order { order_id: OrderId, version: u64 },
+    /// may arrive after a newer one was read), brought there by `op_id`.
+    Order {
+        order_id: OrderId,
+        version: u64,
+        op_id: Option<OpId>,
+    },
     /// Sync links changed.
     Links,
     /// A config was created or changed.
@@ -81,14 +86,15 @@ pub(crate) async fn notify_shop(
 }
 
 /// Sends one notification per order, at the version the transaction of
-/// `conn` leaves it, when (and only if) that transaction commits.
+/// `conn` leaves it and with the op id of that version, when (and only if)
+/// that transaction commits.
 pub(crate) async fn notify_orders(
     conn: &mut PgConnection,
-    orders: &[(OrderId, u64)],
+    orders: &[(OrderId, u64, &str)],
 ) -> StoreResult<()> {
     let payloads: Vec<String> = orders
         .iter()
-        .map(|(order_id, version)| format!("{} {version}", order_id.0))
+        .map(|(order_id, version, op_id)| format!("{} {version} {op_id}", order_id.0))
         .collect();
     sqlx::query("SELECT pg_notify($1, payload) FROM UNNEST($2::text[]) AS payload")
         .bind(ORDERS_CHANNEL)
@@ -102,10 +108,20 @@ pub(crate) async fn notify_orders(
 fn parse(channel: &str, payload: &str) -> Option<StoreChange> {
     match channel {
         ORDERS_CHANNEL => {
-            let (order_id, version) = payload.split_once(' ')?;
+            let mut fields = payload.split(' ');
+            let order_id = OrderId(Uuid::parse_str(fields.next()?).ok()?);
+            let version = fields.next()?.parse().ok()?;
+            let op_id = match fields.next() {
+                Some(op_id) => Some(OpId(Uuid::parse_str(op_id).ok()?)),
+                None => None,
+            };
+            if fields.next().is_some() {
+                return None;
+            }
             Some(StoreChange::Order {
-                order_id: OrderId(Uuid::parse_str(order_id).ok()?),
-                version: version.parse().ok()?,
+                order_id,
+                version,
+                op_id,
             })
         }
         SHOP_CHANNEL => match payload.split_once(' ') {

@@ -16,7 +16,8 @@
 //!    ([`Conflict::OpAnswered`]);
 //! 4. payments lock the stock rows they move and the invoice counter, so
 //!    numbers stay gap-free and stock exact across nodes;
-//! 5. every order written is notified (`possync_orders`, its id and version),
+//! 5. every order written is notified (`possync_orders`, its id, version and
+//!    the op that brought it there),
 //!    delivered to every node's listener once the transaction commits.
 
 use super::changes::notify_orders;
@@ -74,10 +75,13 @@ pub(super) async fn commit_batch(
     for run in runs {
         write_order_row(&mut tx, run, stored.get(&run.last.id)).await?;
     }
-    let written: Vec<(OrderId, u64)> = plan
+    let written: Vec<(OrderId, u64, &str)> = plan
         .orders
         .iter()
-        .map(|run| (run.last.id, run.last.version))
+        .filter_map(|run| {
+            let last = run.history.last()?;
+            Some((run.last.id, run.last.version, last.op_id.as_str()))
+        })
         .collect();
     notify_orders(&mut tx, &written).await?;
     write_history(&mut tx, &plan).await?;
