@@ -68,8 +68,16 @@ async fn shop(store: &SqliteStore) -> Result<(Config, Session, Product, PaymentM
             kind: PaymentMethodKind::Cash,
         })
         .await?;
-    let manager = store.list_users().await?;
-    let user_id = manager.first().map_or(UserId(1), |user| user.id);
+    // The session needs a user; this one never signs in, so its hash is a placeholder.
+    let manager = store
+        .create_user(
+            &Login::parse("startup").context("a login")?,
+            &name("Startup Manager"),
+            Role::Manager,
+            "not a password hash: this user never signs in",
+        )
+        .await?;
+    let user_id = manager.id;
     let (session, _) = store
         .open_or_join_session(
             config.id,
@@ -191,13 +199,13 @@ struct Started {
 async fn start(binary: &Path, data_dir: &Path, port: u16) -> Result<Started> {
     let client = reqwest::Client::builder().no_proxy().build()?;
     let started = Instant::now();
-    let child = Command::new(binary)
+    let mut child = Command::new(binary)
         .args(["--data-dir"])
         .arg(data_dir)
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .env("POSSYNC_LOG", "warn")
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(Stdio::inherit())
         .spawn()
         .with_context(|| format!("start {}", binary.display()))?;
     let url = format!("http://127.0.0.1:{port}/healthz");
@@ -210,7 +218,11 @@ async fn start(binary: &Path, data_dir: &Path, port: u16) -> Result<Started> {
                 elapsed: started.elapsed(),
             });
         }
+        if let Some(status) = child.try_wait()? {
+            bail!("the server exited before serving ({status}); its log is above");
+        }
         if started.elapsed() > Duration::from_secs(120) {
+            let _ = child.kill();
             bail!("the server did not answer /healthz within 2 minutes");
         }
         tokio::time::sleep(Duration::from_millis(2)).await;

@@ -338,14 +338,21 @@ impl Actor {
                 Some((batch, result, reports, elapsed)) = self.commits.next(), if !self.commits.is_empty() => {
                     self.committed(&batch, result, reports, elapsed);
                 }
-                Some((ask, answer)) = self.answers_receiver.recv() => {
+                // While the node's batch is full and cannot be handed out, store
+                // answers and commands wait (in their channels, and the sockets
+                // behind them) until a commit ends: the node would otherwise
+                // answer the ops they carry `unavailable`.
+                Some((ask, answer)) = self.answers_receiver.recv(), if !self.node.is_saturated() => {
                     let now = self.clock.now();
                     self.node.on_store_answer(ask, answer, now);
                 }
-                command = self.commands.recv() => {
+                command = self.commands.recv(), if !self.node.is_saturated() => {
                     let Some(command) = command else { break };
                     self.handle(command);
                     for _ in 1..COMMANDS_PER_ROUND_MAX {
+                        if self.node.is_saturated() {
+                            break;
+                        }
                         match self.commands.try_recv() {
                             Ok(command) => self.handle(command),
                             Err(_) => break,

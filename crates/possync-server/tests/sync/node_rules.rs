@@ -272,10 +272,12 @@ async fn a_payment_racing_the_session_close_is_in_the_report_or_refused() {
 }
 
 /// A store whose next commit lands and then reports an error, as when the
-/// database's reply is lost after COMMIT.
+/// database's reply is lost after COMMIT, and whose commits wait while its
+/// gate is closed, as on a slow disk.
 struct LandsThenFails {
     inner: Arc<dyn SyncStore>,
     failures_left: AtomicUsize,
+    gate: tokio::sync::watch::Receiver<bool>,
 }
 
 #[async_trait]
@@ -311,6 +313,8 @@ impl SyncStore for LandsThenFails {
         self.inner.bind_terminal(terminal, token_hash, now).await
     }
     async fn commit_batch(&self, entries: &[CommitEntry]) -> StoreResult<()> {
+        let mut gate = self.gate.clone();
+        let _ = gate.wait_for(|open| *open).await;
         self.inner.commit_batch(entries).await?;
         let armed = self
             .failures_left
@@ -345,6 +349,7 @@ async fn a_commit_that_lands_but_reports_failure_converges() {
         let store = Arc::new(LandsThenFails {
             inner,
             failures_left: AtomicUsize::new(0),
+            gate: tokio::sync::watch::channel(true).1,
         });
         *slot.lock().unwrap() = Some(store.clone());
         store
@@ -399,6 +404,63 @@ async fn a_commit_that_lands_but_reports_failure_converges() {
         .request(reqwest::Method::GET, "/healthz", "", None)
         .await;
     assert_eq!(health["status"], "ok", "{health}");
+}
+
+/// When the batch being built is full and the commit before it has not
+/// ended (a slow disk), the server stops reading ops until it has: every op
+/// is acked once the disk catches up, none is refused `unavailable`.
+#[tokio::test]
+async fn a_full_batch_holds_ops_back_instead_of_refusing_them() {
+    let (open_gate, gate) = tokio::sync::watch::channel(true);
+    let wrap: possync_testkit::WrapSyncStore = Arc::new(move |inner| {
+        Arc::new(LandsThenFails {
+            inner,
+            failures_left: AtomicUsize::new(0),
+            gate: gate.clone(),
+        })
+    });
+    let config = config_with(NodeSettings {
+        ops_per_batch_max: 2,
+        batches_in_flight_max: 1,
+        ..NodeSettings::default()
+    });
+    let shop = Shop::open_wrapping(config, Some(wrap)).await;
+    let mut counter = shop.counter(shop.counter_1).await;
+    let mut orders = Vec::new();
+    for _ in 0..8 {
+        let order = Uuid::now_v7();
+        counter.ok(order, create(false)).await;
+        orders.push(order);
+    }
+    open_gate.send_replace(false);
+    let mut op_ids = Vec::new();
+    for (n, order) in orders.iter().enumerate() {
+        let op_id = Uuid::now_v7();
+        counter
+            .send(json!({"type": "op", "op_id": op_id, "order_id": order,
+                "op": {"kind": "set_note", "note": format!("note {n}")}}))
+            .await;
+        op_ids.push(op_id.to_string());
+    }
+    // Time for the server to read what it would read (and, before the actor
+    // held back at a full batch, to refuse the ops past it); nothing can be
+    // acked while the disk is stuck.
+    let early = tokio::time::timeout(
+        std::time::Duration::from_millis(300),
+        counter.expect_where(|message| message["type"] == "ack" || message["type"] == "reject"),
+    )
+    .await;
+    assert!(
+        early.is_err(),
+        "answered while the disk was stuck: {early:?}"
+    );
+    open_gate.send_replace(true);
+    for op_id in &op_ids {
+        let answer = counter
+            .expect_where(|message| message["op_id"] == op_id.as_str())
+            .await;
+        assert_eq!(answer["type"], "ack", "{answer}");
+    }
 }
 
 #[tokio::test]
