@@ -92,6 +92,7 @@ async fn main() {
             &Name::parse("Load").unwrap(),
             Role::Manager,
             &hash,
+            &[],
         )
         .await
         .unwrap();

@@ -6,7 +6,7 @@
 
 use anyhow::{Context, Result, anyhow};
 use possync_core::*;
-use possync_store::Store;
+use possync_store::{Store, UserEdit};
 
 pub const DEMO_MANAGER: (&str, &str) = ("admin", "admin");
 pub const DEMO_CASHIER: (&str, &str) = ("cashier", "cashier");
@@ -203,7 +203,7 @@ async fn seed(store: &dyn Store) -> Result<DemoOutcome> {
             Password::parse(password).map_err(|error| anyhow!("demo password: {error}"))?;
         let password_hash = crate::users::hash_off_thread(password).await?;
         store
-            .create_user(&login, &name(full_name)?, role, &password_hash)
+            .create_user(&login, &name(full_name)?, role, &password_hash, &[])
             .await?;
     }
 
@@ -274,7 +274,7 @@ async fn seed(store: &dyn Store) -> Result<DemoOutcome> {
             .await?;
     }
 
-    store
+    let bar = store
         .create_config(&ConfigNew {
             name: name("Bar")?,
             sync_with: Vec::new(),
@@ -288,13 +288,27 @@ async fn seed(store: &dyn Store) -> Result<DemoOutcome> {
             auto_share: false,
         })
         .await?;
-    store
+    let counter_2 = store
         .create_config(&ConfigNew {
             name: name("Counter 2")?,
             sync_with: vec![counter_1.id],
             auto_share: false,
         })
         .await?;
+    // The demo cashier works all three counters, so the README's walkthrough works as any login.
+    let cashier_login =
+        Login::parse(DEMO_CASHIER.0).map_err(|error| anyhow!("demo login: {error}"))?;
+    if let Some((cashier, _)) = store.find_login(&cashier_login).await? {
+        store
+            .update_user(
+                cashier.id,
+                &UserEdit {
+                    config_ids: Some(&[bar.id, counter_1.id, counter_2.id]),
+                    ..UserEdit::default()
+                },
+            )
+            .await?;
+    }
 
     Ok(DemoOutcome::Seeded {
         n_products,

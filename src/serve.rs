@@ -110,6 +110,11 @@ struct SecurityArgs {
     #[arg(long, env = "POSSYNC_METRICS_TOKEN", value_parser = parse_metrics_token, hide_env_values = true)]
     metrics_token: Option<String>,
 
+    /// How long a user token (from login) works: a number with `s`, `m`, `h` or
+    /// `d` (`90m`, `12h`), 1 minute to 30 days. After that it answers 401 `expired`.
+    #[arg(long, env = "POSSYNC_TOKEN_TTL", default_value = "12h", value_parser = parse_token_ttl_ms)]
+    token_ttl: i64,
+
     /// Mark the token cookie `Secure`, for a server reached over HTTPS.
     #[arg(long, env = "POSSYNC_SECURE_COOKIES", value_parser = clap::builder::BoolishValueParser::new())]
     secure_cookies: bool,
@@ -135,6 +140,7 @@ impl SecurityArgs {
     fn auth_settings(&self) -> AuthSettings {
         let defaults = AuthSettings::default();
         AuthSettings {
+            token_ttl_ms: self.token_ttl,
             secure_cookies: self.secure_cookies,
             throttle: ThrottleLimits {
                 failures_per_login_and_address_max: self.login_failures_per_login_per_minute,
@@ -145,8 +151,31 @@ impl SecurityArgs {
                 .map_or(defaults.password_checks_parallel_max, usize::from),
             password_checks_waiting_max: usize::from(self.password_checks_waiting_max),
             metrics_token: self.metrics_token.clone(),
-            ..defaults
         }
+    }
+}
+
+/// A token lifetime such as `12h`, `90m`, `3600s` or `1d`, in milliseconds.
+fn parse_token_ttl_ms(text: &str) -> Result<i64, String> {
+    const MINUTE_MS: i64 = 60_000;
+    const TTL_MS_MAX: i64 = 30 * 24 * 60 * MINUTE_MS;
+    let refused =
+        || format!("{text:?}: give a number followed by s, m, h or d (like 12h), from 1m to 30d");
+    let unit_at = text.len().checked_sub(1).ok_or_else(refused)?;
+    let (number, unit) = text.split_at(unit_at);
+    let unit_ms: i64 = match unit {
+        "s" => 1_000,
+        "m" => MINUTE_MS,
+        "h" => 60 * MINUTE_MS,
+        "d" => 24 * 60 * MINUTE_MS,
+        _ => return Err(refused()),
+    };
+    let number: i64 = number.parse().map_err(|_| refused())?;
+    let ttl_ms = number.checked_mul(unit_ms).ok_or_else(refused)?;
+    if (MINUTE_MS..=TTL_MS_MAX).contains(&ttl_ms) {
+        Ok(ttl_ms)
+    } else {
+        Err(refused())
     }
 }
 
@@ -252,5 +281,31 @@ pub(crate) async fn shutdown_signal() {
     tokio::select! {
         () = interrupt => tracing::info!("SIGINT received, shutting down"),
         () = terminate => tracing::info!("SIGTERM received, shutting down"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_token_ttl_ms;
+
+    #[test]
+    fn token_lifetimes_read_with_their_unit_and_stay_in_bounds() {
+        assert_eq!(parse_token_ttl_ms("12h"), Ok(12 * 3_600_000));
+        assert_eq!(parse_token_ttl_ms("90m"), Ok(90 * 60_000));
+        assert_eq!(parse_token_ttl_ms("60s"), Ok(60_000));
+        assert_eq!(parse_token_ttl_ms("30d"), Ok(30 * 86_400_000));
+        for refused in [
+            "",
+            "h",
+            "12",
+            "59s",
+            "31d",
+            "-1h",
+            "1.5h",
+            "12 h",
+            "99999999999999999d",
+        ] {
+            assert!(parse_token_ttl_ms(refused).is_err(), "{refused:?}");
+        }
     }
 }

@@ -9,7 +9,8 @@ use anyhow::{Context, Result, anyhow, bail};
 use clap::{Subcommand, ValueEnum};
 use possync_core::{Login, Name, Password, Role};
 use possync_server::auth::hash_password;
-use possync_store::{Conflict, Store, StoreError};
+use possync_server::clock::{Clock, SystemClock};
+use possync_store::{Conflict, Store, StoreError, UserEdit};
 use rand::Rng;
 use rand::distributions::Alphanumeric;
 use std::io::{BufRead, IsTerminal};
@@ -76,7 +77,7 @@ pub async fn run(data_dir: &Path, database: &DatabaseArgs, command: UserCommand)
             let password = password_from_argument_or_input(password)?;
             let password_hash = hash_off_thread(password).await?;
             let user = match store
-                .create_user(&login, &name, role.into(), &password_hash)
+                .create_user(&login, &name, role.into(), &password_hash, &[])
                 .await
             {
                 Ok(user) => user,
@@ -104,9 +105,20 @@ pub async fn run(data_dir: &Path, database: &DatabaseArgs, command: UserCommand)
             let password = password_from_argument_or_input(password)?;
             let password_hash = hash_off_thread(password).await?;
             store
-                .update_user(user.id, None, None, Some(&password_hash))
+                .update_user(
+                    user.id,
+                    &UserEdit {
+                        password_hash: Some(&password_hash),
+                        ..UserEdit::default()
+                    },
+                )
                 .await
                 .context("could not change the password")?;
+            // Every token of the user stops working, as after a change in the back office.
+            store
+                .revoke_user_tokens(user.id, SystemClock.now())
+                .await
+                .context("could not revoke the user's tokens")?;
             say(format!("Changed the password of `{}`.", login.as_str()));
         }
         UserCommand::List => {
@@ -145,7 +157,7 @@ pub async fn create_first_manager_if_none(store: &dyn Store) -> Result<Option<St
     let login = Login::parse(FIRST_MANAGER_LOGIN).map_err(|error| anyhow!("{error}"))?;
     let name = Name::parse("Administrator").map_err(|error| anyhow!("{error}"))?;
     store
-        .create_user(&login, &name, Role::Manager, &password_hash)
+        .create_user(&login, &name, Role::Manager, &password_hash, &[])
         .await
         .context("could not create the first manager")?;
     Ok(Some(password_text))

@@ -43,6 +43,7 @@ async fn shop() -> Shop {
             &Name::parse("Manager").unwrap(),
             Role::Manager,
             &hash,
+            &[],
         )
         .await
         .unwrap();

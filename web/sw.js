@@ -40,6 +40,7 @@ const SHELL_FILES = [
   '/js/sync.js',
   '/js/till.js',
   '/js/totals.js',
+  '/js/views/backoffice/audit.js',
   '/js/views/backoffice/catalog.js',
   '/js/views/backoffice/configs.js',
   '/js/views/backoffice/fields.js',

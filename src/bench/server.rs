@@ -56,7 +56,7 @@ pub async fn run(data_dir: &Path, args: BenchServerArgs) -> Result<()> {
     {
         let hash = hash_off_thread(Password::parse(&password)?).await?;
         store
-            .create_user(&login, &Name::parse("Bench")?, Role::Manager, &hash)
+            .create_user(&login, &Name::parse("Bench")?, Role::Manager, &hash, &[])
             .await?;
     }
     let config = ServerConfig {

@@ -30,6 +30,28 @@ export class Api {
   }
 
   async request(method, path, body) {
+    return (await this.exchange(method, path, body)).data;
+  }
+
+  /** One page of a paged listing (PROTOCOL.md "Paging"): its items, and the
+   * path of the next page (from the `Link: rel="next"` header) or null. */
+  async page(path) {
+    const { data, link } = await this.exchange('GET', path);
+    return { items: data || [], next: nextPagePath(link, this.base) };
+  }
+
+  /** Every page of a listing, one bounded request after another. */
+  async allPages(path) {
+    const items = [];
+    for (let next = path; next;) {
+      const page = await this.page(next);
+      items.push(...page.items);
+      next = page.next;
+    }
+    return items;
+  }
+
+  async exchange(method, path, body) {
     const headers = { Accept: 'application/json' };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     if (this.token) headers.Authorization = `Bearer ${this.token}`;
@@ -62,7 +84,7 @@ export class Api {
       const err = data && data.error ? data.error : {};
       throw new ApiError(res.status, err.code || `http_${res.status}`, err.message || res.statusText || 'Request failed');
     }
-    return data;
+    return { data, link: res.headers && res.headers.get ? res.headers.get('Link') : null };
   }
 
   get(path) { return this.request('GET', path); }
@@ -73,6 +95,7 @@ export class Api {
   // Named calls, so views read like the contract.
   login(login, password) { return this.post('/login', { login, password }); }
   me() { return this.get('/me'); }
+  logout() { return this.post('/logout'); }
   configs() { return this.get('/configs'); }
   openSession(config_id, opening_cash) {
     const body = { config_id };
@@ -88,9 +111,28 @@ export class Api {
   sessions() { return this.get('/sessions'); }
   setSyncWith(config_id, config_ids) { return this.put(`/configs/${config_id}/sync_with`, { config_ids }); }
   orders(state) { return this.get(`/orders?state=${encodeURIComponent(state)}`); }
+  ordersPage(state, limit = 100) { return this.page(`/orders?state=${encodeURIComponent(state)}&limit=${limit}`); }
+  sessionsPage(limit = 100) { return this.page(`/sessions?limit=${limit}`); }
   order(id) { return this.get(`/orders/${encodeURIComponent(id)}`); }
-  history(id) { return this.get(`/orders/${encodeURIComponent(id)}/history`); }
+  history(id) { return this.allPages(`/orders/${encodeURIComponent(id)}/history`); }
   list(collection) { return this.get(`/${collection}`); }
   create(collection, body) { return this.post(`/${collection}`, body); }
   update(collection, id, body) { return this.patch(`/${collection}/${id}`, body); }
+}
+
+/** The path (under `base`) of a `Link` header's rel="next" target, or null. */
+export function nextPagePath(link, base = API_BASE) {
+  if (!link) return null;
+  for (const part of link.split(',')) {
+    const m = part.match(/<([^>]*)>\s*;\s*rel="?next"?/);
+    if (!m) continue;
+    let target = m[1];
+    try {
+      target = new URL(target, 'http://x').pathname + new URL(target, 'http://x').search;
+    } catch {
+      return null;
+    }
+    return target.startsWith(base + '/') ? target.slice(base.length) : null;
+  }
+  return null;
 }

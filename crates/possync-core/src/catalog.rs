@@ -419,6 +419,23 @@ pub struct User {
     pub login: Login,
     pub name: Name,
     pub role: Role,
+    /// An inactive user cannot log in and holds no working token.
+    #[serde(default = "active_by_default")]
+    pub active: bool,
+    /// The counters a cashier may open or join, ascending. A manager may open any.
+    #[serde(default)]
+    pub config_ids: Vec<ConfigId>,
+}
+
+fn active_by_default() -> bool {
+    true
+}
+
+impl User {
+    /// Whether this user may open or join a session of `config_id`.
+    pub fn may_open(&self, config_id: ConfigId) -> bool {
+        self.active && (self.role == Role::Manager || self.config_ids.contains(&config_id))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -428,6 +445,8 @@ pub struct UserNew {
     pub name: Name,
     pub role: Role,
     pub password: Password,
+    #[serde(default)]
+    pub config_ids: Vec<ConfigId>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -436,6 +455,8 @@ pub struct UserChanges {
     pub name: Option<Name>,
     pub role: Option<Role>,
     pub password: Option<Password>,
+    pub active: Option<bool>,
+    pub config_ids: Option<Vec<ConfigId>>,
 }
 
 /// A POS configuration: one counter or till, with the configs it syncs with.

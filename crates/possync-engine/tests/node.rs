@@ -939,6 +939,36 @@ fn connections_per_token_are_capped() {
 }
 
 #[test]
+fn revoked_tokens_lose_their_connections_and_only_theirs() {
+    let mut shop = Shop::new();
+    shop.node
+        .on_connect(ConnId(1), Shop::peer(COUNTER_1, "cathy"), shop.now);
+    shop.node
+        .on_connect(ConnId(2), Shop::peer(COUNTER_1, "cathy"), shop.now);
+    shop.node
+        .on_connect(ConnId(3), Shop::peer(COUNTER_1, "mia"), shop.now);
+    shop.settle();
+    shop.node
+        .on_tokens_revoked(&[TokenKey::new("cathy"), TokenKey::new("nobody")]);
+    shop.settle();
+    for conn in [1, 2] {
+        assert_eq!(
+            shop.closed.get(&ConnId(conn)),
+            Some(&CloseCode::SessionClosed),
+            "connection {conn} of the revoked token"
+        );
+        assert!(matches!(
+            shop.take(conn)[..],
+            [ServerMessage::Error { ref code, .. }] if code == "unauthorized"
+        ));
+    }
+    assert!(
+        !shop.closed.contains_key(&ConnId(3)),
+        "another token's connection stays"
+    );
+}
+
+#[test]
 fn a_slow_connection_is_closed_at_its_queue_bound_in_bytes() {
     let settings = NodeSettings {
         bytes_per_connection_max: 4_000,

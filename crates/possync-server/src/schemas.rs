@@ -42,6 +42,10 @@ pub struct User {
     pub login: String,
     pub name: String,
     pub role: Role,
+    /// An inactive user cannot log in and holds no working token.
+    pub active: bool,
+    /// The counters (config ids) a cashier may open or join, ascending; a manager opens any.
+    pub config_ids: Vec<i64>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -52,13 +56,40 @@ pub struct UserNew {
     pub role: Role,
     /// 1 to 256 characters.
     pub password: String,
+    /// The counters a cashier may open or join (at most 1000 ids).
+    #[schema(default = json!([]))]
+    pub config_ids: Option<Vec<i64>>,
 }
 
+/// A new `password` or `active: false` revokes every token of the user at once
+/// (their live sync connections close with 4001).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct UserChanges {
     pub name: Option<String>,
     pub role: Option<Role>,
     pub password: Option<String>,
+    pub active: Option<bool>,
+    /// Replaces the user's counters (at most 1000 ids).
+    pub config_ids: Option<Vec<i64>>,
+}
+
+/// One entry of the audit trail: who did what, when.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditEntry {
+    pub id: i64,
+    #[schema(format = DateTime)]
+    pub at: String,
+    /// The user who did it.
+    pub user_id: i64,
+    /// What was done: `links.set`, `config.create`, `config.update`, `product.create`,
+    /// `product.update` (and the same for categories, taxes, customers and payment
+    /// methods), `user.create`, `user.update`, `session.close`.
+    pub action: String,
+    /// What it was done to, e.g. `config 3`.
+    pub target: String,
+    /// The change (never a password or a PIN): a JSON object whose fields depend on `action`.
+    #[schema(value_type = std::collections::HashMap<String, serde_json::Value>)]
+    pub details: serde_json::Value,
 }
 
 /// A POS configuration: one counter or till.

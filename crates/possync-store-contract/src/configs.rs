@@ -168,7 +168,7 @@ pub async fn configs_and_links<S: Store + ?Sized>(store: Arc<S>) {
 
     let user = ok(
         store
-            .create_user(&login("manager"), &name("Mia"), Role::Manager, "hash")
+            .create_user(&login("manager"), &name("Mia"), Role::Manager, "hash", &[])
             .await,
         "create a manager",
     );

@@ -190,6 +190,7 @@ pub(crate) async fn open_shop<S: Store + ?Sized>(store: &S) -> Shop {
                 &name("Mia Manager"),
                 Role::Manager,
                 "hash",
+                &[],
             )
             .await,
         "create the manager",

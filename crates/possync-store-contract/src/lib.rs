@@ -33,7 +33,7 @@ pub use catalog::catalog;
 pub use configs::configs_and_links;
 pub use orders::{
     commit_batch_is_all_or_nothing, group_commits_of_many_ops, list_orders_by_state, op_outcomes,
-    orders_commit_and_history,
+    orders_commit_and_history, pages_of_orders_sessions_and_history,
 };
 pub use payments::{
     concurrent_payments_number_receipts_and_invoices, payment_effects, session_report,
@@ -46,7 +46,7 @@ pub use shared_database::{
     the_last_manager_survives_concurrent_demotions,
 };
 pub use terminals::{link_history, terminal_bindings};
-pub use users::{ping, tokens, users};
+pub use users::{audit_trail, ping, staff_access_and_revocation, tokens, users};
 
 /// Generates one `#[tokio::test]` per contract behaviour for a store.
 ///
@@ -69,6 +69,8 @@ macro_rules! store_contract_tests {
             contract_ping => ping,
             contract_users => users,
             contract_tokens => tokens,
+            contract_staff_access_and_revocation => staff_access_and_revocation,
+            contract_audit_trail => audit_trail,
             contract_catalog => catalog,
             contract_configs_and_links => configs_and_links,
             contract_sessions => sessions,
@@ -81,6 +83,7 @@ macro_rules! store_contract_tests {
             contract_concurrent_payments_number_receipts_and_invoices => concurrent_payments_number_receipts_and_invoices,
             contract_shop_and_cash_moves => shop_and_cash_moves,
             contract_list_orders_by_state => list_orders_by_state,
+            contract_pages_of_orders_sessions_and_history => pages_of_orders_sessions_and_history,
             contract_group_commits_of_many_ops => group_commits_of_many_ops,
             contract_terminal_bindings => terminal_bindings,
             contract_link_history => link_history,

@@ -3,8 +3,8 @@
 use crate::fixtures::*;
 use possync_core::*;
 use possync_store::{
-    CashSummary, CommitEntry, Conflict, HistoryEntry, Invoice, OpOutcome, PaymentTotal, StockMove,
-    Store,
+    CashSummary, CommitEntry, Conflict, HistoryEntry, Invoice, OpOutcome, OrderCursor, OrdersPage,
+    PaymentTotal, ReadableBy, StockMove, Store,
 };
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -979,5 +979,157 @@ pub async fn group_commits_of_many_ops<S: Store + ?Sized>(store: Arc<S>) {
         ok(store.get_order(c.order_id).await, "get C"),
         Some(c_paid),
         "C is untouched"
+    );
+}
+
+/// Pages of orders, sessions and history: keyset pages in the listing's order
+/// (drafts oldest first, paid and cancelled newest first), each starting after
+/// the last of the previous one, filtered to what a config may read.
+pub async fn pages_of_orders_sessions_and_history<S: Store + ?Sized>(store: Arc<S>) {
+    let store = &*store;
+    let shop = open_shop(store).await;
+    let till_1 = open_till(store, &shop, &shop.counter_1, 0).await;
+    let till_2 = open_till(store, &shop, &shop.counter_2, 0).await;
+    let d1 = draft(store, &till_1, None, false, &[]).await;
+    let d2 = draft(store, &till_2, None, true, &[]).await;
+    let d3 = draft(store, &till_2, None, false, &[]).await;
+    let d4 = draft(store, &till_1, None, false, &[(shop.cake.id, 1_000, 0)]).await;
+    let p1 = draft(store, &till_1, None, false, &[(shop.cake.id, 1_000, 0)]).await;
+    let p2 = draft(store, &till_1, None, false, &[(shop.cake.id, 1_000, 0)]).await;
+    let p3 = draft(store, &till_2, None, false, &[(shop.cake.id, 1_000, 0)]).await;
+    let p1 = pay(store, &till_1, &p1, &[(shop.cash.id, 400)], false).await;
+    // Made at counter 1, paid at counter 2: both may read it.
+    let p2 = pay(store, &till_2, &p2, &[(shop.cash.id, 400)], false).await;
+    let p3 = pay(store, &till_2, &p3, &[(shop.cash.id, 400)], false).await;
+
+    let page = |state, after: Option<&Order>, limit, readable_by| OrdersPage {
+        state,
+        after: after.map(OrderCursor::after),
+        limit,
+        readable_by,
+    };
+    let ids = |orders: Vec<Order>| orders.into_iter().map(|order| order.id).collect::<Vec<_>>();
+    let list = |page: OrdersPage<'static>| async move {
+        ids(ok(store.list_orders_page(&page).await, "a page of orders"))
+    };
+    assert_eq!(
+        list(page(OrderState::Draft, None, 2, None)).await,
+        vec![d1.id, d2.id]
+    );
+    assert_eq!(
+        list(page(OrderState::Draft, Some(&d2), 2, None)).await,
+        vec![d3.id, d4.id]
+    );
+    assert_eq!(
+        list(page(OrderState::Draft, Some(&d4), 2, None)).await,
+        vec![]
+    );
+    assert_eq!(
+        list(page(OrderState::Paid, None, 1000, None)).await,
+        vec![p3.id, p2.id, p1.id],
+        "paid orders come newest first"
+    );
+    assert_eq!(
+        list(page(OrderState::Paid, Some(&p3), 1, None)).await,
+        vec![p2.id]
+    );
+    assert_eq!(
+        list(page(OrderState::Cancelled, None, 10, None)).await,
+        vec![]
+    );
+
+    let counter_2 = [shop.counter_2.id];
+    let linked_1 = ReadableBy {
+        config_id: shop.counter_1.id,
+        linked: &counter_2,
+    };
+    let alone_1 = ReadableBy {
+        config_id: shop.counter_1.id,
+        linked: &[],
+    };
+    let paid_at_2 = ReadableBy {
+        config_id: shop.counter_2.id,
+        linked: &[],
+    };
+    let readable = |state, readable_by| async move {
+        ids(ok(
+            store
+                .list_orders_page(&OrdersPage {
+                    state,
+                    after: None,
+                    limit: 1000,
+                    readable_by: Some(readable_by),
+                })
+                .await,
+            "a page of readable orders",
+        ))
+    };
+    assert_eq!(
+        readable(OrderState::Draft, linked_1).await,
+        vec![d1.id, d2.id, d4.id],
+        "its own drafts and the shared drafts of linked counters"
+    );
+    assert_eq!(
+        readable(OrderState::Draft, alone_1).await,
+        vec![d1.id, d4.id]
+    );
+    assert_eq!(
+        readable(OrderState::Paid, alone_1).await,
+        vec![p2.id, p1.id],
+        "what it made"
+    );
+    assert_eq!(
+        readable(OrderState::Paid, paid_at_2).await,
+        vec![p3.id, p2.id],
+        "what it made or was paid there"
+    );
+    for (what, order) in [("d1", &d1), ("p2", &p2)] {
+        assert!(
+            can_read(
+                order,
+                shop.counter_1.id,
+                &SyncLinks::from_pairs([(shop.counter_1.id, shop.counter_2.id)])
+            ),
+            "{what}: the store's filter agrees with possync_core::can_read"
+        );
+    }
+
+    // History pages.
+    let full = ok(store.order_history(d4.id).await, "history");
+    assert_eq!(full.len(), 2);
+    assert_eq!(
+        ok(store.order_history_page(d4.id, 0, 1).await, "first page"),
+        full[..1].to_vec()
+    );
+    assert_eq!(
+        ok(
+            store.order_history_page(d4.id, 1, 1000).await,
+            "second page"
+        ),
+        full[1..].to_vec()
+    );
+    assert_eq!(
+        ok(
+            store.order_history_page(d4.id, 2, 1000).await,
+            "past the end"
+        ),
+        vec![]
+    );
+
+    // Sessions: newest first, by id.
+    let newest = ok(store.list_sessions_page(None, 1).await, "newest session");
+    assert_eq!(
+        newest.iter().map(|s| s.id).collect::<Vec<_>>(),
+        vec![till_2.by.session_id]
+    );
+    let older = ok(
+        store
+            .list_sessions_page(Some(till_2.by.session_id), 1000)
+            .await,
+        "older sessions",
+    );
+    assert_eq!(
+        older.iter().map(|s| s.id).collect::<Vec<_>>(),
+        vec![till_1.by.session_id]
     );
 }

@@ -12,7 +12,7 @@ pub async fn sessions<S: Store + ?Sized>(store: Arc<S>) {
     let shop = open_shop(store).await;
     let cashier = ok(
         store
-            .create_user(&login("cathy"), &name("Cathy"), Role::Cashier, "hash")
+            .create_user(&login("cathy"), &name("Cathy"), Role::Cashier, "hash", &[])
             .await,
         "create a cashier",
     );

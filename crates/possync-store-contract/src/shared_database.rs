@@ -7,7 +7,7 @@
 
 use crate::fixtures::*;
 use possync_core::*;
-use possync_store::{CommitEntry, Conflict, OpOutcome, Store, StoreError, StoreResult};
+use possync_store::{CommitEntry, Conflict, OpOutcome, Store, StoreError, StoreResult, UserEdit};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -269,7 +269,7 @@ pub async fn the_last_manager_survives_concurrent_demotions<S: Store + ?Sized>(
     b: Arc<S>,
 ) {
     let mut survivor = ok(
-        a.create_user(&login("first"), &name("First"), Role::Manager, "hash")
+        a.create_user(&login("first"), &name("First"), Role::Manager, "hash", &[])
             .await,
         "create a manager",
     );
@@ -282,6 +282,7 @@ pub async fn the_last_manager_survives_concurrent_demotions<S: Store + ?Sized>(
                 &name("Newcomer"),
                 Role::Manager,
                 "hash",
+                &[],
             )
             .await,
             "create a manager",
@@ -290,12 +291,24 @@ pub async fn the_last_manager_survives_concurrent_demotions<S: Store + ?Sized>(
         let (survivor_id, newcomer_id) = (survivor.id, newcomer.id);
         let demote_survivor = tokio::spawn(async move {
             a_task
-                .update_user(survivor_id, None, Some(Role::Cashier), None)
+                .update_user(
+                    survivor_id,
+                    &UserEdit {
+                        role: Some(Role::Cashier),
+                        ..UserEdit::default()
+                    },
+                )
                 .await
         });
         let demote_newcomer = tokio::spawn(async move {
             b_task
-                .update_user(newcomer_id, None, Some(Role::Cashier), None)
+                .update_user(
+                    newcomer_id,
+                    &UserEdit {
+                        role: Some(Role::Cashier),
+                        ..UserEdit::default()
+                    },
+                )
                 .await
         });
         let results = [

@@ -17,6 +17,7 @@
 
 mod batch;
 mod database_errors;
+mod paging;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 mod rows;
@@ -118,6 +119,91 @@ pub enum TokenOwner {
     },
 }
 
+/// A stored token: whose it is and whether it still works.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenRecord {
+    pub owner: TokenOwner,
+    pub created_at: Timestamp,
+    /// `None`: no time limit of its own (terminal tokens die with their session).
+    pub expires_at: Option<Timestamp>,
+    pub revoked_at: Option<Timestamp>,
+}
+
+/// Where a page of orders starts: just after this order, in the listing's order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OrderCursor {
+    pub created_at: Timestamp,
+    pub order_id: OrderId,
+}
+
+impl OrderCursor {
+    /// The cursor that continues a listing after `order`.
+    pub fn after(order: &Order) -> OrderCursor {
+        OrderCursor {
+            created_at: order.created_at,
+            order_id: order.id,
+        }
+    }
+}
+
+/// The orders a session of `config_id` may read (PROTOCOL.md "Visibility"):
+/// `linked` are the configs linked to it now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadableBy<'a> {
+    pub config_id: ConfigId,
+    pub linked: &'a [ConfigId],
+}
+
+/// One page of [`Store::list_orders_page`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OrdersPage<'a> {
+    pub state: OrderState,
+    pub after: Option<OrderCursor>,
+    /// At most this many orders, 1 to [`PAGE_LIMIT_MAX`].
+    pub limit: u32,
+    /// `None`: every order (a manager); else only what that config may read.
+    pub readable_by: Option<ReadableBy<'a>>,
+}
+
+/// One entry of the audit trail of manager actions: who did what, when.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: Timestamp,
+    /// Who did it.
+    pub user_id: UserId,
+    /// What was done, e.g. `links.set`, `product.update`, `user.update`, `session.close`.
+    pub action: String,
+    /// What it was done to, e.g. `config 3`, `product 12`, `user 4`.
+    pub target: String,
+    /// The change itself, as a JSON object (never a password or a PIN).
+    pub details: serde_json::Value,
+}
+
+/// An entry to append to the audit trail.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AuditNew<'a> {
+    pub at: Timestamp,
+    pub user_id: UserId,
+    pub action: &'a str,
+    pub target: &'a str,
+    pub details: &'a serde_json::Value,
+}
+
+/// The largest page any listing answers.
+pub const PAGE_LIMIT_MAX: u32 = 1000;
+
+/// The changes of [`Store::update_user`]; `None` leaves a field as it is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UserEdit<'a> {
+    pub name: Option<&'a Name>,
+    pub role: Option<Role>,
+    pub password_hash: Option<&'a str>,
+    pub active: Option<bool>,
+    /// Replaces the user's counters.
+    pub config_ids: Option<&'a [ConfigId]>,
+}
+
 pub use possync_core::journal::{CommitEntry, HistoryEntry, OpOutcome};
 // The report and payment records are computed in the core; they are
 // re-exported here because the store is where callers read them.
@@ -135,32 +221,48 @@ pub trait Store: Send + Sync + 'static {
     async fn count_users(&self) -> StoreResult<u64>;
     async fn list_users(&self) -> StoreResult<Vec<User>>;
     async fn get_user(&self, user_id: UserId) -> StoreResult<User>;
-    /// Fails with [`Conflict::LoginTaken`] when the login is taken.
+    /// Fails with [`Conflict::LoginTaken`] when the login is taken, `Invalid` for an unknown config.
     async fn create_user(
         &self,
         login: &Login,
         name: &Name,
         role: Role,
         password_hash: &str,
+        config_ids: &[ConfigId],
     ) -> StoreResult<User>;
-    /// Changes name, role and/or password hash. Refuses ([`Conflict::LastManager`]) to demote the last manager.
-    async fn update_user(
-        &self,
-        user_id: UserId,
-        name: Option<&Name>,
-        role: Option<Role>,
-        password_hash: Option<&str>,
-    ) -> StoreResult<User>;
+    /// Changes what `edit` names. Refuses ([`Conflict::LastManager`]) to demote
+    /// or deactivate the last active manager; `Invalid` for an unknown config.
+    async fn update_user(&self, user_id: UserId, edit: &UserEdit<'_>) -> StoreResult<User>;
     /// The user and their password hash, for login.
     async fn find_login(&self, login: &Login) -> StoreResult<Option<(User, String)>>;
-    /// Stores a token by its hash (the token itself is never stored).
+    /// Stores a token by its hash (the token itself is never stored). A token
+    /// without `expires_at` lives as long as its owner (a terminal token: its session).
     async fn create_token(
         &self,
         token_hash: &str,
         owner: TokenOwner,
         created_at: Timestamp,
+        expires_at: Option<Timestamp>,
     ) -> StoreResult<()>;
-    async fn find_token(&self, token_hash: &str) -> StoreResult<Option<TokenOwner>>;
+    /// A token by its hash, revoked or expired ones included: the caller decides.
+    async fn find_token(&self, token_hash: &str) -> StoreResult<Option<TokenRecord>>;
+    /// Revokes one token; `false` when it was unknown or already revoked.
+    async fn revoke_token(&self, token_hash: &str, now: Timestamp) -> StoreResult<bool>;
+    /// Revokes every token of the user: their logins and the terminal tokens
+    /// they were handed when opening or joining a session. Answers the hashes
+    /// revoked now, so live connections of those tokens can be closed.
+    async fn revoke_user_tokens(&self, user_id: UserId, now: Timestamp)
+    -> StoreResult<Vec<String>>;
+    /// Appends an entry to the audit trail (`Invalid` for an unknown user).
+    async fn append_audit(&self, entry: &AuditNew<'_>) -> StoreResult<AuditEntry>;
+    /// At most `limit` audit entries, newest first, with ids below `before`.
+    async fn list_audit_page(
+        &self,
+        before: Option<i64>,
+        limit: u32,
+    ) -> StoreResult<Vec<AuditEntry>>;
+    /// The users who opened or joined the session (a terminal token was handed to them), ascending.
+    async fn session_user_ids(&self, session_id: SessionId) -> StoreResult<Vec<UserId>>;
 
     // Catalog. Creates check references (category, taxes) and answer `Invalid` for unknown ones;
     // a barcode already used by another product is [`Conflict::BarcodeTaken`].
@@ -242,6 +344,12 @@ pub trait Store: Send + Sync + 'static {
     async fn get_session(&self, session_id: SessionId) -> StoreResult<Session>;
     /// Newest first.
     async fn list_sessions(&self) -> StoreResult<Vec<Session>>;
+    /// At most `limit` sessions, newest (highest id) first, with ids below `before`.
+    async fn list_sessions_page(
+        &self,
+        before: Option<SessionId>,
+        limit: u32,
+    ) -> StoreResult<Vec<Session>>;
     /// Closes an open session (a closed one is [`Conflict::SessionClosed`]) and returns its report.
     async fn close_session(
         &self,
@@ -255,6 +363,9 @@ pub trait Store: Send + Sync + 'static {
     async fn get_order(&self, order_id: OrderId) -> StoreResult<Option<Order>>;
     /// Orders in `state`, oldest first.
     async fn list_orders(&self, state: OrderState) -> StoreResult<Vec<Order>>;
+    /// One page of orders in a state: drafts oldest first, paid and cancelled
+    /// newest first (by creation, then id). Reads only the page, by index.
+    async fn list_orders_page(&self, page: &OrdersPage<'_>) -> StoreResult<Vec<Order>>;
     /// Writes a batch of op outcomes in one transaction: all or nothing.
     /// An accepted entry's version must be exactly one more than the stored
     /// order's (1 for a new order), else the whole batch fails with
@@ -267,6 +378,13 @@ pub trait Store: Send + Sync + 'static {
     async fn find_op_outcome(&self, op_id: OpId) -> StoreResult<Option<OpOutcome>>;
     /// Every accepted op of the order, in version order.
     async fn order_history(&self, order_id: OrderId) -> StoreResult<Vec<HistoryEntry>>;
+    /// At most `limit` accepted ops of the order with versions above `after_version`, in order.
+    async fn order_history_page(
+        &self,
+        order_id: OrderId,
+        after_version: u64,
+        limit: u32,
+    ) -> StoreResult<Vec<HistoryEntry>>;
     /// The stock moves of a product, oldest first (`NotFound` for an unknown product).
     async fn list_stock_moves(&self, product_id: ProductId) -> StoreResult<Vec<StockMove>>;
     /// Every invoice, by number.

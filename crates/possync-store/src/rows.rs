@@ -76,15 +76,35 @@ pub(crate) struct UserRow {
     pub(crate) login: String,
     pub(crate) name: String,
     pub(crate) role: String,
+    pub(crate) active: bool,
+    /// The user's config ids, comma-separated, in no particular order (NULL: none).
+    pub(crate) config_ids: Option<String>,
 }
 
 impl UserRow {
     pub(crate) fn decode(self) -> StoreResult<User> {
+        let mut config_ids = self
+            .config_ids
+            .as_deref()
+            .unwrap_or("")
+            .split(',')
+            .filter(|id| !id.is_empty())
+            .map(|id| {
+                id.trim()
+                    .parse::<i64>()
+                    .map(ConfigId)
+                    .map_err(|error| corrupt("user config id", error))
+            })
+            .collect::<StoreResult<Vec<ConfigId>>>()?;
+        config_ids.sort_unstable();
+        config_ids.dedup();
         Ok(User {
             id: UserId(self.id),
             login: Login::parse(&self.login).map_err(|error| corrupt("login", error))?,
             name: decode_name(&self.name, "user name")?,
             role: Role::parse(&self.role).ok_or_else(|| corrupt("user role", &self.role))?,
+            active: self.active,
+            config_ids,
         })
     }
 }
@@ -394,8 +414,17 @@ pub(crate) fn decode_history(
     order_id: OrderId,
     rows: Vec<HistoryReadRow>,
 ) -> StoreResult<Vec<HistoryEntry>> {
+    decode_history_from(order_id, 1, rows)
+}
+
+/// A run of history rows that starts at `first_version` (one page of it).
+pub(crate) fn decode_history_from(
+    order_id: OrderId,
+    first_version: u64,
+    rows: Vec<HistoryReadRow>,
+) -> StoreResult<Vec<HistoryEntry>> {
     let mut history = Vec::with_capacity(rows.len());
-    for (expected_version, row) in (1u64..).zip(rows) {
+    for (expected_version, row) in (first_version..).zip(rows) {
         let version = decode_u64(row.version, "history version")?;
         // Versions are contiguous from 1 after load, as they were before append.
         if version != expected_version {
@@ -458,6 +487,8 @@ pub(crate) struct LoginRow {
     pub(crate) login: String,
     pub(crate) name: String,
     pub(crate) role: String,
+    pub(crate) active: bool,
+    pub(crate) config_ids: Option<String>,
     pub(crate) password_hash: String,
 }
 
@@ -468,6 +499,8 @@ impl LoginRow {
             login: self.login,
             name: self.name,
             role: self.role,
+            active: self.active,
+            config_ids: self.config_ids,
         }
         .decode()?;
         Ok((user, self.password_hash))
@@ -483,6 +516,20 @@ pub(crate) fn encode_token_owner(owner: TokenOwner) -> (&'static str, i64, Optio
             session_id,
         } => ("terminal", user_id.0, Some(session_id.0)),
     }
+}
+
+/// A token row: (owner kind, user id, session id, created_at, expires_at, revoked_at).
+pub(crate) type TokenRow = (String, i64, Option<i64>, i64, Option<i64>, Option<i64>);
+
+pub(crate) fn decode_token_record(
+    (owner_kind, user_id, session_id, created_at, expires_at, revoked_at): TokenRow,
+) -> StoreResult<crate::TokenRecord> {
+    Ok(crate::TokenRecord {
+        owner: decode_token_owner((owner_kind, user_id, session_id))?,
+        created_at: Timestamp::from_unix_millis(created_at),
+        expires_at: expires_at.map(Timestamp::from_unix_millis),
+        revoked_at: revoked_at.map(Timestamp::from_unix_millis),
+    })
 }
 
 pub(crate) fn decode_token_owner(

@@ -6,7 +6,7 @@
 use possync_core::*;
 use possync_store::postgres::PostgresStore;
 use possync_store::postgres::changes::{ChangeListener, StoreChange};
-use possync_store::{CommitEntry, ConnectionSettings, HistoryEntry, Store};
+use possync_store::{CommitEntry, ConnectionSettings, HistoryEntry, Store, UserEdit};
 use possync_store_contract::postgres_database::TestDatabase;
 use std::time::Duration;
 use uuid::Uuid;
@@ -108,12 +108,19 @@ async fn every_committed_change_is_told_and_nothing_else() {
             &name("Mia"),
             Role::Manager,
             "hash",
+            &[],
         )
         .await
         .expect("create a user");
     assert_eq!(next(&mut listener).await, StoreChange::Users);
     store
-        .update_user(manager.id, Some(&name("Mia M.")), None, None)
+        .update_user(
+            manager.id,
+            &UserEdit {
+                name: Some(&name("Mia M.")),
+                ..UserEdit::default()
+            },
+        )
         .await
         .expect("rename");
     assert_eq!(next(&mut listener).await, StoreChange::Users);

@@ -168,7 +168,13 @@ async fn a_store_recovers_by_itself_when_postgresql_restarts() {
     let login = |text: &str| possync_core::Login::parse(text).expect("a login");
     let name = possync_core::Name::parse("Someone").expect("a name");
     store
-        .create_user(&login("before"), &name, possync_core::Role::Manager, "hash")
+        .create_user(
+            &login("before"),
+            &name,
+            possync_core::Role::Manager,
+            "hash",
+            &[],
+        )
         .await
         .expect("write before the restart");
 
@@ -179,7 +185,13 @@ async fn a_store_recovers_by_itself_when_postgresql_restarts() {
     );
     assert!(matches!(
         store
-            .create_user(&login("during"), &name, possync_core::Role::Cashier, "hash")
+            .create_user(
+                &login("during"),
+                &name,
+                possync_core::Role::Cashier,
+                "hash",
+                &[]
+            )
             .await,
         Err(StoreError::Unavailable(_))
     ));
@@ -191,7 +203,13 @@ async fn a_store_recovers_by_itself_when_postgresql_restarts() {
         .await
         .expect("ready again once PostgreSQL is back");
     store
-        .create_user(&login("after"), &name, possync_core::Role::Cashier, "hash")
+        .create_user(
+            &login("after"),
+            &name,
+            possync_core::Role::Cashier,
+            "hash",
+            &[],
+        )
         .await
         .expect("write after the restart");
     let logins: Vec<String> = store

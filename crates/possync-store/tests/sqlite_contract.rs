@@ -251,6 +251,7 @@ async fn manager_and_config(store: &SqliteStore) -> (possync_core::UserId, possy
             &possync_core::Name::parse("Mia").expect("a name"),
             possync_core::Role::Manager,
             "hash",
+            &[],
         )
         .await
         .expect("create a manager");

@@ -2,12 +2,13 @@
 //! manager and one cashier, and the HTTP helpers every test drives it with.
 
 use crate::counter::Counter;
-use possync_core::{Login, Name, OrderState, Password, Role, Timestamp};
-use possync_server::auth::hash_password;
+use possync_core::{ConfigId, Login, Name, OrderState, Password, Role, Timestamp};
+use possync_server::auth::{hash_password, new_token, token_hash};
+use possync_server::clock::Clock;
 use possync_server::sync::{ShopStore, SyncStore};
 use possync_server::{AppState, ManualClock, RunningServer, ServerConfig};
-use possync_store::Store;
 use possync_store::sqlite::SqliteStore;
+use possync_store::{Store, TokenOwner, UserEdit};
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -92,6 +93,7 @@ async fn create_user(store: &dyn Store, login: &str, role: Role, password: &str)
             &Name::parse(login).unwrap(),
             role,
             &hash,
+            &[],
         )
         .await
         .unwrap();
@@ -305,7 +307,8 @@ impl TestApp {
         body["token"].as_str().unwrap().to_owned()
     }
 
-    /// Creates a config as the manager and returns its id.
+    /// Creates a config as the manager and returns its id. The test cashier
+    /// may open it (see [`TestApp::assign_cashier`]).
     pub async fn create_config(&self, name: &str) -> i64 {
         let (status, body) = self
             .post(
@@ -315,7 +318,79 @@ impl TestApp {
             )
             .await;
         assert_eq!(status, 201, "{body}");
-        body["id"].as_i64().unwrap()
+        let config_id = body["id"].as_i64().unwrap();
+        self.assign_cashier(config_id).await;
+        config_id
+    }
+
+    /// Creates a user through the API as the manager and logs them in; answers
+    /// (user id, user token). Their password is their login twice.
+    pub async fn add_user(&self, login: &str, role: &str, config_ids: &[i64]) -> (i64, String) {
+        let password = format!("{login}{login}");
+        let id = self
+            .create(
+                "/api/v1/users",
+                json!({"login": login, "name": login, "role": role, "password": password, "config_ids": config_ids}),
+            )
+            .await;
+        (id, self.login(login, &password).await)
+    }
+
+    /// Opens (or joins) a session of the config with `user_token`; returns (session id, terminal token).
+    pub async fn open_session_as(&self, user_token: &str, config_id: i64) -> (i64, String) {
+        let (status, body) = self
+            .post(
+                "/api/v1/sessions",
+                user_token,
+                json!({"config_id": config_id}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        (
+            body["session"]["id"].as_i64().unwrap(),
+            body["terminal_token"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    /// A token of the manager that expired a moment ago, made straight in the
+    /// store (advancing the clock would expire every other login too).
+    pub async fn expired_manager_token(&self) -> String {
+        let login = Login::parse(MANAGER_LOGIN).unwrap();
+        let (manager, _) = self.store.find_login(&login).await.unwrap().unwrap();
+        let token = new_token();
+        let now = self.clock.now();
+        self.store
+            .create_token(
+                &token_hash(&token),
+                TokenOwner::User {
+                    user_id: manager.id,
+                },
+                now.plus_millis(-60_000),
+                Some(now.plus_millis(-1)),
+            )
+            .await
+            .unwrap();
+        token
+    }
+
+    /// Adds the counter to the test cashier's `config_ids`, straight in the
+    /// store. Like the demo shop's cashier, the test cashier works every counter
+    /// the helpers create; tests of counter rights make cashiers of their own.
+    pub async fn assign_cashier(&self, config_id: i64) {
+        let login = Login::parse(CASHIER_LOGIN).unwrap();
+        let (cashier, _) = self.store.find_login(&login).await.unwrap().unwrap();
+        let mut config_ids = cashier.config_ids.clone();
+        config_ids.push(ConfigId(config_id));
+        self.store
+            .update_user(
+                cashier.id,
+                &UserEdit {
+                    config_ids: Some(&config_ids),
+                    ..UserEdit::default()
+                },
+            )
+            .await
+            .unwrap();
     }
 
     /// Sets a config's links as the manager, asserting success; returns the config.
@@ -333,18 +408,7 @@ impl TestApp {
 
     /// Opens (or joins) a session of the config as the cashier; returns (session id, terminal token).
     pub async fn open_session(&self, config_id: i64) -> (i64, String) {
-        let (status, body) = self
-            .post(
-                "/api/v1/sessions",
-                &self.cashier_token,
-                json!({"config_id": config_id}),
-            )
-            .await;
-        assert_eq!(status, 200, "{body}");
-        (
-            body["session"]["id"].as_i64().unwrap(),
-            body["terminal_token"].as_str().unwrap().to_owned(),
-        )
+        self.open_session_as(&self.cashier_token, config_id).await
     }
 
     /// Everything the API can change, read straight from the store, to prove a
@@ -422,10 +486,15 @@ impl TestApp {
     }
 
     /// Creates a record as the manager (`POST path`), asserting 201; returns its id.
+    /// A config made here is one the test cashier may open ([`TestApp::assign_cashier`]).
     pub async fn create(&self, path: &str, body: Value) -> i64 {
         let (status, record) = self.post(path, &self.manager_token, body).await;
         assert_eq!(status, 201, "{path}: {record}");
-        record["id"].as_i64().unwrap()
+        let id = record["id"].as_i64().unwrap();
+        if path == "/api/v1/configs" {
+            self.assign_cashier(id).await;
+        }
+        id
     }
 
     /// Opens or joins the config's session as the cashier and returns a terminal token.

@@ -37,7 +37,14 @@ export class Account {
     this.app.router.go(this.app.till ? '#/pos' : '#/session');
   }
 
+  /** Signs out: the server revokes this device's tokens (POST /logout), so a
+   * copy of them left anywhere stops working; the device forgets them at once,
+   * whether or not the server could be reached. */
   logout() {
+    const { user_token: userToken, terminal_token: terminalToken } = this.app.auth;
+    for (const token of [terminalToken, userToken]) {
+      if (token) new Api({ token }).logout().catch(() => {});
+    }
     this.app.lifecycle.stop();
     this.app.auth = {};
     this.app.saveAuth();

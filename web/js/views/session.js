@@ -62,13 +62,20 @@ export function mountSession(root, app) {
 
   replace(root, h('main', { class: 'screen screen-center' }, form));
   render();
-  app.account.userApi().configs().then((got) => {
-    configs = got.slice().sort((a, b) => a.name.localeCompare(b.name));
+  const api = app.account.userApi();
+  Promise.all([api.configs(), api.me()]).then(([got, me]) => {
+    configs = countersOf(me.user, got);
     const last = app.auth.config && configs.find((c) => c.id === app.auth.config.id);
     chosen = last || (configs.length === 1 ? configs[0] : null);
     render();
-    if (!configs.length) replace(list, h('p', { class: 'empty' }, app.account.isManager() ? 'No counters yet: create one in the back office.' : 'No counters yet: ask a manager.'));
+    if (!configs.length) replace(list, h('p', { class: 'empty', testid: 'no-counters' }, app.account.isManager() ? 'No counters yet: create one in the back office.' : 'No counter is assigned to you: ask a manager.'));
   }).catch((err) => app.account.handleUserError(err, error));
   return { unmount() {} };
 }
 
+
+/** The counters `user` may open, by name: a manager any, a cashier those in their `config_ids`. */
+export function countersOf(user, configs) {
+  const mine = user && user.role === 'manager' ? configs : configs.filter((c) => ((user && user.config_ids) || []).includes(c.id));
+  return mine.slice().sort((a, b) => a.name.localeCompare(b.name));
+}

@@ -54,6 +54,29 @@ impl Node {
         }
     }
 
+    /// These terminal tokens were revoked (a logout, a password change, a
+    /// deactivated user): every connection of theirs is told so and closed with
+    /// 4001, after what is already queued. Tokens with no connection are ignored.
+    pub fn on_tokens_revoked(&mut self, tokens: &[TokenKey]) {
+        let revoked: BTreeSet<&TokenKey> = tokens.iter().collect();
+        let conn_ids: Vec<ConnId> = self
+            .connections
+            .iter()
+            .filter(|(_, connection)| revoked.contains(&connection.peer.token))
+            .map(|(conn_id, _)| *conn_id)
+            .collect();
+        for conn_id in conn_ids {
+            self.send_one(
+                conn_id,
+                Self::error(
+                    "unauthorized",
+                    "this terminal token was revoked; log in again",
+                ),
+            );
+            self.close(conn_id, CloseCode::SessionClosed);
+        }
+    }
+
     /// The terminal showed it is alive without a message (a pong, a ping frame).
     pub fn on_heard(&mut self, conn_id: ConnId, now: Timestamp) {
         if let Some(connection) = self.connections.get_mut(&conn_id) {

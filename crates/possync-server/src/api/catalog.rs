@@ -7,6 +7,7 @@
 //! writes the routes, so the five collections cannot drift apart in rules or
 //! documentation.
 
+use super::audit;
 use crate::auth::{Caller, ManagerCaller};
 use crate::error::ApiError;
 use crate::error::ApiResult;
@@ -29,6 +30,7 @@ macro_rules! catalog_collection {
         collection_path: $collection_path:literal,
         item_path: $item_path:literal,
         id_type: $id_type:ident,
+        noun: $noun:literal,
         record: $record:ident,
         new: $new:ident,
         changes: $changes:ident,
@@ -77,6 +79,14 @@ macro_rules! catalog_collection {
                 .await?;
             state.notify(ShopChange::Catalog).await;
             tracing::info!(id = %record.id, by = %creator.login(), concat!(stringify!($record), " created"));
+            audit::record(
+                &state,
+                creator.user(),
+                concat!($noun, ".create"),
+                format!(concat!($noun, " {}"), record.id),
+                serde_json::to_value(&record).unwrap_or_default(),
+            )
+            .await;
             Ok((StatusCode::CREATED, Json(record)))
         }
 
@@ -119,15 +129,24 @@ macro_rules! catalog_collection {
         )]
         pub async fn $update_handler(
             State(state): State<AppState>,
-            _manager: ManagerCaller,
+            ManagerCaller(manager): ManagerCaller,
             ApiPath(id): ApiPath<$id_type>,
             ApiJson(changes): ApiJson<$changes>,
         ) -> ApiResult<Json<$record>> {
+            let before = state.store.$store_get(id).await?;
             let record = state
                 .store
                 .$store_update(id, &changes)
                 .await?;
             state.notify(ShopChange::Catalog).await;
+            audit::record(
+                &state,
+                &manager,
+                concat!($noun, ".update"),
+                format!(concat!($noun, " {}"), record.id),
+                serde_json::json!({"before": before, "after": record}),
+            )
+            .await;
             Ok(Json(record))
         }
     };
@@ -137,6 +156,7 @@ catalog_collection! {
     collection_path: "/api/v1/products",
     item_path: "/api/v1/products/{id}",
     id_type: ProductId,
+    noun: "product",
     record: Product,
     new: ProductNew,
     changes: ProductChanges,
@@ -150,6 +170,7 @@ catalog_collection! {
     collection_path: "/api/v1/categories",
     item_path: "/api/v1/categories/{id}",
     id_type: CategoryId,
+    noun: "category",
     record: Category,
     new: CategoryNew,
     changes: CategoryChanges,
@@ -163,6 +184,7 @@ catalog_collection! {
     collection_path: "/api/v1/taxes",
     item_path: "/api/v1/taxes/{id}",
     id_type: TaxId,
+    noun: "tax",
     record: Tax,
     new: TaxNew,
     changes: TaxChanges,
@@ -176,6 +198,7 @@ catalog_collection! {
     collection_path: "/api/v1/customers",
     item_path: "/api/v1/customers/{id}",
     id_type: CustomerId,
+    noun: "customer",
     record: Customer,
     new: CustomerNew,
     changes: CustomerChanges,
@@ -189,6 +212,7 @@ catalog_collection! {
     collection_path: "/api/v1/payment_methods",
     item_path: "/api/v1/payment_methods/{id}",
     id_type: PaymentMethodId,
+    noun: "payment_method",
     record: PaymentMethod,
     new: PaymentMethodNew,
     changes: PaymentMethodChanges,
@@ -198,14 +222,17 @@ catalog_collection! {
     update: update_payment_method => update_payment_method, "Changes a payment method.",
 }
 
-/// Who added a record, for the log.
+/// Who added a record, for the log and the audit trail.
 trait Creator {
-    fn login(&self) -> &str;
+    fn user(&self) -> &User;
+    fn login(&self) -> &str {
+        self.user().login.as_str()
+    }
 }
 
 impl Creator for ManagerCaller {
-    fn login(&self) -> &str {
-        self.0.login.as_str()
+    fn user(&self) -> &User {
+        &self.0
     }
 }
 
@@ -215,8 +242,8 @@ impl Creator for ManagerCaller {
 pub struct ManagerOrTill(Caller);
 
 impl Creator for ManagerOrTill {
-    fn login(&self) -> &str {
-        self.0.user().login.as_str()
+    fn user(&self) -> &User {
+        self.0.user()
     }
 }
 

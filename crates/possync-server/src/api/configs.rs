@@ -1,5 +1,6 @@
 //! POS configurations and their two-way sync links.
 
+use super::audit;
 use crate::auth::{Caller, ManagerCaller};
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiPath};
@@ -54,7 +55,7 @@ pub async fn list_configs(
 )]
 pub async fn create_config(
     State(state): State<AppState>,
-    _manager: ManagerCaller,
+    ManagerCaller(manager): ManagerCaller,
     ApiJson(new): ApiJson<ConfigNew>,
 ) -> ApiResult<(StatusCode, Json<Config>)> {
     let config = state.store.create_config(&new).await?;
@@ -63,6 +64,14 @@ pub async fn create_config(
         state.notify(ShopChange::Links).await;
     }
     tracing::info!(config_id = %config.id, name = %config.name, "config created");
+    audit::record(
+        &state,
+        &manager,
+        "config.create",
+        format!("config {}", config.id),
+        serde_json::json!({"name": config.name, "sync_with": config.sync_with, "auto_share": config.auto_share}),
+    )
+    .await;
     Ok((StatusCode::CREATED, Json(config)))
 }
 
@@ -104,12 +113,24 @@ pub async fn get_config(
 )]
 pub async fn update_config(
     State(state): State<AppState>,
-    _manager: ManagerCaller,
+    ManagerCaller(manager): ManagerCaller,
     ApiPath(config_id): ApiPath<ConfigId>,
     ApiJson(changes): ApiJson<ConfigChanges>,
 ) -> ApiResult<Json<Config>> {
+    let before = state.store.get_config(config_id).await?;
     let config = state.store.update_config(config_id, &changes).await?;
     state.notify(ShopChange::Configs).await;
+    audit::record(
+        &state,
+        &manager,
+        "config.update",
+        format!("config {}", config.id),
+        serde_json::json!({
+            "before": {"name": before.name, "auto_share": before.auto_share},
+            "after": {"name": config.name, "auto_share": config.auto_share},
+        }),
+    )
+    .await;
     Ok(Json(config))
 }
 
@@ -130,17 +151,25 @@ pub async fn update_config(
 )]
 pub async fn set_sync_with(
     State(state): State<AppState>,
-    _manager: ManagerCaller,
+    ManagerCaller(manager): ManagerCaller,
     ApiPath(config_id): ApiPath<ConfigId>,
     ApiJson(request): ApiJson<SyncWithRequest>,
 ) -> ApiResult<Json<Config>> {
     // The path's config is checked first so an unknown one is a 404, not a 400 about links.
-    state.store.get_config(config_id).await?;
+    let before = state.store.get_config(config_id).await?;
     let config = state
         .store
         .set_sync_with(config_id, &request.config_ids)
         .await?;
     state.notify(ShopChange::Links).await;
     tracing::info!(config_id = %config.id, sync_with = ?config.sync_with, "sync links changed");
+    audit::record(
+        &state,
+        &manager,
+        "links.set",
+        format!("config {}", config.id),
+        serde_json::json!({"before": before.sync_with, "after": config.sync_with}),
+    )
+    .await;
     Ok(Json(config))
 }

@@ -1,6 +1,6 @@
 //! Logging in (`POST /api/v1/login`) and asking who the caller is (`GET /api/v1/me`).
 
-use crate::auth::token::{csrf_token_for, token_cookie};
+use crate::auth::token::{cleared_token_cookie, csrf_token_for, token_cookie};
 use crate::auth::{Caller, CallerToken, ClientAddress, Throttled, issue_token};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
@@ -8,9 +8,9 @@ use crate::schemas;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
-use axum::http::header;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use possync_core::{Config, Login, Session, User};
+use possync_core::{Config, Login, Session, Timestamp, User};
 use possync_store::TokenOwner;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -35,6 +35,9 @@ pub struct LoginResponse {
     /// Send this as `X-CSRF-Token` with every change when relying on the cookie
     /// instead of the `Authorization` header.
     pub csrf_token: String,
+    /// When the token stops working (401 `expired`); log in again after that.
+    #[schema(value_type = String, format = DateTime)]
+    pub expires_at: Timestamp,
     #[schema(value_type = schemas::User)]
     pub user: User,
 }
@@ -62,7 +65,7 @@ fn throttled(throttled: Throttled) -> ApiError {
     responses(
         (status = 200, description = "Logged in", body = LoginResponse),
         (status = 400, description = "Malformed body", body = schemas::ErrorBody),
-        (status = 401, description = "Wrong login or password", body = schemas::ErrorBody),
+        (status = 401, description = "Wrong login or password, or a deactivated user", body = schemas::ErrorBody),
         (status = 413, description = "Body too large", body = schemas::ErrorBody),
         (status = 429, description = "Too many failed logins from this address (for this login or any), or too many password checks at once",
             body = schemas::ErrorBody,
@@ -118,14 +121,23 @@ pub async fn login(
         return Err(ApiError::unauthorized(LOGIN_FAILED_MESSAGE));
     };
     throttle.forgive(attempt, now);
+    if !user.active {
+        // Said only to someone who knows the password: it reveals nothing to a prober.
+        tracing::info!(user_id = %user.id, "login of a deactivated user refused");
+        return Err(ApiError::unauthorized(
+            "this user is deactivated; ask a manager",
+        ));
+    }
+    let settings = &state.auth.settings;
+    let expires_at = now.plus_millis(settings.token_ttl_ms);
     let token = issue_token(
         state.store.as_ref(),
         TokenOwner::User { user_id: user.id },
         now,
+        Some(expires_at),
     )
     .await?;
     tracing::info!(user_id = %user.id, login = %user.login.as_str(), "logged in");
-    let settings = &state.auth.settings;
     let cookie = token_cookie(
         &token,
         settings.token_ttl_ms / 1000,
@@ -137,6 +149,7 @@ pub async fn login(
         Json(LoginResponse {
             token,
             csrf_token,
+            expires_at,
             user,
         }),
     )
@@ -182,4 +195,40 @@ pub async fn me(caller: Caller, token: CallerToken) -> Json<Me> {
             csrf_token,
         },
     })
+}
+
+/// Revokes the token this request was sent with (a user or a terminal token):
+/// it answers 401 from now on, and a terminal token's live sync connections
+/// close with 4001. The token cookie, if any, is cleared.
+#[utoipa::path(
+    post,
+    path = "/api/v1/logout",
+    tag = "auth",
+    responses(
+        (status = 204, description = "Logged out; the token no longer works"),
+        (status = 401, description = "No, bad, expired or already revoked token", body = schemas::ErrorBody),
+        (status = 403, description = "A cookie-borne token without its X-CSRF-Token", body = schemas::ErrorBody),
+    )
+)]
+pub async fn logout(
+    State(state): State<AppState>,
+    caller: Caller,
+    token: CallerToken,
+) -> ApiResult<Response> {
+    state
+        .store
+        .revoke_token(&token.hash, state.clock.now())
+        .await?;
+    if let Caller::Terminal(_) = caller {
+        state.sync.tokens_revoked(&[token.hash]).await;
+    }
+    tracing::info!(user_id = %caller.user().id, "logged out");
+    Ok((
+        StatusCode::NO_CONTENT,
+        [(
+            header::SET_COOKIE,
+            cleared_token_cookie(state.auth.settings.secure_cookies),
+        )],
+    )
+        .into_response())
 }

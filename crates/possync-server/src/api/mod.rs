@@ -6,6 +6,7 @@
 //! document in one step. A route added with plain `Router::route` would be
 //! missing from the document, and `tests/openapi.rs` would fail.
 
+pub mod audit;
 pub mod catalog;
 pub mod configs;
 pub mod invoices;
@@ -13,6 +14,7 @@ pub mod login;
 pub mod metrics;
 pub mod orders;
 pub mod receipts;
+pub mod paging;
 pub mod sessions;
 pub mod system;
 pub mod users;
@@ -53,6 +55,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(system::openapi_json))
         .routes(routes!(login::login))
         .routes(routes!(login::me))
+        .routes(routes!(login::logout))
         .routes(routes!(configs::list_configs, configs::create_config))
         .routes(routes!(configs::get_config, configs::update_config))
         .routes(routes!(configs::set_sync_with))
@@ -90,6 +93,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(invoices::list_invoices))
         .routes(routes!(invoices::get_invoice))
         .routes(routes!(invoices::invoice_pdf))
+        .routes(routes!(audit::list_audit))
 }
 
 /// The OpenAPI document of [`routes`], as served at `/api/v1/openapi.json`.

@@ -1,7 +1,9 @@
 //! Staff logins, managed by managers. Passwords are hashed here (argon2, off the
 //! async workers) and never leave the store; no answer contains a hash.
 
+use super::audit;
 use crate::auth::ManagerCaller;
+use crate::error::ApiError;
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiPath};
 use crate::schemas;
@@ -9,7 +11,20 @@ use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use possync_core::{User, UserChanges, UserId, UserNew};
+use possync_core::{ConfigId, User, UserChanges, UserId, UserNew};
+use possync_store::UserEdit;
+
+/// The most counters one user may be given: far more than any shop has.
+pub const USER_CONFIG_IDS_MAX: usize = 1000;
+
+fn check_config_ids(config_ids: &[ConfigId]) -> ApiResult<()> {
+    if config_ids.len() > USER_CONFIG_IDS_MAX {
+        return Err(ApiError::invalid(format!(
+            "config_ids: at most {USER_CONFIG_IDS_MAX} counters"
+        )));
+    }
+    Ok(())
+}
 
 /// Lists every user (managers only).
 #[utoipa::path(
@@ -48,6 +63,7 @@ pub async fn create_user(
     ManagerCaller(manager): ManagerCaller,
     ApiJson(new): ApiJson<UserNew>,
 ) -> ApiResult<(StatusCode, Json<User>)> {
+    check_config_ids(&new.config_ids)?;
     let password_hash = state
         .auth
         .passwords
@@ -55,9 +71,23 @@ pub async fn create_user(
         .await?;
     let user = state
         .store
-        .create_user(&new.login, &new.name, new.role, &password_hash)
+        .create_user(
+            &new.login,
+            &new.name,
+            new.role,
+            &password_hash,
+            &new.config_ids,
+        )
         .await?;
     tracing::info!(user_id = %user.id, login = %user.login.as_str(), role = user.role.as_str(), by = %manager.login.as_str(), "user created");
+    audit::record(
+        &state,
+        &manager,
+        "user.create",
+        format!("user {}", user.id),
+        serde_json::json!({"login": user.login, "name": user.name, "role": user.role, "config_ids": user.config_ids}),
+    )
+    .await;
     Ok((StatusCode::CREATED, Json(user)))
 }
 
@@ -83,7 +113,10 @@ pub async fn get_user(
     Ok(Json(state.store.get_user(user_id).await?))
 }
 
-/// Changes a user's name, role or password. The last manager cannot be demoted.
+/// Changes a user's name, role, password, counters or `active`. The last active
+/// manager can be neither demoted nor deactivated. A new password or
+/// `active: false` revokes every token of the user (logins and the terminal
+/// tokens they were handed), and their live sync connections close with 4001.
 #[utoipa::path(
     patch,
     path = "/api/v1/users/{id}",
@@ -96,7 +129,7 @@ pub async fn get_user(
         (status = 401, description = "No or bad token", body = schemas::ErrorBody),
         (status = 403, description = "Not a manager", body = schemas::ErrorBody),
         (status = 404, description = "No such user", body = schemas::ErrorBody),
-        (status = 409, description = "Would leave the shop without a manager (code `last_manager`)", body = schemas::ErrorBody),
+        (status = 409, description = "Would leave the shop without an active manager (code `last_manager`)", body = schemas::ErrorBody),
     )
 )]
 pub async fn update_user(
@@ -105,8 +138,11 @@ pub async fn update_user(
     ApiPath(user_id): ApiPath<UserId>,
     ApiJson(changes): ApiJson<UserChanges>,
 ) -> ApiResult<Json<User>> {
+    if let Some(config_ids) = &changes.config_ids {
+        check_config_ids(config_ids)?;
+    }
     // Look the user up before hashing, so an unknown id costs no argon2 run.
-    state.store.get_user(user_id).await?;
+    let before = state.store.get_user(user_id).await?;
     let password_hash = match changes.password {
         Some(password) => Some(
             state
@@ -121,11 +157,37 @@ pub async fn update_user(
         .store
         .update_user(
             user_id,
-            changes.name.as_ref(),
-            changes.role,
-            password_hash.as_deref(),
+            &UserEdit {
+                name: changes.name.as_ref(),
+                role: changes.role,
+                password_hash: password_hash.as_deref(),
+                active: changes.active,
+                config_ids: changes.config_ids.as_deref(),
+            },
         )
         .await?;
+    // After the change, so a login in between with the old password cannot
+    // keep a token; the node hears of it after the store, see `tokens_revoked`.
+    if password_hash.is_some() || changes.active == Some(false) {
+        let revoked = state
+            .store
+            .revoke_user_tokens(user_id, state.clock.now())
+            .await?;
+        tracing::info!(user_id = %user.id, n_tokens = revoked.len(), "tokens revoked");
+        state.sync.tokens_revoked(&revoked).await;
+    }
+    audit::record(
+        &state,
+        &manager,
+        "user.update",
+        format!("user {}", user.id),
+        serde_json::json!({
+            "before": {"name": before.name, "role": before.role, "active": before.active, "config_ids": before.config_ids},
+            "after": {"name": user.name, "role": user.role, "active": user.active, "config_ids": user.config_ids},
+            "password_changed": password_hash.is_some(),
+        }),
+    )
+    .await;
     tracing::info!(user_id = %user.id, by = %manager.login.as_str(), password_changed = password_hash.is_some(), "user changed");
     Ok(Json(user))
 }

@@ -18,7 +18,7 @@ use crate::error::ApiError;
 use axum::extract::{ConnectInfo, FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{Method, StatusCode, header};
-use possync_core::{Config, Role, Session, SessionState, User};
+use possync_core::{Config, Role, Session, SessionState, Timestamp, User};
 use possync_store::{Store, StoreError, TokenOwner};
 use std::convert::Infallible;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -65,25 +65,53 @@ impl Caller {
         matches!(self, Caller::User(user) if user.role == Role::Manager)
     }
 
-    /// Resolves a token through the store. A terminal token of a closed session is
-    /// refused with 401 `session_closed`: that terminal must open or join a session again.
-    pub async fn from_token(store: &dyn Store, token: &str) -> Result<Caller, ApiError> {
+    /// Resolves a token through the store at `now`. A revoked token (logout, a
+    /// password change, a deactivated user) is 401 `unauthorized`, a user token
+    /// past its life 401 `expired`, and a terminal token of a closed session 401
+    /// `session_closed`: that terminal must open or join a session again.
+    pub async fn from_token(
+        store: &dyn Store,
+        token: &str,
+        now: Timestamp,
+    ) -> Result<Caller, ApiError> {
         if !is_well_formed_token(token) {
             return Err(ApiError::unauthorized("this token is not valid"));
         }
         let token_hash = token_hash(token);
-        let owner = store
+        let record = store
             .find_token(&token_hash)
             .await?
             .ok_or_else(|| ApiError::unauthorized("this token is not valid"))?;
+        if record.revoked_at.is_some() {
+            return Err(ApiError::unauthorized(
+                "this token was revoked (logged out, or the user's password or access changed); log in again",
+            ));
+        }
+        if record
+            .expires_at
+            .is_some_and(|expires_at| expires_at <= now)
+        {
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "expired",
+                "this token has expired; log in again",
+            ));
+        }
         // A token whose user, session or config vanished is a dead token, not a 404.
         let dead_token = |error: StoreError| match error {
             StoreError::NotFound(_) => ApiError::unauthorized("this token is no longer valid"),
             other => ApiError::from(other),
         };
-        match owner {
+        let active = |user: User| {
+            if user.active {
+                Ok(user)
+            } else {
+                Err(ApiError::unauthorized("this user is deactivated"))
+            }
+        };
+        match record.owner {
             TokenOwner::User { user_id } => {
-                let user = store.get_user(user_id).await.map_err(dead_token)?;
+                let user = active(store.get_user(user_id).await.map_err(dead_token)?)?;
                 Ok(Caller::User(user))
             }
             TokenOwner::Terminal {
@@ -98,7 +126,7 @@ impl Caller {
                         "this terminal's session is closed; open or join a session again",
                     ));
                 }
-                let user = store.get_user(user_id).await.map_err(dead_token)?;
+                let user = active(store.get_user(user_id).await.map_err(dead_token)?)?;
                 let config = store
                     .get_config(session.config_id)
                     .await
@@ -175,7 +203,8 @@ where
             ApiError::unauthorized("log in first: send `Authorization: Bearer <token>`")
         })?;
         let auth = AuthState::from_ref(state);
-        let caller = Caller::from_token(auth.store.as_ref(), &presented.token).await?;
+        let caller =
+            Caller::from_token(auth.store.as_ref(), &presented.token, auth.clock.now()).await?;
         check_cookie_request(parts, &presented)?;
         parts.extensions.insert(CallerToken {
             hash: token_hash(&presented.token),

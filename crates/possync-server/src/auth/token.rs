@@ -72,14 +72,18 @@ pub fn is_well_formed_token(token: &str) -> bool {
     token.len() == TOKEN_BYTES * 2 && token.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-/// Creates a token for `owner`, stores its hash, and returns the token itself (shown once).
+/// Creates a token for `owner`, stores its hash, and returns the token itself
+/// (shown once). A token with `expires_at` stops working then.
 pub async fn issue_token(
     store: &dyn Store,
     owner: TokenOwner,
     now: Timestamp,
+    expires_at: Option<Timestamp>,
 ) -> Result<String, ApiError> {
     let token = new_token();
-    store.create_token(&token_hash(&token), owner, now).await?;
+    store
+        .create_token(&token_hash(&token), owner, now, expires_at)
+        .await?;
     Ok(token)
 }
 

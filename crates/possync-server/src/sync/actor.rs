@@ -102,6 +102,8 @@ pub enum Command {
         reply: oneshot::Sender<Result<SessionReport, StoreError>>,
     },
     ShopChanged(Reload),
+    /// These terminal tokens were revoked: their connections close with 4001.
+    TokensRevoked(Vec<TokenKey>),
 }
 
 /// The server's handle on the actor: cheap to clone, one per handler.
@@ -177,6 +179,22 @@ impl SyncHandle {
         })
         .await?;
         answer.await.map_err(|_| SyncUnavailable::Stopped)
+    }
+
+    /// Tells the node that these tokens (by their hashes) were revoked, so their
+    /// live connections close with 4001. The store must have revoked them first:
+    /// a connection that arrives later is refused by its own check of the store.
+    pub async fn tokens_revoked(&self, token_hashes: &[String]) {
+        if token_hashes.is_empty() {
+            return;
+        }
+        let tokens = token_hashes
+            .iter()
+            .map(|hash| TokenKey::new(hash))
+            .collect();
+        if self.send(Command::TokensRevoked(tokens)).await.is_err() {
+            tracing::warn!("sync engine stopped; revoked tokens' connections not closed live");
+        }
     }
 
     /// Tells the node that configuration changed in the store (links, configs, catalog).
@@ -430,6 +448,7 @@ impl Actor {
                     .on_close_session(request_id, session_id, counted_cash);
             }
             Command::ShopChanged(what) => self.node.on_shop_changed(what),
+            Command::TokensRevoked(tokens) => self.node.on_tokens_revoked(&tokens),
         }
     }
 

@@ -71,6 +71,7 @@ async fn connection(socket: WebSocket, state: AppState, terminal: TerminalCaller
     let sync = state.sync.clone();
     let conn = sync.next_conn_id();
     let (outbox, queue) = mpsc::unbounded_channel();
+    let peer_token_hash = terminal.token_hash.clone();
     let peer = Peer {
         token: TokenKey::new(&terminal.token_hash),
         session: terminal.session,
@@ -86,6 +87,15 @@ async fn connection(socket: WebSocket, state: AppState, terminal: TerminalCaller
             .send(close_message(1011, "sync stopped; reconnect"))
             .await;
         return;
+    }
+    // A revocation that reached the node before this connection did would miss
+    // it; the store revokes before it tells the node, so a second look here
+    // closes the gap.
+    let token_hash = peer_token_hash.clone();
+    match state.store.find_token(&token_hash).await {
+        Ok(Some(record)) if record.revoked_at.is_none() => {}
+        Ok(_) => sync.tokens_revoked(&[token_hash]).await,
+        Err(error) => tracing::warn!(%error, "could not recheck a sync connection's token"),
     }
     sync.metrics.connections_opened.inc();
     let heartbeat =

@@ -104,7 +104,7 @@ async fn the_catalog_is_readable_by_users_and_terminals_but_users_by_managers_on
         let keys: Vec<&String> = user.as_object().unwrap().keys().collect();
         assert_eq!(
             keys,
-            ["id", "login", "name", "role"],
+            ["active", "config_ids", "id", "login", "name", "role"],
             "no password hash in a user object"
         );
     }

@@ -31,8 +31,9 @@ mod users;
 
 use crate::database_errors::unavailable;
 use crate::{
-    CommitEntry, ConnectionSettings, HistoryEntry, Invoice, OpOutcome, SessionReport, StockMove,
-    Store, StoreError, StoreResult, TokenOwner,
+    AuditEntry, AuditNew, CommitEntry, ConnectionSettings, HistoryEntry, Invoice, OpOutcome,
+    OrdersPage, SessionReport, StockMove, Store, StoreError, StoreResult, TokenOwner, TokenRecord,
+    UserEdit,
 };
 use async_trait::async_trait;
 use possync_core::*;
@@ -315,18 +316,13 @@ impl Store for PostgresStore {
         name: &Name,
         role: Role,
         password_hash: &str,
+        config_ids: &[ConfigId],
     ) -> StoreResult<User> {
-        users::create_user(self, login, name, role, password_hash).await
+        users::create_user(self, login, name, role, password_hash, config_ids).await
     }
 
-    async fn update_user(
-        &self,
-        user_id: UserId,
-        name: Option<&Name>,
-        role: Option<Role>,
-        password_hash: Option<&str>,
-    ) -> StoreResult<User> {
-        users::update_user(self, user_id, name, role, password_hash).await
+    async fn update_user(&self, user_id: UserId, edit: &UserEdit<'_>) -> StoreResult<User> {
+        users::update_user(self, user_id, edit).await
     }
 
     async fn find_login(&self, login: &Login) -> StoreResult<Option<(User, String)>> {
@@ -338,12 +334,41 @@ impl Store for PostgresStore {
         token_hash: &str,
         owner: TokenOwner,
         created_at: Timestamp,
+        expires_at: Option<Timestamp>,
     ) -> StoreResult<()> {
-        users::create_token(self, token_hash, owner, created_at).await
+        users::create_token(self, token_hash, owner, created_at, expires_at).await
     }
 
-    async fn find_token(&self, token_hash: &str) -> StoreResult<Option<TokenOwner>> {
+    async fn find_token(&self, token_hash: &str) -> StoreResult<Option<TokenRecord>> {
         users::find_token(self, token_hash).await
+    }
+
+    async fn revoke_token(&self, token_hash: &str, now: Timestamp) -> StoreResult<bool> {
+        users::revoke_token(self, token_hash, now).await
+    }
+
+    async fn revoke_user_tokens(
+        &self,
+        user_id: UserId,
+        now: Timestamp,
+    ) -> StoreResult<Vec<String>> {
+        users::revoke_user_tokens(self, user_id, now).await
+    }
+
+    async fn append_audit(&self, entry: &AuditNew<'_>) -> StoreResult<AuditEntry> {
+        users::append_audit(self, entry).await
+    }
+
+    async fn list_audit_page(
+        &self,
+        before: Option<i64>,
+        limit: u32,
+    ) -> StoreResult<Vec<AuditEntry>> {
+        users::list_audit_page(self, before, limit).await
+    }
+
+    async fn session_user_ids(&self, session_id: SessionId) -> StoreResult<Vec<UserId>> {
+        users::session_user_ids(self, session_id).await
     }
 
     async fn list_products(&self) -> StoreResult<Vec<Product>> {
@@ -516,6 +541,27 @@ impl Store for PostgresStore {
 
     async fn get_order(&self, order_id: OrderId) -> StoreResult<Option<Order>> {
         orders::get_order(self, order_id).await
+    }
+
+    async fn list_orders_page(&self, page: &OrdersPage<'_>) -> StoreResult<Vec<Order>> {
+        orders::list_orders_page(self, page).await
+    }
+
+    async fn order_history_page(
+        &self,
+        order_id: OrderId,
+        after_version: u64,
+        limit: u32,
+    ) -> StoreResult<Vec<HistoryEntry>> {
+        orders::order_history_page(self, order_id, after_version, limit).await
+    }
+
+    async fn list_sessions_page(
+        &self,
+        before: Option<SessionId>,
+        limit: u32,
+    ) -> StoreResult<Vec<Session>> {
+        sessions::list_sessions_page(self, before, limit).await
     }
 
     async fn list_orders(&self, state: OrderState) -> StoreResult<Vec<Order>> {

@@ -190,3 +190,22 @@ pub(super) async fn session_report(
     commit_tx(tx).await?;
     Ok(report)
 }
+
+pub(super) async fn list_sessions_page(
+    store: &PostgresStore,
+    before: Option<SessionId>,
+    limit: u32,
+) -> StoreResult<Vec<Session>> {
+    let before = before.map_or(i64::MAX, |session_id| session_id.0);
+    sqlx::query_as::<_, SessionRow>(&format!(
+        "SELECT {SESSION_COLUMNS} FROM sessions WHERE id < $1 ORDER BY id DESC LIMIT $2"
+    ))
+    .bind(before)
+    .bind(i64::from(limit))
+    .fetch_all(&store.pool)
+    .await
+    .map_err(unavailable("could not list sessions"))?
+    .into_iter()
+    .map(SessionRow::decode)
+    .collect()
+}

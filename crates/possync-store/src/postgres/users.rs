@@ -3,20 +3,36 @@
 use super::changes::ShopChange;
 use super::{PostgresStore, commit_notifying};
 use crate::database_errors::{conflict_on_unique, unavailable, violation};
-use crate::rows::{LoginRow, UserRow, decode_token_owner, decode_u64, encode_token_owner};
-use crate::{Conflict, StoreError, StoreResult, TokenOwner};
+use crate::rows::decode_json;
+use crate::rows::{
+    LoginRow, TokenRow, UserRow, decode_token_record, decode_u64, encode_token_owner,
+};
+use crate::{
+    AuditEntry, AuditNew, Conflict, StoreError, StoreResult, TokenOwner, TokenRecord, UserEdit,
+};
 use possync_core::*;
 use sqlx::error::ErrorKind;
+
+/// The columns a [`UserRow`] is read from, the user's counters included.
+macro_rules! user_columns {
+    () => {
+        "id, login, name, role, active, (SELECT string_agg(config_id::text, ',') FROM user_configs WHERE user_id = users.id) AS config_ids"
+    };
+}
 use sqlx::postgres::PgConnection;
 
 async fn load_user(conn: &mut PgConnection, user_id: UserId) -> StoreResult<User> {
-    sqlx::query_as::<_, UserRow>("SELECT id, login, name, role FROM users WHERE id = $1")
-        .bind(user_id.0)
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(unavailable("could not read a user"))?
-        .ok_or(StoreError::NotFound("user"))?
-        .decode()
+    sqlx::query_as::<_, UserRow>(concat!(
+        "SELECT ",
+        user_columns!(),
+        " FROM users WHERE id = $1"
+    ))
+    .bind(user_id.0)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(unavailable("could not read a user"))?
+    .ok_or(StoreError::NotFound("user"))?
+    .decode()
 }
 
 pub(super) async fn count_users(store: &PostgresStore) -> StoreResult<u64> {
@@ -28,17 +44,50 @@ pub(super) async fn count_users(store: &PostgresStore) -> StoreResult<u64> {
 }
 
 pub(super) async fn list_users(store: &PostgresStore) -> StoreResult<Vec<User>> {
-    sqlx::query_as::<_, UserRow>("SELECT id, login, name, role FROM users ORDER BY id")
-        .fetch_all(&store.pool)
-        .await
-        .map_err(unavailable("could not list users"))?
-        .into_iter()
-        .map(UserRow::decode)
-        .collect()
+    sqlx::query_as::<_, UserRow>(concat!(
+        "SELECT ",
+        user_columns!(),
+        " FROM users ORDER BY id"
+    ))
+    .fetch_all(&store.pool)
+    .await
+    .map_err(unavailable("could not list users"))?
+    .into_iter()
+    .map(UserRow::decode)
+    .collect()
 }
 
 pub(super) async fn get_user(store: &PostgresStore, user_id: UserId) -> StoreResult<User> {
     load_user(&mut *store.connection().await?, user_id).await
+}
+
+/// Replaces the user's counters; an unknown config id is `Invalid`.
+async fn set_user_configs(
+    conn: &mut PgConnection,
+    user_id: UserId,
+    config_ids: &[ConfigId],
+) -> StoreResult<()> {
+    sqlx::query("DELETE FROM user_configs WHERE user_id = $1")
+        .bind(user_id.0)
+        .execute(&mut *conn)
+        .await
+        .map_err(unavailable("could not change a user's counters"))?;
+    for config_id in config_ids {
+        sqlx::query(
+            "INSERT INTO user_configs (user_id, config_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        )
+        .bind(user_id.0)
+        .bind(config_id.0)
+        .execute(&mut *conn)
+        .await
+        .map_err(|error| match violation(&error) {
+            Some(ErrorKind::ForeignKeyViolation) => {
+                StoreError::Invalid(format!("config {} does not exist", config_id.0))
+            }
+            _ => unavailable("could not change a user's counters")(error),
+        })?;
+    }
+    Ok(())
 }
 
 pub(super) async fn create_user(
@@ -47,11 +96,11 @@ pub(super) async fn create_user(
     name: &Name,
     role: Role,
     password_hash: &str,
+    config_ids: &[ConfigId],
 ) -> StoreResult<User> {
     let mut tx = store.write_tx().await?;
-    let row = sqlx::query_as::<_, UserRow>(
-        "INSERT INTO users (login, name, role, password_hash) VALUES ($1, $2, $3, $4) \
-         RETURNING id, login, name, role",
+    let user_id: i64 = sqlx::query_scalar(
+        "INSERT INTO users (login, name, role, password_hash) VALUES ($1, $2, $3, $4) RETURNING id",
     )
     .bind(login.as_str())
     .bind(name.as_str())
@@ -63,25 +112,26 @@ pub(super) async fn create_user(
         Conflict::LoginTaken,
         "could not create a user",
     ))?;
-    let record = row.decode()?;
+    set_user_configs(&mut tx, UserId(user_id), config_ids).await?;
+    let user = load_user(&mut tx, UserId(user_id)).await?;
     commit_notifying(tx, &[ShopChange::Users]).await?;
-    Ok(record)
+    Ok(user)
 }
 
 pub(super) async fn update_user(
     store: &PostgresStore,
     user_id: UserId,
-    name: Option<&Name>,
-    role: Option<Role>,
-    password_hash: Option<&str>,
+    edit: &UserEdit<'_>,
 ) -> StoreResult<User> {
     let mut tx = store.write_tx().await?;
     let user = load_user(&mut tx, user_id).await?;
-    if user.role == Role::Manager && role.is_some_and(|role| role != Role::Manager) {
+    let stops_being_a_manager =
+        edit.role.is_some_and(|role| role != Role::Manager) || edit.active == Some(false);
+    if user.role == Role::Manager && user.active && stops_being_a_manager {
         // Locking every manager row makes two concurrent demotions (on two
         // nodes) take turns: the second one sees the first and is refused.
         let managers: Vec<i64> = sqlx::query_scalar(
-            "SELECT id FROM users WHERE role = 'manager' ORDER BY id FOR UPDATE",
+            "SELECT id FROM users WHERE role = 'manager' AND active ORDER BY id FOR UPDATE",
         )
         .fetch_all(&mut *tx)
         .await
@@ -92,15 +142,19 @@ pub(super) async fn update_user(
     }
     sqlx::query(
         "UPDATE users SET name = COALESCE($1, name), role = COALESCE($2, role), \
-         password_hash = COALESCE($3, password_hash) WHERE id = $4",
+         password_hash = COALESCE($3, password_hash), active = COALESCE($4, active) WHERE id = $5",
     )
-    .bind(name.map(Name::as_str))
-    .bind(role.map(Role::as_str))
-    .bind(password_hash)
+    .bind(edit.name.map(Name::as_str))
+    .bind(edit.role.map(Role::as_str))
+    .bind(edit.password_hash)
+    .bind(edit.active)
     .bind(user_id.0)
     .execute(&mut *tx)
     .await
     .map_err(unavailable("could not update a user"))?;
+    if let Some(config_ids) = edit.config_ids {
+        set_user_configs(&mut tx, user_id, config_ids).await?;
+    }
     let user = load_user(&mut tx, user_id).await?;
     commit_notifying(tx, &[ShopChange::Users]).await?;
     Ok(user)
@@ -110,9 +164,11 @@ pub(super) async fn find_login(
     store: &PostgresStore,
     login: &Login,
 ) -> StoreResult<Option<(User, String)>> {
-    sqlx::query_as::<_, LoginRow>(
-        "SELECT id, login, name, role, password_hash FROM users WHERE login = $1",
-    )
+    sqlx::query_as::<_, LoginRow>(concat!(
+        "SELECT ",
+        user_columns!(),
+        ", password_hash FROM users WHERE login = $1"
+    ))
     .bind(login.as_str())
     .fetch_optional(&store.pool)
     .await
@@ -126,16 +182,18 @@ pub(super) async fn create_token(
     token_hash: &str,
     owner: TokenOwner,
     created_at: Timestamp,
+    expires_at: Option<Timestamp>,
 ) -> StoreResult<()> {
     let (owner_kind, user_id, session_id) = encode_token_owner(owner);
     sqlx::query(
-        "INSERT INTO tokens (hash, owner_kind, user_id, session_id, created_at) VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO tokens (hash, owner_kind, user_id, session_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(token_hash)
     .bind(owner_kind)
     .bind(user_id)
     .bind(session_id)
     .bind(created_at.unix_millis())
+    .bind(expires_at.map(Timestamp::unix_millis))
     .execute(&store.pool)
     .await
     .map_err(|error| match violation(&error) {
@@ -151,12 +209,120 @@ pub(super) async fn create_token(
 pub(super) async fn find_token(
     store: &PostgresStore,
     token_hash: &str,
-) -> StoreResult<Option<TokenOwner>> {
-    let row: Option<(String, i64, Option<i64>)> =
-        sqlx::query_as("SELECT owner_kind, user_id, session_id FROM tokens WHERE hash = $1")
+) -> StoreResult<Option<TokenRecord>> {
+    let row: Option<TokenRow> = sqlx::query_as(
+        "SELECT owner_kind, user_id, session_id, created_at, expires_at, revoked_at FROM tokens WHERE hash = $1",
+    )
+    .bind(token_hash)
+    .fetch_optional(&store.pool)
+    .await
+    .map_err(unavailable("could not find a token"))?;
+    row.map(decode_token_record).transpose()
+}
+
+pub(super) async fn revoke_token(
+    store: &PostgresStore,
+    token_hash: &str,
+    now: Timestamp,
+) -> StoreResult<bool> {
+    let revoked =
+        sqlx::query("UPDATE tokens SET revoked_at = $1 WHERE hash = $2 AND revoked_at IS NULL")
+            .bind(now.unix_millis())
             .bind(token_hash)
-            .fetch_optional(&store.pool)
+            .execute(&store.pool)
             .await
-            .map_err(unavailable("could not find a token"))?;
-    row.map(decode_token_owner).transpose()
+            .map_err(unavailable("could not revoke a token"))?
+            .rows_affected();
+    Ok(revoked > 0)
+}
+
+pub(super) async fn revoke_user_tokens(
+    store: &PostgresStore,
+    user_id: UserId,
+    now: Timestamp,
+) -> StoreResult<Vec<String>> {
+    sqlx::query_scalar(
+        "UPDATE tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL RETURNING hash",
+    )
+    .bind(now.unix_millis())
+    .bind(user_id.0)
+    .fetch_all(&store.pool)
+    .await
+    .map_err(unavailable("could not revoke a user's tokens"))
+}
+
+pub(super) async fn session_user_ids(
+    store: &PostgresStore,
+    session_id: SessionId,
+) -> StoreResult<Vec<UserId>> {
+    let opened_by: Option<i64> = sqlx::query_scalar("SELECT opened_by FROM sessions WHERE id = $1")
+        .bind(session_id.0)
+        .fetch_optional(&store.pool)
+        .await
+        .map_err(unavailable("could not read a session"))?;
+    let opened_by = opened_by.ok_or(StoreError::NotFound("session"))?;
+    let mut user_ids: Vec<i64> = sqlx::query_scalar(
+        "SELECT DISTINCT user_id FROM tokens WHERE session_id = $1 AND owner_kind = 'terminal'",
+    )
+    .bind(session_id.0)
+    .fetch_all(&store.pool)
+    .await
+    .map_err(unavailable("could not read a session's users"))?;
+    user_ids.push(opened_by);
+    user_ids.sort_unstable();
+    user_ids.dedup();
+    Ok(user_ids.into_iter().map(UserId).collect())
+}
+
+pub(super) async fn append_audit(
+    store: &PostgresStore,
+    entry: &AuditNew<'_>,
+) -> StoreResult<AuditEntry> {
+    let id: i64 = sqlx::query_scalar("INSERT INTO audit_log (at, user_id, action, target, details) VALUES ($1, $2, $3, $4, $5::jsonb) RETURNING id")
+        .bind(entry.at.unix_millis())
+        .bind(entry.user_id.0)
+        .bind(entry.action)
+        .bind(entry.target)
+        .bind(entry.details.to_string())
+        .fetch_one(&store.pool)
+        .await
+        .map_err(|error| match violation(&error) {
+            Some(ErrorKind::ForeignKeyViolation) => {
+                StoreError::Invalid("an audit entry names an unknown user".to_owned())
+            }
+            _ => unavailable("could not append to the audit trail")(error),
+        })?;
+    Ok(AuditEntry {
+        id,
+        at: entry.at,
+        user_id: entry.user_id,
+        action: entry.action.to_owned(),
+        target: entry.target.to_owned(),
+        details: entry.details.clone(),
+    })
+}
+
+pub(super) async fn list_audit_page(
+    store: &PostgresStore,
+    before: Option<i64>,
+    limit: u32,
+) -> StoreResult<Vec<AuditEntry>> {
+    let rows: Vec<(i64, i64, i64, String, String, String)> = sqlx::query_as("SELECT id, at, user_id, action, target, details::text FROM audit_log WHERE id < $1 ORDER BY id DESC LIMIT $2")
+        .bind(before.unwrap_or(i64::MAX))
+        .bind(i64::from(limit))
+        .fetch_all(&store.pool)
+        .await
+        .map_err(unavailable("could not read the audit trail"))?;
+    rows.into_iter()
+        .map(|(id, at, user_id, action, target, details)| {
+            Ok(AuditEntry {
+                id,
+                at: Timestamp::from_unix_millis(at),
+                user_id: UserId(user_id),
+                action,
+                target,
+                details: decode_json(&details, "audit details")?,
+            })
+        })
+        .collect()
 }

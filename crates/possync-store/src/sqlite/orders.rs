@@ -1,12 +1,22 @@
 //! Reading orders, their history, op outcomes, and what payments left behind (stock moves, invoices).
 
 use super::{SqliteStore, commit_tx, exists};
+use crate::OrdersPage;
 use crate::database_errors::unavailable;
+use crate::paging::{Arg, Dialect, orders_page_query};
+use crate::rows::decode_history_from;
 use crate::rows::{
     HistoryReadRow, OrderRow, decode_history, decode_invoices, decode_json, decode_stock_moves,
 };
 use crate::{HistoryEntry, Invoice, OpOutcome, StockMove, StoreError, StoreResult};
 use possync_core::*;
+
+const DIALECT: Dialect = Dialect {
+    placeholder: |_| "?".to_owned(),
+    uuid_param: |param| param.to_owned(),
+    columns: "id, version, body",
+    shared_true: "1",
+};
 use sqlx::sqlite::SqliteConnection;
 
 async fn load_order(conn: &mut SqliteConnection, order_id: OrderId) -> StoreResult<Option<Order>> {
@@ -101,4 +111,43 @@ pub(super) async fn list_invoices(store: &SqliteStore) -> StoreResult<Vec<Invoic
     .await
     .map_err(unavailable("could not list invoices"))?;
     decode_invoices(rows)
+}
+
+pub(super) async fn list_orders_page(
+    store: &SqliteStore,
+    page: &OrdersPage<'_>,
+) -> StoreResult<Vec<Order>> {
+    let (sql, args) = orders_page_query(&DIALECT, page);
+    let mut query = sqlx::query_as::<_, OrderRow>(&sql);
+    for arg in args {
+        query = match arg {
+            Arg::Text(text) => query.bind(text),
+            Arg::Int(int) => query.bind(int),
+        };
+    }
+    query
+        .fetch_all(&store.reader)
+        .await
+        .map_err(unavailable("could not list orders"))?
+        .into_iter()
+        .map(OrderRow::decode)
+        .collect()
+}
+
+pub(super) async fn order_history_page(
+    store: &SqliteStore,
+    order_id: OrderId,
+    after_version: u64,
+    limit: u32,
+) -> StoreResult<Vec<HistoryEntry>> {
+    let after = i64::try_from(after_version)
+        .map_err(|_| StoreError::Invalid("a version past the largest one".to_owned()))?;
+    let rows: Vec<HistoryReadRow> = sqlx::query_as("SELECT version, op_id, op, by_json, at FROM order_ops WHERE order_id = ? AND version > ? ORDER BY version LIMIT ?")
+        .bind(order_id.to_string())
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&store.reader)
+        .await
+        .map_err(unavailable("could not read an order's history"))?;
+    decode_history_from(order_id, after_version + 1, rows)
 }

@@ -2,20 +2,36 @@
 
 use super::{SqliteStore, commit_tx};
 use crate::database_errors::{conflict_on_unique, unavailable, violation};
-use crate::rows::{LoginRow, UserRow, decode_token_owner, decode_u64, encode_token_owner};
-use crate::{Conflict, StoreError, StoreResult, TokenOwner};
+use crate::rows::decode_json;
+use crate::rows::{
+    LoginRow, TokenRow, UserRow, decode_token_record, decode_u64, encode_token_owner,
+};
+use crate::{
+    AuditEntry, AuditNew, Conflict, StoreError, StoreResult, TokenOwner, TokenRecord, UserEdit,
+};
 use possync_core::*;
 use sqlx::error::ErrorKind;
+
+/// The columns a [`UserRow`] is read from, the user's counters included.
+macro_rules! user_columns {
+    () => {
+        "id, login, name, role, active, (SELECT group_concat(config_id) FROM user_configs WHERE user_id = users.id) AS config_ids"
+    };
+}
 use sqlx::sqlite::SqliteConnection;
 
 async fn load_user(conn: &mut SqliteConnection, user_id: UserId) -> StoreResult<User> {
-    sqlx::query_as::<_, UserRow>("SELECT id, login, name, role FROM users WHERE id = ?")
-        .bind(user_id.0)
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(unavailable("could not read a user"))?
-        .ok_or(StoreError::NotFound("user"))?
-        .decode()
+    sqlx::query_as::<_, UserRow>(concat!(
+        "SELECT ",
+        user_columns!(),
+        " FROM users WHERE id = ?"
+    ))
+    .bind(user_id.0)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(unavailable("could not read a user"))?
+    .ok_or(StoreError::NotFound("user"))?
+    .decode()
 }
 
 pub(super) async fn count_users(store: &SqliteStore) -> StoreResult<u64> {
@@ -27,13 +43,17 @@ pub(super) async fn count_users(store: &SqliteStore) -> StoreResult<u64> {
 }
 
 pub(super) async fn list_users(store: &SqliteStore) -> StoreResult<Vec<User>> {
-    sqlx::query_as::<_, UserRow>("SELECT id, login, name, role FROM users ORDER BY id")
-        .fetch_all(&store.reader)
-        .await
-        .map_err(unavailable("could not list users"))?
-        .into_iter()
-        .map(UserRow::decode)
-        .collect()
+    sqlx::query_as::<_, UserRow>(concat!(
+        "SELECT ",
+        user_columns!(),
+        " FROM users ORDER BY id"
+    ))
+    .fetch_all(&store.reader)
+    .await
+    .map_err(unavailable("could not list users"))?
+    .into_iter()
+    .map(UserRow::decode)
+    .collect()
 }
 
 pub(super) async fn get_user(store: &SqliteStore, user_id: UserId) -> StoreResult<User> {
@@ -45,12 +65,40 @@ pub(super) async fn get_user(store: &SqliteStore, user_id: UserId) -> StoreResul
     load_user(&mut conn, user_id).await
 }
 
+/// Replaces the user's counters; an unknown config id is `Invalid`.
+async fn set_user_configs(
+    conn: &mut SqliteConnection,
+    user_id: UserId,
+    config_ids: &[ConfigId],
+) -> StoreResult<()> {
+    sqlx::query("DELETE FROM user_configs WHERE user_id = ?")
+        .bind(user_id.0)
+        .execute(&mut *conn)
+        .await
+        .map_err(unavailable("could not change a user's counters"))?;
+    for config_id in config_ids {
+        sqlx::query("INSERT OR IGNORE INTO user_configs (user_id, config_id) VALUES (?, ?)")
+            .bind(user_id.0)
+            .bind(config_id.0)
+            .execute(&mut *conn)
+            .await
+            .map_err(|error| match violation(&error) {
+                Some(ErrorKind::ForeignKeyViolation) => {
+                    StoreError::Invalid(format!("config {} does not exist", config_id.0))
+                }
+                _ => unavailable("could not change a user's counters")(error),
+            })?;
+    }
+    Ok(())
+}
+
 pub(super) async fn create_user(
     store: &SqliteStore,
     login: &Login,
     name: &Name,
     role: Role,
     password_hash: &str,
+    config_ids: &[ConfigId],
 ) -> StoreResult<User> {
     let mut tx = store.write_tx().await?;
     let user_id =
@@ -66,6 +114,7 @@ pub(super) async fn create_user(
                 "could not create a user",
             ))?
             .last_insert_rowid();
+    set_user_configs(&mut tx, UserId(user_id), config_ids).await?;
     let user = load_user(&mut tx, UserId(user_id)).await?;
     commit_tx(tx).await?;
     Ok(user)
@@ -74,34 +123,39 @@ pub(super) async fn create_user(
 pub(super) async fn update_user(
     store: &SqliteStore,
     user_id: UserId,
-    name: Option<&Name>,
-    role: Option<Role>,
-    password_hash: Option<&str>,
+    edit: &UserEdit<'_>,
 ) -> StoreResult<User> {
     let mut tx = store.write_tx().await?;
     let user = load_user(&mut tx, user_id).await?;
-    if user.role == Role::Manager && role.is_some_and(|role| role != Role::Manager) {
-        let other_managers: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = 'manager' AND id != ?")
-                .bind(user_id.0)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(unavailable("could not count managers"))?;
+    let stops_being_a_manager =
+        edit.role.is_some_and(|role| role != Role::Manager) || edit.active == Some(false);
+    if user.role == Role::Manager && user.active && stops_being_a_manager {
+        let other_managers: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM users WHERE role = 'manager' AND active = 1 AND id != ?",
+        )
+        .bind(user_id.0)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(unavailable("could not count managers"))?;
         if other_managers == 0 {
             return Err(Conflict::LastManager.into());
         }
     }
     sqlx::query(
         "UPDATE users SET name = COALESCE(?, name), role = COALESCE(?, role), \
-         password_hash = COALESCE(?, password_hash) WHERE id = ?",
+         password_hash = COALESCE(?, password_hash), active = COALESCE(?, active) WHERE id = ?",
     )
-    .bind(name.map(Name::as_str))
-    .bind(role.map(Role::as_str))
-    .bind(password_hash)
+    .bind(edit.name.map(Name::as_str))
+    .bind(edit.role.map(Role::as_str))
+    .bind(edit.password_hash)
+    .bind(edit.active)
     .bind(user_id.0)
     .execute(&mut *tx)
     .await
     .map_err(unavailable("could not update a user"))?;
+    if let Some(config_ids) = edit.config_ids {
+        set_user_configs(&mut tx, user_id, config_ids).await?;
+    }
     let user = load_user(&mut tx, user_id).await?;
     commit_tx(tx).await?;
     Ok(user)
@@ -111,9 +165,11 @@ pub(super) async fn find_login(
     store: &SqliteStore,
     login: &Login,
 ) -> StoreResult<Option<(User, String)>> {
-    sqlx::query_as::<_, LoginRow>(
-        "SELECT id, login, name, role, password_hash FROM users WHERE login = ?",
-    )
+    sqlx::query_as::<_, LoginRow>(concat!(
+        "SELECT ",
+        user_columns!(),
+        ", password_hash FROM users WHERE login = ?"
+    ))
     .bind(login.as_str())
     .fetch_optional(&store.reader)
     .await
@@ -127,14 +183,16 @@ pub(super) async fn create_token(
     token_hash: &str,
     owner: TokenOwner,
     created_at: Timestamp,
+    expires_at: Option<Timestamp>,
 ) -> StoreResult<()> {
     let (owner_kind, user_id, session_id) = encode_token_owner(owner);
-    sqlx::query("INSERT INTO tokens (hash, owner_kind, user_id, session_id, created_at) VALUES (?, ?, ?, ?, ?)")
+    sqlx::query("INSERT INTO tokens (hash, owner_kind, user_id, session_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)")
         .bind(token_hash)
         .bind(owner_kind)
         .bind(user_id)
         .bind(session_id)
         .bind(created_at.unix_millis())
+        .bind(expires_at.map(Timestamp::unix_millis))
         .execute(&store.writer)
         .await
         .map_err(|error| match violation(&error) {
@@ -150,12 +208,120 @@ pub(super) async fn create_token(
 pub(super) async fn find_token(
     store: &SqliteStore,
     token_hash: &str,
-) -> StoreResult<Option<TokenOwner>> {
-    let row: Option<(String, i64, Option<i64>)> =
-        sqlx::query_as("SELECT owner_kind, user_id, session_id FROM tokens WHERE hash = ?")
+) -> StoreResult<Option<TokenRecord>> {
+    let row: Option<TokenRow> = sqlx::query_as(
+        "SELECT owner_kind, user_id, session_id, created_at, expires_at, revoked_at FROM tokens WHERE hash = ?",
+    )
+    .bind(token_hash)
+    .fetch_optional(&store.reader)
+    .await
+    .map_err(unavailable("could not find a token"))?;
+    row.map(decode_token_record).transpose()
+}
+
+pub(super) async fn revoke_token(
+    store: &SqliteStore,
+    token_hash: &str,
+    now: Timestamp,
+) -> StoreResult<bool> {
+    let revoked =
+        sqlx::query("UPDATE tokens SET revoked_at = ? WHERE hash = ? AND revoked_at IS NULL")
+            .bind(now.unix_millis())
             .bind(token_hash)
-            .fetch_optional(&store.reader)
+            .execute(&store.writer)
             .await
-            .map_err(unavailable("could not find a token"))?;
-    row.map(decode_token_owner).transpose()
+            .map_err(unavailable("could not revoke a token"))?
+            .rows_affected();
+    Ok(revoked > 0)
+}
+
+pub(super) async fn revoke_user_tokens(
+    store: &SqliteStore,
+    user_id: UserId,
+    now: Timestamp,
+) -> StoreResult<Vec<String>> {
+    sqlx::query_scalar(
+        "UPDATE tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL RETURNING hash",
+    )
+    .bind(now.unix_millis())
+    .bind(user_id.0)
+    .fetch_all(&store.writer)
+    .await
+    .map_err(unavailable("could not revoke a user's tokens"))
+}
+
+pub(super) async fn session_user_ids(
+    store: &SqliteStore,
+    session_id: SessionId,
+) -> StoreResult<Vec<UserId>> {
+    let opened_by: Option<i64> = sqlx::query_scalar("SELECT opened_by FROM sessions WHERE id = ?")
+        .bind(session_id.0)
+        .fetch_optional(&store.reader)
+        .await
+        .map_err(unavailable("could not read a session"))?;
+    let opened_by = opened_by.ok_or(StoreError::NotFound("session"))?;
+    let mut user_ids: Vec<i64> = sqlx::query_scalar(
+        "SELECT DISTINCT user_id FROM tokens WHERE session_id = ? AND owner_kind = 'terminal'",
+    )
+    .bind(session_id.0)
+    .fetch_all(&store.reader)
+    .await
+    .map_err(unavailable("could not read a session's users"))?;
+    user_ids.push(opened_by);
+    user_ids.sort_unstable();
+    user_ids.dedup();
+    Ok(user_ids.into_iter().map(UserId).collect())
+}
+
+pub(super) async fn append_audit(
+    store: &SqliteStore,
+    entry: &AuditNew<'_>,
+) -> StoreResult<AuditEntry> {
+    let id: i64 = sqlx::query_scalar("INSERT INTO audit_log (at, user_id, action, target, details) VALUES (?, ?, ?, ?, ?) RETURNING id")
+        .bind(entry.at.unix_millis())
+        .bind(entry.user_id.0)
+        .bind(entry.action)
+        .bind(entry.target)
+        .bind(entry.details.to_string())
+        .fetch_one(&store.writer)
+        .await
+        .map_err(|error| match violation(&error) {
+            Some(ErrorKind::ForeignKeyViolation) => {
+                StoreError::Invalid("an audit entry names an unknown user".to_owned())
+            }
+            _ => unavailable("could not append to the audit trail")(error),
+        })?;
+    Ok(AuditEntry {
+        id,
+        at: entry.at,
+        user_id: entry.user_id,
+        action: entry.action.to_owned(),
+        target: entry.target.to_owned(),
+        details: entry.details.clone(),
+    })
+}
+
+pub(super) async fn list_audit_page(
+    store: &SqliteStore,
+    before: Option<i64>,
+    limit: u32,
+) -> StoreResult<Vec<AuditEntry>> {
+    let rows: Vec<(i64, i64, i64, String, String, String)> = sqlx::query_as("SELECT id, at, user_id, action, target, details FROM audit_log WHERE id < ? ORDER BY id DESC LIMIT ?")
+        .bind(before.unwrap_or(i64::MAX))
+        .bind(i64::from(limit))
+        .fetch_all(&store.reader)
+        .await
+        .map_err(unavailable("could not read the audit trail"))?;
+    rows.into_iter()
+        .map(|(id, at, user_id, action, target, details)| {
+            Ok(AuditEntry {
+                id,
+                at: Timestamp::from_unix_millis(at),
+                user_id: UserId(user_id),
+                action,
+                target,
+                details: decode_json(&details, "audit details")?,
+            })
+        })
+        .collect()
 }

@@ -8,6 +8,7 @@ import { describeOp, orderLabel } from '../../wording.js';
 import { BoundedMap } from '../../boundedmap.js';
 import { nameIn } from './lookups.js';
 import { sectionHead } from './layout.js';
+import { toast } from '../ui.js';
 
 export const ordersSection = { key: 'orders', title: 'Orders', mount: (ctx, id) => mountOrders(ctx, id) };
 
@@ -31,9 +32,27 @@ async function mountOrders(ctx, id) {
       class: ['chip', s === state ? 'active' : null], testid: `bo-orders-state-${s}`, 'aria-pressed': String(s === state),
       onclick: () => { sessionStorage.setItem('possync:bo-order-state', s); mountOrders(ctx, null).catch(ctx.fail); },
     }, s)));
-  const orders = await ctx.api.orders(state);
+  // Paged (PROTOCOL.md "Paging"): the first page now, more on "Load more".
+  const first = await ctx.api.ordersPage(state);
+  const orders = first.items;
+  let next = first.next;
   for (const o of orders) orderCache.set(o.id, o);
+  const more = h('button', { type: 'button', class: 'btn', testid: 'bo-load-more', hidden: !next }, 'Load more');
+  more.addEventListener('click', async () => {
+    more.disabled = true;
+    try {
+      const page = await ctx.api.page(next);
+      for (const o of page.items) orderCache.set(o.id, o);
+      orders.push(...page.items);
+      next = page.next;
+      render();
+    } catch (err) {
+      toast(err.message, 'warn');
+    }
+    more.disabled = false;
+  });
   const render = () => {
+    more.hidden = !next;
     const shown = orders.filter((o) => !invoicedOnly || o.invoice).sort((a, b) => (a.updated_at < b.updated_at ? 1 : -1));
     replace(tbody, shown.length ? shown.map((o) => h('tr', {
       testid: 'bo-row', 'data-id': o.id, class: 'clickable', tabindex: '0',
@@ -55,7 +74,8 @@ async function mountOrders(ctx, id) {
       state === 'paid' ? h('label', { class: 'check' }, h('input', { type: 'checkbox', testid: 'bo-orders-invoiced', onchange: (e) => { invoicedOnly = e.target.checked; render(); } }), ' Invoiced only') : null),
     h('div', { class: 'table-wrap' }, h('table', { class: 'table', testid: 'bo-list' },
       h('thead', {}, h('tr', {}, ['Order', 'Counter', 'Customer', 'Total', 'Invoice', 'Last change', 'By'].map((t) => h('th', { class: t === 'Total' ? 'num' : null }, t)))),
-      tbody)));
+      tbody)),
+    h('div', { class: 'form-actions' }, more));
   return undefined;
 }
 

@@ -6,6 +6,7 @@
 // `requiredOnCreate` passwords must be given on create and are sent only when typed,
 // and a field with `onlyWhen: '<checkbox field>'` means nothing unless that box is
 // ticked: its cell is blank and its input disabled (on hand without stock tracking).
+// An `editOnly` field is left out of the create form (a new user is always active).
 
 import { h, replace } from '../../dom.js';
 import { formatMoney } from '../../money.js';
@@ -94,6 +95,7 @@ function resourceForm(ctx, def, existing) {
     const out = {};
     for (const f of def.fields) {
       if (existing && f.fixedOnEdit) continue;
+      if (!existing && f.editOnly) continue;
       const v = readField(f, inputs[f.name]);
       if (f.type === 'password') {
         if (v) out.password = v;
@@ -137,7 +139,7 @@ function resourceForm(ctx, def, existing) {
       }
     },
   },
-  def.fields.map((f) => {
+  def.fields.filter((f) => existing || !f.editOnly).map((f) => {
     const input = fieldInput(ctx.lookups, f, existing ? existing[f.name] : f.type === 'choice' ? f.choices[0] : undefined);
     if (existing && f.fixedOnEdit) {
       input.readOnly = true;

@@ -13,7 +13,10 @@ import { sectionHead, errorLine, listTable, emptyRow } from './layout.js';
 export const sessionsSection = { key: 'sessions', title: 'Sessions', mount: (ctx, id) => mountSessions(ctx, id) };
 
 async function mountSessions(ctx, id) {
-  const [sessions, configs] = await Promise.all([ctx.api.sessions(), ctx.api.configs()]);
+  // Paged (PROTOCOL.md "Paging"): the newest sessions now, older ones on "Load more".
+  const [first, configs] = await Promise.all([ctx.api.sessionsPage(), ctx.api.configs()]);
+  const sessions = first.items;
+  let next = first.next;
   const configName = (cid) => nameIn(configs, cid);
   if (id) {
     const report = await ctx.api.sessionReport(id);
@@ -22,7 +25,6 @@ async function mountSessions(ctx, id) {
       renderSessionReport(report, { configName: configName(report.session && report.session.config_id) }));
     return;
   }
-  sessions.sort((a, b) => (a.opened_at < b.opened_at ? 1 : -1));
   const closedConfigs = configs.filter((c) => !c.open_session_id);
   const configSelect = h('select', { testid: 'bo-session-config', 'aria-label': 'Counter' },
     closedConfigs.map((c) => h('option', { value: String(c.id) }, c.name)));
@@ -56,20 +58,35 @@ async function mountSessions(ctx, id) {
     }
   }
 
+  const sessionRow = (s) => h('tr', { testid: 'bo-row', 'data-id': s.id, 'data-state': s.state },
+    h('td', {}, String(s.id)),
+    h('td', {}, configName(s.config_id)),
+    h('td', {}, h('span', { class: ['tag', s.state === 'open' ? 'tag-open' : null] }, s.state)),
+    h('td', {}, s.opened_at ? new Date(s.opened_at).toLocaleString() : ''),
+    h('td', {}, s.closed_at ? new Date(s.closed_at).toLocaleString() : '—'),
+    h('td', { class: 'num' }, formatMoney(s.opening_cash ?? 0)),
+    h('td', { class: 'num' }, s.counted_cash == null ? '—' : formatMoney(s.counted_cash)),
+    h('td', { class: 'actions' },
+      h('a', { class: 'btn btn-small', href: `#/office/sessions/${s.id}`, testid: 'bo-session-report' }, 'Report'),
+      s.state === 'open' ? h('button', { class: 'btn btn-small btn-danger-ghost', testid: 'bo-session-close', onclick: () => closeSession(s) }, 'Close…') : null));
+  const tbody = h('tbody', {}, sessions.length ? sessions.map(sessionRow) : emptyRow(8, 'No sessions yet.'));
+  const more = h('button', { type: 'button', class: 'btn', testid: 'bo-load-more', hidden: !next }, 'Load more');
+  more.addEventListener('click', async () => {
+    more.disabled = true;
+    try {
+      const page = await ctx.api.page(next);
+      for (const s of page.items) tbody.append(sessionRow(s));
+      next = page.next;
+      more.hidden = !next;
+    } catch (err) {
+      toast(err.message, 'warn');
+    }
+    more.disabled = false;
+  });
+
   replace(ctx.content,
     sectionHead('Sessions'),
     openForm, error,
-    listTable(['#', 'Counter', 'State', 'Opened', 'Closed', 'Opening cash', 'Counted', ''],
-      h('tbody', {}, sessions.length ? sessions.map((s) => h('tr', { testid: 'bo-row', 'data-id': s.id, 'data-state': s.state },
-        h('td', {}, String(s.id)),
-        h('td', {}, configName(s.config_id)),
-        h('td', {}, h('span', { class: ['tag', s.state === 'open' ? 'tag-open' : null] }, s.state)),
-        h('td', {}, s.opened_at ? new Date(s.opened_at).toLocaleString() : ''),
-        h('td', {}, s.closed_at ? new Date(s.closed_at).toLocaleString() : '—'),
-        h('td', { class: 'num' }, formatMoney(s.opening_cash ?? 0)),
-        h('td', { class: 'num' }, s.counted_cash == null ? '—' : formatMoney(s.counted_cash)),
-        h('td', { class: 'actions' },
-          h('a', { class: 'btn btn-small', href: `#/office/sessions/${s.id}`, testid: 'bo-session-report' }, 'Report'),
-          s.state === 'open' ? h('button', { class: 'btn btn-small btn-danger-ghost', testid: 'bo-session-close', onclick: () => closeSession(s) }, 'Close…') : null)))
-        : emptyRow(8, 'No sessions yet.'))));
+    listTable(['#', 'Counter', 'State', 'Opened', 'Closed', 'Opening cash', 'Counted', ''], tbody),
+    h('div', { class: 'form-actions' }, more));
 }

@@ -12,6 +12,7 @@ import { productsSection, categoriesSection, taxesSection, customersSection, pay
 import { usersSection } from './users.js';
 import { sessionsSection } from './sessions.js';
 import { ordersSection } from './orders.js';
+import { auditSection } from './audit.js';
 import { Lookups } from './lookups.js';
 
 export const SECTIONS = [
@@ -24,6 +25,7 @@ export const SECTIONS = [
   usersSection,
   sessionsSection,
   ordersSection,
+  auditSection,
 ];
 
 export function mountBackOffice(root, app, { section, id }) {
