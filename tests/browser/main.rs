@@ -20,5 +20,6 @@ mod proxy;
 mod server;
 mod shop;
 mod shop_story;
+mod staff;
 mod tabs;
 mod till;

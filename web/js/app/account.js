@@ -5,6 +5,9 @@
 import { Api, ApiError } from '../api.js';
 import { toast } from '../views/ui.js';
 
+/** How long Sign out waits for the server to revoke the tokens before going on. */
+const LOGOUT_WAIT_MS = 3000;
+
 export class Account {
   /** @param {object} app  the app context (auth record, profile, router, lifecycle) */
   constructor(app) {
@@ -38,14 +41,13 @@ export class Account {
   }
 
   /** Signs out: the server revokes this device's tokens (POST /logout), so a
-   * copy of them left anywhere stops working; the device forgets them at once,
-   * whether or not the server could be reached. */
-  logout() {
+   * copy of them left anywhere stops working, and the device forgets them. The
+   * revocation is waited for briefly, never blocking a till that is offline. */
+  async logout() {
     const { user_token: userToken, terminal_token: terminalToken } = this.app.auth;
-    for (const token of [terminalToken, userToken]) {
-      if (token) new Api({ token }).logout().catch(() => {});
-    }
     this.app.lifecycle.stop();
+    const revocations = [terminalToken, userToken].filter(Boolean).map((token) => new Api({ token }).logout().catch(() => {}));
+    await Promise.race([Promise.all(revocations), new Promise((resolve) => { setTimeout(resolve, LOGOUT_WAIT_MS); })]);
     this.app.auth = {};
     this.app.saveAuth();
     this.app.flash = 'Signed out. Drafts stay saved on this device.';
