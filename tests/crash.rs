@@ -282,9 +282,19 @@ async fn every_acknowledged_op_survives_kill_9() {
             .or_default()
             .push((*op_id, *version));
     }
+    // Order history with a user token is for managers.
+    let manager_login = http(
+        &client,
+        reqwest::Method::POST,
+        format!("{base_url}/api/v1/login"),
+        None,
+        Some(json!({"login": "admin", "password": "admin"})),
+    )
+    .await;
+    let manager = manager_login["token"].as_str().unwrap().to_owned();
     for (order_id, mut expected) in by_order {
         let url = format!("{base_url}/api/v1/orders/{order_id}/history");
-        let history = http(&client, reqwest::Method::GET, url, Some(&cashier), None).await;
+        let history = http(&client, reqwest::Method::GET, url, Some(&manager), None).await;
         let mut found: Vec<(Uuid, u64)> = history
             .as_array()
             .unwrap()
