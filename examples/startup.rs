@@ -75,6 +75,7 @@ async fn shop(store: &SqliteStore) -> Result<(Config, Session, Product, PaymentM
             &name("Startup Manager"),
             Role::Manager,
             "not a password hash: this user never signs in",
+            &[],
         )
         .await?;
     let user_id = manager.id;
