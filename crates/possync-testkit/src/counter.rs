@@ -152,6 +152,24 @@ impl Counter {
         }
     }
 
+    /// The next message `wanted` picks, or None when the server closes the
+    /// connection first (as a session close may, before an op in flight is read).
+    pub async fn expect_where_or_closed(
+        &mut self,
+        wanted: impl Fn(&Value) -> bool,
+    ) -> Option<Value> {
+        if let Some(index) = self.inbox.iter().position(&wanted) {
+            return self.inbox.remove(index);
+        }
+        loop {
+            let message = self.read().await?;
+            if wanted(&message) {
+                return Some(message);
+            }
+            self.inbox.push_back(message);
+        }
+    }
+
     /// Sends an op and returns its answer (`ack` or `reject`).
     pub async fn op(&mut self, order_id: Uuid, op: Value) -> Value {
         let op_id = Uuid::now_v7();
