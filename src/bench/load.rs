@@ -10,7 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use possync_client::http::HttpApi;
 use possync_client::wire::{self, FrameKind, Socket};
 use possync_core::{ConfigId, LineId, Op, OpId, OrderId, ProductId, Quantity, TerminalId};
-use possync_protocol::{ClientMessage, OpRequest, PROTOCOL_VERSION};
+use possync_protocol::{ClientMessage, OpRequest, PROTOCOL_VERSION, ServerMessage};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -242,18 +242,45 @@ pub async fn create_drafts(
     });
     let total = count * 2;
     let (mut sent, mut acked) = (0usize, 0usize);
+    // Ops sent and not yet acknowledged, to resend on a retryable reject
+    // (`rate_limited`, `unavailable`) with the same op id, as a till would.
+    let mut unanswered: HashMap<OpId, OpRequest> = HashMap::new();
+    let mut resends = 0usize;
     while acked < total {
         while sent < total && sent - acked < window.max(1) {
             let Some(request) = ops.next() else { break };
-            wire::send(&mut terminal.socket, &ClientMessage::Op(request)).await?;
+            wire::send(&mut terminal.socket, &ClientMessage::Op(request.clone())).await?;
+            unanswered.insert(request.op_id, request);
             sent += 1;
         }
         let text = wire::next_text(&mut terminal.socket)
             .await
             .map_err(|end| anyhow::anyhow!("while creating drafts: {end}"))?;
         match wire::summarize(text.as_str()).map(|summary| summary.kind) {
-            Some(FrameKind::Ack) => acked += 1,
-            Some(FrameKind::Reject | FrameKind::Error) => bail!("while creating drafts: {text}"),
+            Some(FrameKind::Ack) => {
+                if let Ok(ServerMessage::Ack { op_id, .. }) = wire::decode(text.as_str()) {
+                    unanswered.remove(&op_id);
+                }
+                acked += 1;
+            }
+            Some(FrameKind::Reject) => {
+                let retry = match wire::decode(text.as_str()) {
+                    Ok(ServerMessage::Reject { op_id, code, .. }) if code.is_retryable() => {
+                        unanswered.get(&op_id).cloned()
+                    }
+                    _ => None,
+                };
+                let Some(request) = retry else {
+                    bail!("while creating drafts: {text}")
+                };
+                resends += 1;
+                if resends > total.saturating_mul(10) {
+                    bail!("while creating drafts: still refused after {resends} resends: {text}");
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                wire::send(&mut terminal.socket, &ClientMessage::Op(request)).await?;
+            }
+            Some(FrameKind::Error) => bail!("while creating drafts: {text}"),
             _ => {}
         }
     }

@@ -1210,8 +1210,23 @@ fn a_bad_frame_gets_an_error_and_the_connection_lives() {
     shop.accepted(1, shop.fresh(), create(false));
 }
 
+/// Whether `conn` was answered for `op_id` (an ack or a reject), and how.
+fn answer_to(shop: &Shop, conn: u64, op_id: OpId) -> Option<ServerMessage> {
+    shop.sent
+        .get(&ConnId(conn))?
+        .iter()
+        .find_map(|message| match message {
+            ServerMessage::Ack { op_id: id, .. } | ServerMessage::Reject { op_id: id, .. }
+                if *id == op_id =>
+            {
+                Some(message.clone())
+            }
+            _ => None,
+        })
+}
+
 #[test]
-fn a_saturated_node_says_so_and_refuses_rather_than_grow() {
+fn ops_that_reach_a_full_batch_wait_for_the_commit_and_keep_their_order() {
     let settings = NodeSettings {
         ops_per_batch_max: 2,
         ..NodeSettings::default()
@@ -1225,14 +1240,141 @@ fn a_saturated_node_says_so_and_refuses_rather_than_grow() {
         shop.message(1, ClientMessage::Op(request));
     }
     assert!(shop.node.is_saturated());
-    let request = shop.op_request(shop.fresh(), create(false));
+    // A driver that feeds anyway (or an op whose store read came back now):
+    // the op waits, and so does the one behind it on the same connection.
+    let order = shop.fresh();
+    let create_request = shop.op_request(order, create(false));
+    let line_request = shop.op_request(order, add_line(shop.fresh()));
+    let (create_id, line_id) = (create_request.op_id, line_request.op_id);
+    shop.message(1, ClientMessage::Op(create_request));
+    shop.message(1, ClientMessage::Op(line_request));
+    assert_eq!(
+        answer_to(&shop, 1, create_id),
+        None,
+        "no answer while the batch is full"
+    );
+    assert_eq!(answer_to(&shop, 1, line_id), None);
+    // The commits end: both are decided, in the order they were sent.
+    shop.commits_mode = Mode::Auto;
+    shop.settle();
     assert!(matches!(
-        shop.send_op(1, request),
+        answer_to(&shop, 1, create_id),
+        Some(ServerMessage::Ack { version: 1, .. })
+    ));
+    assert!(matches!(
+        answer_to(&shop, 1, line_id),
+        Some(ServerMessage::Ack { version: 2, .. })
+    ));
+    assert!(shop.node.is_idle());
+}
+
+#[test]
+fn an_op_whose_store_read_returns_into_a_full_batch_waits_for_the_commit() {
+    // What `bench restart` met: an op with an id the node cannot vouch for
+    // waits for a store read; the answer comes while the batch is full.
+    let settings = NodeSettings {
+        ops_per_batch_max: 2,
+        ..NodeSettings::default()
+    };
+    let mut shop = Shop::with(settings);
+    shop.connect(1, COUNTER_1);
+    shop.connect(2, COUNTER_1);
+    shop.asks_mode = Mode::Hold;
+    shop.commits_mode = Mode::Hold;
+    // An op id minted long ago (a till that was offline): the node asks the store.
+    let old = OpRequest {
+        op_id: OpId(v7(-86_400_000, 7)),
+        order_id: OrderId(shop.fresh()),
+        op: create(false),
+    };
+    let old_id = old.op_id;
+    let reads = shop.node.stats().store_reads;
+    shop.message(2, ClientMessage::Op(old));
+    let behind = shop.op_request(shop.fresh(), create(false));
+    let behind_id = behind.op_id;
+    shop.message(2, ClientMessage::Op(behind));
+    for _ in 0..3 {
+        let request = shop.op_request(shop.fresh(), create(false));
+        shop.message(1, ClientMessage::Op(request));
+    }
+    assert!(shop.node.is_saturated());
+    // The store answers now (the driver may deliver an answer it already had).
+    while let Some((ask, request)) = shop.asks.pop_front() {
+        let answer = shop.store.answer(&request);
+        shop.node.on_store_answer(ask, Ok(answer), shop.now);
+    }
+    shop.settle();
+    assert!(shop.node.stats().store_reads > reads, "the store was asked");
+    assert_eq!(
+        answer_to(&shop, 2, old_id),
+        None,
+        "not refused `unavailable`"
+    );
+    assert_eq!(
+        answer_to(&shop, 2, behind_id),
+        None,
+        "and the op behind it waits too"
+    );
+    shop.commits_mode = Mode::Auto;
+    shop.settle();
+    assert!(matches!(
+        answer_to(&shop, 2, old_id),
+        Some(ServerMessage::Ack {
+            duplicate: false,
+            ..
+        })
+    ));
+    assert!(matches!(
+        answer_to(&shop, 2, behind_id),
+        Some(ServerMessage::Ack {
+            duplicate: false,
+            ..
+        })
+    ));
+}
+
+#[test]
+fn ops_past_the_waiting_bound_of_a_full_batch_are_refused_not_queued() {
+    let settings = NodeSettings {
+        ops_per_batch_max: 2,
+        ..NodeSettings::default()
+    };
+    let mut shop = Shop::with(settings);
+    shop.commits_mode = Mode::Hold;
+    // Connection 1 fills the batches; the ops of connections 2 and 3 wait (the
+    // bound is one batch's worth); the op of connection 4 is refused.
+    for conn in 1..=4 {
+        shop.connect(conn, COUNTER_1);
+    }
+    for _ in 0..3 {
+        let request = shop.op_request(shop.fresh(), create(false));
+        shop.message(1, ClientMessage::Op(request));
+    }
+    assert!(shop.node.is_saturated());
+    let mut waiting = Vec::new();
+    for conn in 2..=3 {
+        let request = shop.op_request(shop.fresh(), create(false));
+        let op_id = request.op_id;
+        waiting.push((conn, op_id));
+        shop.message(conn, ClientMessage::Op(request));
+        assert_eq!(answer_to(&shop, conn, op_id), None, "it waits");
+    }
+    let refused = shop.op_request(shop.fresh(), create(false));
+    assert!(matches!(
+        shop.send_op(4, refused),
         ServerMessage::Reject {
             code: RejectCode::Unavailable,
             ..
         }
     ));
+    shop.commits_mode = Mode::Auto;
+    shop.settle();
+    for (conn, op_id) in waiting {
+        assert!(matches!(
+            answer_to(&shop, conn, op_id),
+            Some(ServerMessage::Ack { .. })
+        ));
+    }
 }
 
 #[test]

@@ -166,9 +166,9 @@ impl Node {
     }
 
     /// The driver committed (or failed to commit) a batch from [`Node::next_batch`].
-    /// Batches must come back in the order they were taken. Like every input it
-    /// carries the time, though no rule of a commit's answer depends on it today.
-    pub fn on_commit(&mut self, batch: &Batch, result: CommitResult, _now: Timestamp) {
+    /// Batches must come back in the order they were taken. Ops that waited
+    /// for room in a batch are decided at `now`, once the commit made room.
+    pub fn on_commit(&mut self, batch: &Batch, result: CommitResult, now: Timestamp) {
         let Some(position) = self
             .in_flight
             .iter()
@@ -212,6 +212,7 @@ impl Node {
         self.ask_recovery_when_settled();
         // Announcements of orders this batch touched wait for it.
         self.refresh_changed();
+        self.resume_deferred(now);
     }
 
     /// A batch is durable: its answers and finished orders join the caches.

@@ -194,6 +194,10 @@ pub struct Node {
     /// A terminal binding being asked, so two hellos of one terminal ask once.
     binding_asks: BTreeMap<TerminalId, AskId>,
     reads: ReadBuilder,
+    /// Ops whose turn came while the batch was full and could not be handed
+    /// out: decided, in order, as soon as a commit ends. A connection has at
+    /// most one here (it stays parked meanwhile); the queue is bounded.
+    deferred: VecDeque<Ticket>,
     recovery: Option<Recovery>,
     closing_sessions: BTreeMap<SessionId, usize>,
     closed_sessions: FifoMap<SessionId, ()>,
@@ -239,6 +243,7 @@ impl Node {
             asked: BTreeMap::new(),
             binding_asks: BTreeMap::new(),
             reads: ReadBuilder::default(),
+            deferred: VecDeque::new(),
             recovery: None,
             closing_sessions: BTreeMap::new(),
             reloads: BTreeMap::new(),
@@ -297,8 +302,10 @@ impl Node {
     }
 
     /// The batch being built is full and cannot be handed out yet: the driver
-    /// should stop feeding messages until a commit ends (ops that still come
-    /// are answered `unavailable`).
+    /// should stop feeding messages until a commit ends. Ops that still reach
+    /// a decision (those that waited for a store read, or a driver that keeps
+    /// feeding) wait for the commit, up to a bound; past it they are answered
+    /// `unavailable`.
     pub fn is_saturated(&self) -> bool {
         self.current.entries.len() >= self.settings.ops_per_batch_max
             && self.in_flight.len() >= self.settings.batches_in_flight_max.max(1)
@@ -310,6 +317,7 @@ impl Node {
             && self.in_flight.is_empty()
             && self.asked.is_empty()
             && self.reads.waiters.is_empty()
+            && self.deferred.is_empty()
             && self.recovery.is_none()
             && self.effects.is_empty()
     }

@@ -14,6 +14,15 @@ use crate::shop::{FinishedOrder, Verdict};
 use possync_core::*;
 use possync_protocol::{OpRequest, ServerMessage};
 
+/// What became of an op brought to a decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Decision {
+    /// Decided: it is in the batch, or answered.
+    Answered,
+    /// Waiting for room in a batch (see [`Node::resume_deferred`]).
+    Deferred,
+}
+
 impl Node {
     /// Decides an op now, or parks it until the store has answered what the node lacks.
     pub(super) fn admit(&mut self, ticket: Ticket, now: Timestamp) {
@@ -53,7 +62,8 @@ impl Node {
         self.reads.waiters.push(ReadWaiter::Op(ticket));
     }
 
-    /// An op that waited for the store: decide it, then what waited behind it.
+    /// An op that waited for the store (or for a full batch to be handed
+    /// out): decide it, then what waited behind it on its connection.
     pub(super) fn admit_after_read(&mut self, ticket: Ticket, now: Timestamp) {
         let reply = ticket.reply;
         if self.recovery.is_some() {
@@ -64,8 +74,9 @@ impl Node {
                     "the server is recovering from a failed save",
                 ),
             );
-        } else {
-            self.decide(ticket, now);
+        } else if self.decide(ticket, now) == Decision::Deferred {
+            // Still parked: it and what is behind it go on after the next commit.
+            return;
         }
         if let ReplyTo::Connection(conn_id) = reply {
             if let Some(connection) = self.connections.get_mut(&conn_id) {
@@ -75,19 +86,45 @@ impl Node {
         }
     }
 
-    /// Decides an op whose op id and order the node holds (or knows to be new).
-    fn decide(&mut self, ticket: Ticket, now: Timestamp) {
-        if self.current.entries.len() >= self.settings.ops_per_batch_max
-            && self.in_flight.len() >= self.settings.batches_in_flight_max.max(1)
-        {
-            // The driver should have held back (see `is_saturated`): refuse
-            // rather than grow a batch past its bound.
-            self.answer_now(
-                ticket.reply,
-                unavailable_reject(&ticket.request, "the server is busy"),
-            );
-            return;
+    /// A commit ended: the ops that waited for room in a batch are decided, in
+    /// the order they came, for as long as there is room.
+    pub(super) fn resume_deferred(&mut self, now: Timestamp) {
+        while !self.is_saturated() {
+            let Some(ticket) = self.deferred.pop_front() else {
+                return;
+            };
+            self.admit_after_read(ticket, now);
         }
+    }
+
+    /// Decides an op whose op id and order the node holds (or knows to be new).
+    fn decide(&mut self, ticket: Ticket, now: Timestamp) -> Decision {
+        if self.is_saturated() {
+            // No room in a batch until a commit ends. The op waits for it (its
+            // connection stays parked, so the ops behind it keep their order),
+            // unless so many wait already that the driver is not holding back
+            // (see `is_saturated`): then it is refused rather than queued
+            // without bound.
+            if self.deferred.len() >= self.settings.ops_per_batch_max.max(1) {
+                self.answer_now(
+                    ticket.reply,
+                    unavailable_reject(&ticket.request, "the server is busy"),
+                );
+                return Decision::Answered;
+            }
+            if let ReplyTo::Connection(conn_id) = ticket.reply
+                && let Some(connection) = self.connections.get_mut(&conn_id)
+            {
+                connection.op_parked = true;
+            }
+            self.deferred.push_back(ticket);
+            return Decision::Deferred;
+        }
+        self.decide_now(ticket, now);
+        Decision::Answered
+    }
+
+    fn decide_now(&mut self, ticket: Ticket, now: Timestamp) {
         let Ticket {
             reply,
             source,
