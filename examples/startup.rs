@@ -60,6 +60,7 @@ async fn shop(store: &SqliteStore) -> Result<(Config, Session, Product, PaymentM
             tax_ids: vec![],
             tracks_stock: false,
             on_hand: Quantity::ZERO,
+            low_stock: None,
         })
         .await?;
     let cash = store

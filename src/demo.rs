@@ -86,6 +86,9 @@ enum Rate {
 /// (name, price in cents, tax, on hand when stock is tracked)
 type DemoProduct = (&'static str, i64, Rate, Option<i64>);
 
+/// The low-stock threshold of the demo's tracked products, in units.
+const DEMO_LOW_STOCK_UNITS: i64 = 5;
+
 const CATALOG: &[(&str, &[DemoProduct])] = &[
     (
         "Coffee",
@@ -245,6 +248,10 @@ async fn seed(store: &dyn Store) -> Result<DemoOutcome> {
                     tax_ids: vec![tax_id],
                     tracks_stock: on_hand.is_some(),
                     on_hand: Quantity::from_milli(on_hand.unwrap_or(0) * 1000)?,
+                    // Tracked goods are low at 5 left: the back office highlights them.
+                    low_stock: on_hand
+                        .map(|_| Quantity::from_milli(DEMO_LOW_STOCK_UNITS * 1000))
+                        .transpose()?,
                 })
                 .await?;
             next_barcode += 1;

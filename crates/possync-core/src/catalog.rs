@@ -135,6 +135,8 @@ pub struct Product {
     pub tax_ids: Vec<TaxId>,
     pub tracks_stock: bool,
     pub on_hand: Quantity,
+    /// At or below this, a tracked product is low on stock (`None`: no threshold).
+    pub low_stock: Option<Quantity>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -152,6 +154,8 @@ pub struct ProductNew {
     pub tracks_stock: bool,
     #[serde(default)]
     pub on_hand: Quantity,
+    #[serde(default, deserialize_with = "threshold")]
+    pub low_stock: Option<Quantity>,
 }
 
 /// A partial update of a product. `Some(None)` clears an optional field.
@@ -168,6 +172,25 @@ pub struct ProductChanges {
     pub tax_ids: Option<Vec<TaxId>>,
     pub tracks_stock: Option<bool>,
     pub on_hand: Option<Quantity>,
+    #[serde(default, deserialize_with = "present_threshold")]
+    pub low_stock: Option<Option<Quantity>>,
+}
+
+/// A low-stock threshold: a quantity of zero or more, or null for none.
+fn threshold<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Quantity>, D::Error> {
+    let threshold = Option::<Quantity>::deserialize(deserializer)?;
+    if threshold.is_some_and(|threshold| threshold < Quantity::ZERO) {
+        return Err(de::Error::custom(
+            "a low-stock threshold cannot be negative",
+        ));
+    }
+    Ok(threshold)
+}
+
+fn present_threshold<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Option<Quantity>>, D::Error> {
+    threshold(deserializer).map(Some)
 }
 
 /// Marks a field that was present in the JSON (possibly as null) as `Some(value)`.
@@ -188,7 +211,16 @@ impl Product {
             tax_ids: new.tax_ids,
             tracks_stock: new.tracks_stock,
             on_hand: new.on_hand,
+            low_stock: new.low_stock,
         }
+    }
+
+    /// A tracked product at or below its threshold.
+    pub fn is_low_on_stock(&self) -> bool {
+        self.tracks_stock
+            && self
+                .low_stock
+                .is_some_and(|threshold| self.on_hand <= threshold)
     }
 
     pub fn apply_changes(&mut self, changes: ProductChanges) {
@@ -212,6 +244,9 @@ impl Product {
         }
         if let Some(on_hand) = changes.on_hand {
             self.on_hand = on_hand;
+        }
+        if let Some(low_stock) = changes.low_stock {
+            self.low_stock = low_stock;
         }
     }
 }

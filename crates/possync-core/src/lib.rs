@@ -20,6 +20,7 @@ pub mod patch;
 pub mod payment;
 pub mod receipt;
 pub mod report;
+pub mod stock;
 pub mod text;
 pub mod timestamp;
 pub mod totals;
@@ -46,6 +47,10 @@ pub use receipt::{
 pub use report::{
     CashMove, CashSummary, PaidOrderSummary, PaymentTotal, ReportError, ReportTax, SessionActivity,
     SessionReport, session_report,
+};
+pub use stock::{
+    AdjustmentReason, StockAdjustment, StockAdjustmentError, StockAdjustmentInput, StockMoveEntry,
+    StockMoveReason, plan_stock_adjustment,
 };
 pub use text::{Name, Note, TextError};
 pub use timestamp::Timestamp;

@@ -36,6 +36,7 @@ fn catalog() -> EngineCatalog {
         tax_ids: vec![TaxId(1)],
         tracks_stock: false,
         on_hand: Quantity::ZERO,
+        low_stock: None,
     }];
     let taxes = vec![Tax {
         id: TaxId(1),

@@ -132,6 +132,9 @@ pub struct Product {
     /// Quantity as a decimal string, at most 3 fractional digits.
     #[schema(example = "12")]
     pub on_hand: String,
+    /// At or below this, a tracked product is low on stock; `null`: no threshold.
+    #[schema(example = "5")]
+    pub low_stock: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -146,6 +149,9 @@ pub struct ProductNew {
     pub tracks_stock: Option<bool>,
     #[schema(example = "12")]
     pub on_hand: Option<String>,
+    /// Zero or more; `null` for no threshold.
+    #[schema(example = "5")]
+    pub low_stock: Option<String>,
 }
 
 /// A partial update; `null` clears `category_id` or `barcode`.
@@ -157,7 +163,11 @@ pub struct ProductChanges {
     pub barcode: Option<String>,
     pub tax_ids: Option<Vec<i64>>,
     pub tracks_stock: Option<bool>,
+    /// For a tracked product, a new on-hand is recorded as a stock count (a
+    /// move with reason `count`) by the manager who sent it.
     pub on_hand: Option<String>,
+    /// `null` removes the threshold.
+    pub low_stock: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -666,4 +676,73 @@ pub struct InvoiceDocument {
     pub tax: i64,
     pub total: i64,
     pub payments: Vec<ReceiptPayment>,
+}
+
+/// Why stock moved: a paid order (`sale`, `refund`) or a manager's adjustment.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StockMoveReason {
+    Sale,
+    Refund,
+    Count,
+    Delivery,
+    Damage,
+    Loss,
+    Correction,
+}
+
+/// The reasons a manager may give for an adjustment.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AdjustmentReason {
+    Count,
+    Delivery,
+    Damage,
+    Loss,
+    Correction,
+}
+
+/// One stock move of a product.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StockMoveEntry {
+    /// Ascending in the order moves were written.
+    pub id: i64,
+    pub product_id: i64,
+    /// Signed quantity as a decimal string: positive brings goods in.
+    #[schema(example = "-2")]
+    pub qty: String,
+    pub reason: StockMoveReason,
+    pub note: String,
+    #[schema(format = DateTime)]
+    pub at: String,
+    /// The paid order of a sale or refund.
+    pub order_id: Option<Uuid>,
+    /// That order's receipt number.
+    pub receipt_number: Option<String>,
+    /// The manager who made an adjustment.
+    pub user_id: Option<i64>,
+}
+
+/// A manual adjustment: a count gives `counted`, every other reason a signed
+/// `qty` (a delivery positive, damage and loss negative); a correction needs a note.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"reason": "delivery", "qty": "24", "note": "Supplier note 118"}))]
+pub struct StockAdjustmentInput {
+    pub reason: AdjustmentReason,
+    #[schema(example = "24")]
+    pub qty: Option<String>,
+    #[schema(example = "12")]
+    pub counted: Option<String>,
+    /// Up to 1,000 characters.
+    pub note: Option<String>,
+}
+
+/// The move an adjustment made, and the product's stock after it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StockAdjusted {
+    #[serde(rename = "move")]
+    pub stock_move: StockMoveEntry,
+    /// On hand after the move, as a decimal string.
+    #[schema(example = "36")]
+    pub on_hand: String,
 }

@@ -74,6 +74,7 @@ pub fn catalog() -> EngineCatalog {
             tax_ids: vec![TaxId(1 + n % 2)],
             tracks_stock: false,
             on_hand: Quantity::ZERO,
+            low_stock: None,
         })
         .collect();
     let customers = vec![Customer {

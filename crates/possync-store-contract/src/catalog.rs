@@ -241,6 +241,7 @@ pub async fn catalog<S: Store + ?Sized>(store: Arc<S>) {
         tax_ids: vec![included.id, vat.id, included.id],
         tracks_stock: true,
         on_hand: qty(5_500),
+        low_stock: Some(qty(2_000)),
     };
     let tea = ok(store.create_product(&tea_new).await, "create tea");
     assert_eq!(tea.name.as_str(), "Tea");
@@ -248,7 +249,10 @@ pub async fn catalog<S: Store + ?Sized>(store: Arc<S>) {
     assert_eq!(tea.category_id, Some(drinks.id));
     assert_eq!(tea.barcode, Some(barcode("123")));
     assert_eq!(tea.tax_ids, vec![vat.id, included.id]);
-    assert_eq!((tea.tracks_stock, tea.on_hand), (true, qty(5_500)));
+    assert_eq!(
+        (tea.tracks_stock, tea.on_hand, tea.low_stock),
+        (true, qty(5_500), Some(qty(2_000)))
+    );
     assert_eq!(ok(store.get_product(tea.id).await, "get tea"), tea);
 
     let message = expect_invalid(
@@ -292,6 +296,7 @@ pub async fn catalog<S: Store + ?Sized>(store: Arc<S>) {
         tax_ids: vec![],
         tracks_stock: false,
         on_hand: Quantity::ZERO,
+        low_stock: None,
     };
     let biscuits = ok(
         store.create_product(&no_barcode).await,
@@ -383,6 +388,7 @@ pub async fn catalog<S: Store + ?Sized>(store: Arc<S>) {
                     tax_ids: Some(vec![vat.id]),
                     tracks_stock: Some(false),
                     on_hand: Some(qty(-250)),
+                    low_stock: Some(Some(qty(1_000))),
                 },
             )
             .await,
@@ -399,6 +405,7 @@ pub async fn catalog<S: Store + ?Sized>(store: Arc<S>) {
             tax_ids: vec![vat.id],
             tracks_stock: false,
             on_hand: qty(-250),
+            low_stock: Some(qty(1_000)),
         }
     );
     let scone = ok(

@@ -215,6 +215,7 @@ pub(crate) async fn open_shop<S: Store + ?Sized>(store: &S) -> Shop {
                 tax_ids: vec![vat.id],
                 tracks_stock: true,
                 on_hand: qty(10_000),
+                low_stock: None,
             })
             .await,
         "create coffee",
@@ -229,6 +230,7 @@ pub(crate) async fn open_shop<S: Store + ?Sized>(store: &S) -> Shop {
                 tax_ids: vec![],
                 tracks_stock: false,
                 on_hand: Quantity::ZERO,
+                low_stock: None,
             })
             .await,
         "create cake",

@@ -37,7 +37,7 @@ pub use orders::{
 };
 pub use payments::{
     concurrent_payments_number_receipts_and_invoices, payment_effects, session_report,
-    shop_and_cash_moves,
+    shop_and_cash_moves, stock_adjustments,
 };
 pub use sessions::{concurrent_session_opens, sessions};
 pub use shared_database::{
@@ -82,6 +82,7 @@ macro_rules! store_contract_tests {
             contract_session_report => session_report,
             contract_concurrent_payments_number_receipts_and_invoices => concurrent_payments_number_receipts_and_invoices,
             contract_shop_and_cash_moves => shop_and_cash_moves,
+            contract_stock_adjustments => stock_adjustments,
             contract_list_orders_by_state => list_orders_by_state,
             contract_pages_of_orders_sessions_and_history => pages_of_orders_sessions_and_history,
             contract_group_commits_of_many_ops => group_commits_of_many_ops,

@@ -523,3 +523,124 @@ pub async fn shop_and_cash_moves<S: Store + ?Sized>(store: Arc<S>) {
         "cash move of a closed session",
     );
 }
+
+/// Adjustments by hand write a move (reason, note, user) and the new level in
+/// one transaction; a refused one writes nothing; a product's moves page
+/// newest first and name a sale's order and receipt number.
+pub async fn stock_adjustments<S: Store + ?Sized>(store: Arc<S>) {
+    let store = &*store;
+    let shop = open_shop(store).await;
+    let till = open_till(store, &shop, &shop.counter_1, 0).await;
+    let order = draft(store, &till, None, false, &[(shop.coffee.id, 2_000, 0)]).await;
+    let paid = pay(store, &till, &order, &[(shop.cash.id, 1_000)], false).await;
+    let adjust = |reason: AdjustmentReason, qty: Option<i64>, counted: Option<i64>, text: &str| {
+        StockAdjustmentInput {
+            reason,
+            qty: qty.map(crate::fixtures::qty),
+            counted: counted.map(crate::fixtures::qty),
+            note: note(text),
+        }
+    };
+
+    let delivery = adjust(AdjustmentReason::Delivery, Some(5_000), None, "pallet 7");
+    let at = tick();
+    let (delivered, coffee) = ok(
+        store
+            .adjust_stock(shop.coffee.id, &delivery, shop.manager.id, at)
+            .await,
+        "a delivery",
+    );
+    assert_eq!(coffee.on_hand, qty(13_000), "10 - 2 sold + 5 delivered");
+    assert_eq!(
+        delivered,
+        StockMoveEntry {
+            id: delivered.id,
+            product_id: shop.coffee.id,
+            qty: qty(5_000),
+            reason: StockMoveReason::Delivery,
+            note: note("pallet 7"),
+            at,
+            order_id: None,
+            receipt_number: None,
+            user_id: Some(shop.manager.id),
+        }
+    );
+    let count = adjust(AdjustmentReason::Count, None, Some(12_000), "");
+    let (counted, coffee) = ok(
+        store
+            .adjust_stock(shop.coffee.id, &count, shop.manager.id, tick())
+            .await,
+        "a count",
+    );
+    assert_eq!((counted.qty, coffee.on_hand), (qty(-1_000), qty(12_000)));
+
+    // Refused: an untracked product, a delivery taking out, an unknown product.
+    let message = expect_invalid(
+        store
+            .adjust_stock(shop.cake.id, &delivery, shop.manager.id, tick())
+            .await,
+        "an untracked product",
+    );
+    assert_eq!(message, "this product does not track stock");
+    expect_invalid(
+        store
+            .adjust_stock(
+                shop.coffee.id,
+                &adjust(AdjustmentReason::Delivery, Some(-1_000), None, ""),
+                shop.manager.id,
+                tick(),
+            )
+            .await,
+        "a delivery that takes goods out",
+    );
+    expect_not_found(
+        store
+            .adjust_stock(ProductId(MISSING_ID), &delivery, shop.manager.id, tick())
+            .await,
+        "product",
+        "an unknown product",
+    );
+    assert_eq!(
+        ok(store.get_product(shop.coffee.id).await, "coffee").on_hand,
+        qty(12_000),
+        "refusals moved nothing"
+    );
+
+    // Newest first, a page at a time; the sale names its order and receipt.
+    let first_page = ok(
+        store.list_stock_moves_page(shop.coffee.id, None, 2).await,
+        "the first page",
+    );
+    assert_eq!(first_page, vec![counted.clone(), delivered.clone()]);
+    let rest = ok(
+        store
+            .list_stock_moves_page(shop.coffee.id, Some(delivered.id), 2)
+            .await,
+        "the rest",
+    );
+    assert_eq!(rest.len(), 1, "{rest:?}");
+    assert_eq!(rest[0].reason, StockMoveReason::Sale);
+    assert_eq!(rest[0].qty, qty(-2_000));
+    assert_eq!(rest[0].order_id, Some(paid.id));
+    assert_eq!(rest[0].receipt_number.as_deref(), Some("Counter 1/0001"));
+    assert_eq!(rest[0].user_id, None);
+    assert_eq!(
+        ok(store.list_stock_moves(shop.coffee.id).await, "sale moves").len(),
+        1,
+        "the moves of paid orders leave adjustments out"
+    );
+    assert!(
+        ok(
+            store.list_stock_moves_page(shop.cake.id, None, 10).await,
+            "cake"
+        )
+        .is_empty()
+    );
+    expect_not_found(
+        store
+            .list_stock_moves_page(ProductId(MISSING_ID), None, 10)
+            .await,
+        "product",
+        "moves of an unknown product",
+    );
+}

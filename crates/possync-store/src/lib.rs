@@ -385,8 +385,29 @@ pub trait Store: Send + Sync + 'static {
         after_version: u64,
         limit: u32,
     ) -> StoreResult<Vec<HistoryEntry>>;
-    /// The stock moves of a product, oldest first (`NotFound` for an unknown product).
+    /// The stock moves of paid orders (sales and refunds) of a product, oldest
+    /// first (`NotFound` for an unknown product).
     async fn list_stock_moves(&self, product_id: ProductId) -> StoreResult<Vec<StockMove>>;
+    /// Every stock move of a product (sales, refunds and adjustments), newest
+    /// first: at most `limit` with an id below `before` (`NotFound` for an
+    /// unknown product).
+    async fn list_stock_moves_page(
+        &self,
+        product_id: ProductId,
+        before: Option<i64>,
+        limit: u32,
+    ) -> StoreResult<Vec<StockMoveEntry>>;
+    /// Adjusts a product's stock by hand in one transaction: reads its level,
+    /// plans the move with [`plan_stock_adjustment`] and writes the move (by
+    /// `user_id`) and the new level. Answers the move and the product after
+    /// it; a refused plan is `Invalid` and changes nothing.
+    async fn adjust_stock(
+        &self,
+        product_id: ProductId,
+        input: &StockAdjustmentInput,
+        user_id: UserId,
+        at: Timestamp,
+    ) -> StoreResult<(StockMoveEntry, Product)>;
     /// Every invoice, by number.
     async fn list_invoices(&self) -> StoreResult<Vec<Invoice>>;
 

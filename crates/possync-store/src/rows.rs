@@ -118,6 +118,7 @@ pub(crate) struct ProductRow {
     pub(crate) barcode: Option<String>,
     pub(crate) tracks_stock: bool,
     pub(crate) on_hand_milli: i64,
+    pub(crate) low_stock_milli: Option<i64>,
 }
 
 impl ProductRow {
@@ -134,6 +135,10 @@ impl ProductRow {
             tax_ids,
             tracks_stock: self.tracks_stock,
             on_hand: decode_quantity(self.on_hand_milli, "stock on hand")?,
+            low_stock: self
+                .low_stock_milli
+                .map(|milli| decode_quantity(milli, "low-stock threshold"))
+                .transpose()?,
         })
     }
 }
@@ -460,6 +465,53 @@ pub(crate) fn decode_stock_moves(
                 at: timestamp(at),
             })
         })
+        .collect()
+}
+
+/// A stock move as read by a listing: `(id, qty, at, reason, note, order id,
+/// receipt number, user id)`. A move with an order is a sale or refund (its
+/// reason is empty); one without names the reason a manager gave.
+pub(crate) type StockMoveRow = (
+    i64,
+    i64,
+    i64,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+);
+
+pub(crate) fn decode_stock_move_entries(
+    product_id: ProductId,
+    rows: Vec<StockMoveRow>,
+) -> StoreResult<Vec<StockMoveEntry>> {
+    rows.into_iter()
+        .map(
+            |(id, qty_milli, at, reason, note, order_id, receipt_number, user_id)| {
+                let qty = decode_quantity(qty_milli, "stock move")?;
+                let order_id = order_id
+                    .map(|text| decode_uuid(&text, "order id").map(OrderId))
+                    .transpose()?;
+                let reason = match order_id {
+                    Some(_) => StockMoveReason::of_payment(qty),
+                    None => AdjustmentReason::parse(&reason)
+                        .ok_or_else(|| corrupt("stock move reason", &reason))?
+                        .into(),
+                };
+                Ok(StockMoveEntry {
+                    id,
+                    product_id,
+                    qty,
+                    reason,
+                    note: Note::parse(&note).map_err(|error| corrupt("stock move note", error))?,
+                    at: timestamp(at),
+                    order_id,
+                    receipt_number,
+                    user_id: user_id.map(UserId),
+                })
+            },
+        )
         .collect()
 }
 

@@ -26,6 +26,12 @@ use possync_core::*;
 /// `$record`, `$new` and `$changes` name both the core type (used to parse and
 /// encode) and its schema mirror in [`crate::schemas`] (used for the document).
 macro_rules! catalog_collection {
+    (@update $state:ident, $manager:ident, $id:ident, $changes:ident, $store_update:ident) => {
+        $state.store.$store_update($id, &$changes).await?
+    };
+    (@update $state:ident, $manager:ident, $id:ident, $changes:ident, $store_update:ident, $via:path) => {
+        $via(&$state, &$manager, $id, $changes).await?
+    };
     (
         collection_path: $collection_path:literal,
         item_path: $item_path:literal,
@@ -37,7 +43,7 @@ macro_rules! catalog_collection {
         list: $list_handler:ident => $store_list:ident, $list_doc:literal,
         create: $create_handler:ident => $store_create:ident by $creator:ident, $create_doc:literal,
         get: $get_handler:ident => $store_get:ident, $get_doc:literal,
-        update: $update_handler:ident => $store_update:ident, $update_doc:literal $(,)?
+        update: $update_handler:ident => $store_update:ident $(via $update_via:path)?, $update_doc:literal $(,)?
     ) => {
         #[doc = $list_doc]
         #[utoipa::path(
@@ -134,10 +140,7 @@ macro_rules! catalog_collection {
             ApiJson(changes): ApiJson<$changes>,
         ) -> ApiResult<Json<$record>> {
             let before = state.store.$store_get(id).await?;
-            let record = state
-                .store
-                .$store_update(id, &changes)
-                .await?;
+            let record = catalog_collection!(@update state, manager, id, changes, $store_update $(, $update_via)?);
             state.notify(ShopChange::Catalog).await;
             audit::record(
                 &state,
@@ -163,7 +166,7 @@ catalog_collection! {
     list: list_products => list_products, "Lists the products on sale.",
     create: create_product => create_product by ManagerCaller, "Adds a product; its category and taxes must exist and its barcode be unused.",
     get: get_product => get_product, "One product.",
-    update: update_product => update_product, "Changes a product; `null` clears its category or barcode.",
+    update: update_product => update_product via update_product_counting_stock, "Changes a product; `null` clears its category, barcode or low-stock threshold. A new `on_hand` of a tracked product is recorded as a stock count (a move with reason `count`) by the manager.",
 }
 
 catalog_collection! {
@@ -220,6 +223,59 @@ catalog_collection! {
     create: create_payment_method => create_payment_method by ManagerCaller, "Adds a payment method.",
     get: get_payment_method => get_payment_method, "One payment method.",
     update: update_payment_method => update_payment_method, "Changes a payment method.",
+}
+
+/// A product change in which a new on-hand of a tracked product is a stock
+/// count: the other fields are written first (so `tracks_stock: true` and an
+/// `on_hand` in one change count the newly tracked product), then the count is
+/// a move by this manager, like any adjustment. An untracked product's on-hand
+/// means nothing and is written as it is.
+async fn update_product_counting_stock(
+    state: &AppState,
+    manager: &User,
+    product_id: ProductId,
+    mut changes: ProductChanges,
+) -> ApiResult<Product> {
+    let counted = changes.on_hand.take();
+    if let Some(counted) = counted
+        && counted < Quantity::ZERO
+    {
+        let tracks_stock = match changes.tracks_stock {
+            Some(tracks_stock) => tracks_stock,
+            None => state.store.get_product(product_id).await?.tracks_stock,
+        };
+        if tracks_stock {
+            // Refused before anything is written, like the count itself would be.
+            return Err(ApiError::invalid(
+                StockAdjustmentError::NegativeCount.to_string(),
+            ));
+        }
+    }
+    let product = state.store.update_product(product_id, &changes).await?;
+    let Some(counted) = counted else {
+        return Ok(product);
+    };
+    if !product.tracks_stock {
+        let on_hand_only = ProductChanges {
+            on_hand: Some(counted),
+            ..ProductChanges::default()
+        };
+        return Ok(state
+            .store
+            .update_product(product_id, &on_hand_only)
+            .await?);
+    }
+    if product.on_hand == counted {
+        return Ok(product);
+    }
+    let count = StockAdjustmentInput {
+        reason: AdjustmentReason::Count,
+        qty: None,
+        counted: Some(counted),
+        note: Note::parse("on hand changed in the product form").unwrap_or_default(),
+    };
+    super::stock::record_adjustment(state, manager, product_id, &count).await?;
+    Ok(state.store.get_product(product_id).await?)
 }
 
 /// Who added a record, for the log and the audit trail.

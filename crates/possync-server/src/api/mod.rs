@@ -16,6 +16,7 @@ pub mod orders;
 pub mod paging;
 pub mod receipts;
 pub mod sessions;
+pub mod stock;
 pub mod system;
 pub mod users;
 
@@ -94,6 +95,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(invoices::get_invoice))
         .routes(routes!(invoices::invoice_pdf))
         .routes(routes!(audit::list_audit))
+        .routes(routes!(stock::list_stock_moves, stock::adjust_stock))
 }
 
 /// The OpenAPI document of [`routes`], as served at `/api/v1/openapi.json`.

@@ -20,7 +20,8 @@ async fn products_round_trip_with_exact_numbers() {
         product,
         json!({
             "id": ids.product_id, "name": "Espresso", "price": 220, "category_id": ids.category_id,
-            "barcode": "8420001000005", "tax_ids": [ids.tax_id], "tracks_stock": false, "on_hand": "0"
+            "barcode": "8420001000005", "tax_ids": [ids.tax_id], "tracks_stock": false, "on_hand": "0",
+            "low_stock": null
         })
     );
     let (status, changed) = app

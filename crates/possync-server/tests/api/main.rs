@@ -18,4 +18,5 @@ mod roles;
 mod security;
 mod sessions;
 mod staff;
+mod stock;
 mod web;

@@ -64,6 +64,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/invoices/{id}"),
     ("get", "/api/v1/invoices/{id}/pdf"),
     ("get", "/api/v1/audit"),
+    ("get", "/api/v1/products/{id}/stock_moves"),
+    ("post", "/api/v1/products/{id}/stock_moves"),
 ];
 
 const HTTP_METHODS: [&str; 8] = [

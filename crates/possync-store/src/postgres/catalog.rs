@@ -18,10 +18,10 @@ use sqlx::postgres::PgConnection;
 use std::collections::BTreeSet;
 
 const PRODUCT_COLUMNS: &str =
-    "id, name, price_minor, category_id, barcode, tracks_stock, on_hand_milli";
+    "id, name, price_minor, category_id, barcode, tracks_stock, on_hand_milli, low_stock_milli";
 
 /// `lock` adds `FOR UPDATE`: the caller is about to change the product.
-async fn load_product(
+pub(super) async fn load_product(
     conn: &mut PgConnection,
     product_id: ProductId,
     lock: bool,
@@ -251,8 +251,8 @@ pub(super) async fn create_product(
     )
     .await?;
     let product_id: i64 = sqlx::query_scalar(
-        "INSERT INTO products (name, price_minor, category_id, barcode, tracks_stock, on_hand_milli) \
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        "INSERT INTO products (name, price_minor, category_id, barcode, tracks_stock, on_hand_milli, low_stock_milli) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
     )
     .bind(new.name.as_str())
     .bind(new.price.minor())
@@ -260,6 +260,7 @@ pub(super) async fn create_product(
     .bind(new.barcode.as_ref().map(Barcode::as_str))
     .bind(new.tracks_stock)
     .bind(new.on_hand.milli())
+    .bind(new.low_stock.map(Quantity::milli))
     .fetch_one(&mut *tx)
     .await
     .map_err(product_write_error)?;
@@ -288,7 +289,7 @@ pub(super) async fn update_product(
     .await?;
     sqlx::query(
         "UPDATE products SET name = $1, price_minor = $2, category_id = $3, barcode = $4, \
-         tracks_stock = $5, on_hand_milli = $6 WHERE id = $7",
+         tracks_stock = $5, on_hand_milli = $6, low_stock_milli = $7 WHERE id = $8",
     )
     .bind(product.name.as_str())
     .bind(product.price.minor())
@@ -296,6 +297,7 @@ pub(super) async fn update_product(
     .bind(product.barcode.as_ref().map(Barcode::as_str))
     .bind(product.tracks_stock)
     .bind(product.on_hand.milli())
+    .bind(product.low_stock.map(Quantity::milli))
     .bind(product_id.0)
     .execute(&mut *tx)
     .await

@@ -94,7 +94,8 @@ pub(super) async fn list_stock_moves(
         return Err(StoreError::NotFound("product"));
     }
     let rows: Vec<(String, i64, i64)> = sqlx::query_as(
-        "SELECT order_id::text, qty_milli, at FROM stock_moves WHERE product_id = $1 ORDER BY id",
+        "SELECT order_id::text, qty_milli, at FROM stock_moves \
+         WHERE product_id = $1 AND order_id IS NOT NULL ORDER BY id",
     )
     .bind(product_id.0)
     .fetch_all(&mut *tx)

@@ -12,9 +12,12 @@ use sqlx::error::ErrorKind;
 use sqlx::sqlite::SqliteConnection;
 use std::collections::BTreeSet;
 
-async fn load_product(conn: &mut SqliteConnection, product_id: ProductId) -> StoreResult<Product> {
+pub(super) async fn load_product(
+    conn: &mut SqliteConnection,
+    product_id: ProductId,
+) -> StoreResult<Product> {
     let row = sqlx::query_as::<_, ProductRow>(
-        "SELECT id, name, price_minor, category_id, barcode, tracks_stock, on_hand_milli FROM products WHERE id = ?",
+        "SELECT id, name, price_minor, category_id, barcode, tracks_stock, on_hand_milli, low_stock_milli FROM products WHERE id = ?",
     )
     .bind(product_id.0)
     .fetch_optional(&mut *conn)
@@ -170,7 +173,7 @@ async fn write_product_taxes(
 pub(super) async fn list_products(store: &SqliteStore) -> StoreResult<Vec<Product>> {
     let mut tx = store.read_tx().await?;
     let rows = sqlx::query_as::<_, ProductRow>(
-        "SELECT id, name, price_minor, category_id, barcode, tracks_stock, on_hand_milli FROM products ORDER BY id",
+        "SELECT id, name, price_minor, category_id, barcode, tracks_stock, on_hand_milli, low_stock_milli FROM products ORDER BY id",
     )
     .fetch_all(&mut *tx)
     .await
@@ -205,8 +208,8 @@ pub(super) async fn create_product(store: &SqliteStore, new: &ProductNew) -> Sto
     )
     .await?;
     let product_id = sqlx::query(
-        "INSERT INTO products (name, price_minor, category_id, barcode, tracks_stock, on_hand_milli) \
-         VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO products (name, price_minor, category_id, barcode, tracks_stock, on_hand_milli, low_stock_milli) \
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(new.name.as_str())
     .bind(new.price.minor())
@@ -214,6 +217,7 @@ pub(super) async fn create_product(store: &SqliteStore, new: &ProductNew) -> Sto
     .bind(new.barcode.as_ref().map(Barcode::as_str))
     .bind(new.tracks_stock)
     .bind(new.on_hand.milli())
+    .bind(new.low_stock.map(Quantity::milli))
     .execute(&mut *tx)
     .await
     .map_err(product_write_error)?
@@ -243,7 +247,7 @@ pub(super) async fn update_product(
     .await?;
     sqlx::query(
         "UPDATE products SET name = ?, price_minor = ?, category_id = ?, barcode = ?, tracks_stock = ?, \
-         on_hand_milli = ? WHERE id = ?",
+         on_hand_milli = ?, low_stock_milli = ? WHERE id = ?",
     )
     .bind(product.name.as_str())
     .bind(product.price.minor())
@@ -251,6 +255,7 @@ pub(super) async fn update_product(
     .bind(product.barcode.as_ref().map(Barcode::as_str))
     .bind(product.tracks_stock)
     .bind(product.on_hand.milli())
+    .bind(product.low_stock.map(Quantity::milli))
     .bind(product_id.0)
     .execute(&mut *tx)
     .await

@@ -21,6 +21,7 @@ mod commit;
 mod configs;
 mod orders;
 mod sessions;
+mod stock;
 mod terminals;
 mod users;
 
@@ -559,6 +560,23 @@ impl Store for SqliteStore {
 
     async fn list_stock_moves(&self, product_id: ProductId) -> StoreResult<Vec<StockMove>> {
         orders::list_stock_moves(self, product_id).await
+    }
+    async fn list_stock_moves_page(
+        &self,
+        product_id: ProductId,
+        before: Option<i64>,
+        limit: u32,
+    ) -> StoreResult<Vec<StockMoveEntry>> {
+        stock::list_stock_moves_page(self, product_id, before, limit).await
+    }
+    async fn adjust_stock(
+        &self,
+        product_id: ProductId,
+        input: &StockAdjustmentInput,
+        user_id: UserId,
+        at: Timestamp,
+    ) -> StoreResult<(StockMoveEntry, Product)> {
+        stock::adjust_stock(self, product_id, input, user_id, at).await
     }
 
     async fn list_invoices(&self) -> StoreResult<Vec<Invoice>> {

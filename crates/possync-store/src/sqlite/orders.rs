@@ -92,7 +92,8 @@ pub(super) async fn list_stock_moves(
         return Err(StoreError::NotFound("product"));
     }
     let rows: Vec<(String, i64, i64)> = sqlx::query_as(
-        "SELECT order_id, qty_milli, at FROM stock_moves WHERE product_id = ? ORDER BY id",
+        "SELECT order_id, qty_milli, at FROM stock_moves \
+         WHERE product_id = ? AND order_id IS NOT NULL ORDER BY id",
     )
     .bind(product_id.0)
     .fetch_all(&mut *tx)
