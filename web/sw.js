@@ -50,6 +50,7 @@ const SHELL_FILES = [
   '/js/views/backoffice/resource.js',
   '/js/views/backoffice/sessions.js',
   '/js/views/backoffice/shell.js',
+  '/js/views/backoffice/stock.js',
   '/js/views/backoffice/users.js',
   '/js/views/dialogs/countedcash.js',
   '/js/views/dialogs/customerpicker.js',

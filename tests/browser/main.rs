@@ -21,5 +21,6 @@ mod server;
 mod shop;
 mod shop_story;
 mod staff;
+mod stock;
 mod tabs;
 mod till;

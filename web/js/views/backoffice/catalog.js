@@ -15,9 +15,10 @@ export const productsSection = resourceSection({
     { name: 'tax_ids', label: 'Taxes', type: 'multi', options: 'taxes' },
     { name: 'barcode', label: 'Barcode', type: 'text', nullable: true },
     { name: 'tracks_stock', label: 'Track stock', type: 'checkbox' },
-    { name: 'on_hand', label: 'On hand', type: 'qty', onlyWhen: 'tracks_stock' },
+    { name: 'on_hand', label: 'On hand (a change is recorded as a count)', column: 'On hand', type: 'qty', onlyWhen: 'tracks_stock' },
+    { name: 'low_stock', label: 'Low stock at (empty: no warning)', column: 'Low at', type: 'qty', nullable: true, onlyWhen: 'tracks_stock' },
   ],
-  columns: ['name', 'price', 'category_id', 'tax_ids', 'barcode', 'on_hand'],
+  columns: ['name', 'price', 'category_id', 'tax_ids', 'barcode', 'on_hand', 'low_stock'],
 });
 
 export const categoriesSection = resourceSection({

@@ -16,7 +16,7 @@ export function fieldInput(lookups, f, value) {
     case 'money':
       return h('input', { type: 'text', inputmode: 'decimal', id: idAttr, testid, value: value == null ? '' : formatMoney(value) });
     case 'qty':
-      return h('input', { type: 'text', inputmode: 'decimal', id: idAttr, testid, value: value == null ? '0' : formatQty(parseQty(value) ?? 0) });
+      return h('input', { type: 'text', inputmode: 'decimal', id: idAttr, testid, value: value == null ? (f.nullable ? '' : '0') : formatQty(parseQty(value) ?? 0) });
     case 'percent':
       return h('input', { type: 'text', inputmode: 'decimal', id: idAttr, testid, value: value == null ? '' : String(value) });
     case 'password':
@@ -52,6 +52,7 @@ export function readField(f, input) {
       return v;
     }
     case 'qty': {
+      if (f.nullable && input.value.trim() === '') return null;
       const v = parseQty(input.value || '0');
       if (v === null) throw new Error(`${f.label}: not a valid quantity`);
       return formatQty(v);
@@ -75,7 +76,7 @@ export function readField(f, input) {
 
 /** A stored value in the shape `readField` answers, to send only what changed. */
 export function normalizeForCompare(f, value) {
-  if (f.type === 'qty') return formatQty(parseQty(value ?? '0') ?? 0);
+  if (f.type === 'qty') return f.nullable && value == null ? null : formatQty(parseQty(value ?? '0') ?? 0);
   if (f.type === 'percent') return value == null ? value : bpToPercent(percentToBp(value));
   if (f.type === 'multi') return value || [];
   if (f.type === 'checkbox') return !!value;

@@ -13,11 +13,13 @@ import { usersSection } from './users.js';
 import { sessionsSection } from './sessions.js';
 import { ordersSection } from './orders.js';
 import { auditSection } from './audit.js';
+import { stockSection } from './stock.js';
 import { Lookups } from './lookups.js';
 
 export const SECTIONS = [
   configsSection,
   productsSection,
+  stockSection,
   categoriesSection,
   taxesSection,
   customersSection,
