@@ -5,7 +5,7 @@
 use crate::io::{Peer, Source};
 use crate::rate::RateLimiter;
 use crate::settings::{NodeSettings, RateLimit};
-use possync_core::{OrderId, Timestamp};
+use possync_core::{ConfigId, OrderId, Timestamp};
 use possync_protocol::ClientMessage;
 use std::collections::{BTreeMap, VecDeque};
 
@@ -72,26 +72,29 @@ impl Limiters {
 }
 
 /// Sending every visible draft to a connection that said `hello`, paced by
-/// its queue: drafts are sent in id order, and the cursor says how far.
-/// A change to an order the cursor has not reached yet is not sent: the
-/// order goes out whole, at its then-committed version, when the cursor
-/// gets there. So nothing is sent twice and nothing is missed.
+/// its queue. Drafts are visited by origin config (only the terminal's own
+/// config and those linked to it), then by id: the cursor is a position in
+/// that (origin, id) order, which is total over all orders, so "passed" means
+/// the same whatever the links are. A change to an order the cursor has not
+/// reached yet is not sent: the order goes out whole, at its then-committed
+/// version, when the cursor gets there. So nothing is sent twice and nothing
+/// is missed, and a catch-up costs what the terminal sees, not what the shop holds.
 #[derive(Debug, Clone)]
 pub struct CatchUp {
     /// The versions the terminal holds.
     pub known: BTreeMap<OrderId, u64>,
-    /// The next draft id to consider; None once every draft was considered.
-    pub cursor: Option<OrderId>,
+    /// The next (origin config, draft id) to consider; None once every draft was considered.
+    pub cursor: Option<(ConfigId, OrderId)>,
     /// The ids in `known` the node holds nothing about are being asked of the store.
     pub known_lookup_pending: bool,
 }
 
 impl CatchUp {
-    /// Whether changes to `order_id` are sent to this connection yet.
-    pub fn has_passed(&self, order_id: OrderId) -> bool {
+    /// Whether changes to the order `order_id` of `origin` are sent to this connection yet.
+    pub fn has_passed(&self, origin: ConfigId, order_id: OrderId) -> bool {
         match self.cursor {
             None => true,
-            Some(cursor) => order_id < cursor,
+            Some(cursor) => (origin, order_id) < cursor,
         }
     }
 }
@@ -159,20 +162,20 @@ impl Connection {
     /// Catching up, the cursor has not reached `order_id`, and the terminal
     /// holds a copy of it: if it loses sight of the order now, it must be
     /// told `removed` now, because the cursor sends only what it sees.
-    pub fn holds_unreached(&self, order_id: OrderId) -> bool {
+    pub fn holds_unreached(&self, origin: ConfigId, order_id: OrderId) -> bool {
         match &self.phase {
             Phase::CatchingUp(catch_up) => {
-                !catch_up.has_passed(order_id) && catch_up.known.contains_key(&order_id)
+                !catch_up.has_passed(origin, order_id) && catch_up.known.contains_key(&order_id)
             }
             _ => false,
         }
     }
 
-    /// Whether changes to `order_id` are sent to this connection now.
-    pub fn receives_changes_of(&self, order_id: OrderId) -> bool {
+    /// Whether changes to the order `order_id` of `origin` are sent to this connection now.
+    pub fn receives_changes_of(&self, origin: ConfigId, order_id: OrderId) -> bool {
         match &self.phase {
             Phase::Live => true,
-            Phase::CatchingUp(catch_up) => catch_up.has_passed(order_id),
+            Phase::CatchingUp(catch_up) => catch_up.has_passed(origin, order_id),
             _ => false,
         }
     }

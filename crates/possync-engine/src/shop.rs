@@ -7,7 +7,7 @@ use crate::catalog::EngineCatalog;
 use crate::io::{ConfigInfo, Source};
 use possync_core::*;
 use possync_protocol::{OpRequest, RemovedReason, ServerMessage};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// A finished order, as much as is needed to answer ops and catch-ups about it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,8 +95,9 @@ pub struct ShopState {
     /// Orders finished by a batch not yet durable: never evicted, moved to
     /// `finished` once their batch commits, dropped if it fails.
     pub finished_pending: BTreeMap<OrderId, FinishedOrder>,
-    /// Open drafts by origin config, for the per-config cap.
-    pub drafts_per_config: BTreeMap<ConfigId, usize>,
+    /// The ids of the open drafts by origin config: the per-config cap, and
+    /// the catch-up, which visits only the configs a terminal may see.
+    pub drafts_by_origin: BTreeMap<ConfigId, BTreeSet<OrderId>>,
 }
 
 impl ShopState {
@@ -116,7 +117,7 @@ impl ShopState {
             drafts: BTreeMap::new(),
             finished: FifoMap::new(finished_cached_max),
             finished_pending: BTreeMap::new(),
-            drafts_per_config: BTreeMap::new(),
+            drafts_by_origin: BTreeMap::new(),
         };
         shop.set_configs(configs);
         for order in drafts.into_iter().filter(Order::is_draft) {
@@ -148,20 +149,36 @@ impl ShopState {
         }
     }
 
-    /// Puts a draft in (or replaces it), keeping the per-config counts.
+    /// Puts a draft in (or replaces it), keeping the index by origin.
     pub fn put_draft(&mut self, order: Order) {
-        let origin = order.origin.config_id;
-        if self.drafts.insert(order.id, order).is_none() {
-            *self.drafts_per_config.entry(origin).or_default() += 1;
+        let (origin, order_id) = (order.origin.config_id, order.id);
+        if self.drafts.insert(order_id, order).is_none() {
+            self.drafts_by_origin
+                .entry(origin)
+                .or_default()
+                .insert(order_id);
         }
     }
 
     pub fn take_draft(&mut self, order_id: OrderId) -> Option<Order> {
         let order = self.drafts.remove(&order_id)?;
-        if let Some(count) = self.drafts_per_config.get_mut(&order.origin.config_id) {
-            *count = count.saturating_sub(1);
+        let origin = order.origin.config_id;
+        if let Some(ids) = self.drafts_by_origin.get_mut(&origin) {
+            ids.remove(&order_id);
+            if ids.is_empty() {
+                self.drafts_by_origin.remove(&origin);
+            }
         }
         Some(order)
+    }
+
+    /// The first open draft of `origin` at or after `from`, in id order.
+    pub fn next_draft_of(&self, origin: ConfigId, from: OrderId) -> Option<OrderId> {
+        self.drafts_by_origin
+            .get(&origin)?
+            .range(from..)
+            .next()
+            .copied()
     }
 
     /// A finished order, pending or durable.
@@ -172,7 +189,9 @@ impl ShopState {
     }
 
     pub fn open_drafts_of(&self, config_id: ConfigId) -> usize {
-        self.drafts_per_config.get(&config_id).copied().unwrap_or(0)
+        self.drafts_by_origin
+            .get(&config_id)
+            .map_or(0, BTreeSet::len)
     }
 
     /// Decides `request` from `by` against the current state. Pure: the node

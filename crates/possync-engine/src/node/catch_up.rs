@@ -1,7 +1,9 @@
 //! `hello`'s catch-up, of any size, paced by the connection's queue.
 //!
-//! The terminal names the versions it holds (`known`). It is sent, in order
-//! id order, every committed draft it may see and holds at another version;
+//! The terminal names the versions it holds (`known`). It is sent, by origin
+//! config and then in order id order, every committed draft it may see and
+//! holds at another version (only the drafts of its own and linked configs
+//! are visited, so a catch-up costs what the terminal sees);
 //! `removed` for every order it names that it may have seen and no longer
 //! sees; the presence on what it sees; then `synced`. Orders go out only
 //! while the connection's queue holds less than `catch_up_bytes_ahead_max`;
@@ -49,7 +51,7 @@ impl Node {
         };
         connection.phase = Phase::CatchingUp(CatchUp {
             known,
-            cursor: Some(OrderId(Uuid::nil())),
+            cursor: Some((ConfigId(i64::MIN), OrderId(Uuid::nil()))),
             known_lookup_pending: !unknown.is_empty(),
         });
         for message in removed {
@@ -69,6 +71,19 @@ impl Node {
             // Memory may not equal the store for some orders until recovery is done.
             return;
         }
+        let Some(config_id) = self
+            .connections
+            .get(&conn_id)
+            .map(|connection| connection.peer.config.id)
+        else {
+            return;
+        };
+        // The configs whose drafts this terminal may see, in id order: its
+        // own and the linked ones (links do not change during this call).
+        let mut origins = self.shop.links.sync_with(config_id);
+        origins.push(config_id);
+        origins.sort_unstable();
+        origins.dedup();
         loop {
             let Some(connection) = self.connections.get(&conn_id) else {
                 return;
@@ -87,13 +102,23 @@ impl Node {
             {
                 return;
             }
-            let config_id = connection.peer.config.id;
-            let next = self.next_committed_draft(cursor).map(|order| {
+            let next = self.next_catch_up_draft(&origins, cursor).map(|order| {
                 let wanted = can_see_draft(order, config_id, &self.shop.links)
                     && catch_up.known.get(&order.id) != Some(&order.version);
-                (order.id, wanted.then(|| order.clone()))
+                (
+                    (order.origin.config_id, order.id),
+                    wanted.then(|| order.clone()),
+                )
             });
-            let next_cursor = next.as_ref().and_then(|(order_id, _)| successor(*order_id));
+            let next_cursor =
+                next.as_ref()
+                    .and_then(|((origin, order_id), _)| match successor(*order_id) {
+                        Some(after) => Some((*origin, after)),
+                        None => origins
+                            .iter()
+                            .find(|later| **later > *origin)
+                            .map(|later| (*later, OrderId(Uuid::nil()))),
+                    });
             if let Some(connection) = self.connections.get_mut(&conn_id)
                 && let Phase::CatchingUp(catch_up) = &mut connection.phase
             {
@@ -135,6 +160,26 @@ impl Node {
             self.send_one(conn_id, message);
         }
         self.send_one(conn_id, ServerMessage::Synced);
+    }
+
+    /// The first committed draft at or after `cursor` in (origin, id) order,
+    /// among the drafts of `origins` (sorted).
+    fn next_catch_up_draft(
+        &self,
+        origins: &[ConfigId],
+        (cursor_origin, cursor_id): (ConfigId, OrderId),
+    ) -> Option<&Order> {
+        origins
+            .iter()
+            .filter(|origin| **origin >= cursor_origin)
+            .find_map(|&origin| {
+                let from = if origin == cursor_origin {
+                    cursor_id
+                } else {
+                    OrderId(Uuid::nil())
+                };
+                self.next_committed_draft_of(origin, from)
+            })
     }
 
     /// The store answered about `known` ids the node held nothing of.

@@ -89,11 +89,17 @@ impl Node {
         !matches!(self.committed(order_id), Committed::Unknown)
     }
 
-    /// The first committed draft at or after `from`, in id order, for catch-up.
-    pub(crate) fn next_committed_draft(&self, from: OrderId) -> Option<&Order> {
+    /// The first committed draft of `origin` at or after `from`, in id order,
+    /// for catch-up: from memory's index by origin, and from the pre-images of
+    /// pending batches (a draft a pending batch finished is still committed).
+    pub(crate) fn next_committed_draft_of(
+        &self,
+        origin: ConfigId,
+        from: OrderId,
+    ) -> Option<&Order> {
         let mut from = from;
         loop {
-            let in_memory = self.shop.drafts.range(from..).next().map(|(id, _)| *id);
+            let in_memory = self.shop.next_draft_of(origin, from);
             let in_batches = self
                 .in_flight
                 .iter()
@@ -103,7 +109,12 @@ impl Node {
                     builder
                         .pre_images
                         .range(from..)
-                        .find(|(_, pre_image)| pre_image.draft.is_some())
+                        .find(|(_, pre_image)| {
+                            pre_image
+                                .draft
+                                .as_ref()
+                                .is_some_and(|draft| draft.origin.config_id == origin)
+                        })
                         .map(|(id, _)| *id)
                 })
                 .min();
@@ -312,7 +323,7 @@ impl Node {
         };
         let visible = order.as_ref().is_some_and(|order| {
             self.connections.get(&conn_id).is_some_and(|connection| {
-                connection.receives_changes_of(order.id)
+                connection.receives_changes_of(order.origin.config_id, order.id)
                     && can_see_draft(order, connection.peer.config.id, &self.shop.links)
             })
         });
@@ -346,8 +357,9 @@ impl Node {
             let config_id = connection.peer.config.id;
             let saw = before.is_some_and(|order| can_see_draft(order, config_id, &self.shop.links));
             let sees = can_see_draft(after, config_id, &self.shop.links);
-            if !connection.receives_changes_of(after.id) {
-                if !sees && connection.holds_unreached(after.id) {
+            let origin = after.origin.config_id;
+            if !connection.receives_changes_of(origin, after.id) {
+                if !sees && connection.holds_unreached(origin, after.id) {
                     lost.push(conn_id);
                 }
                 continue;
@@ -569,8 +581,8 @@ impl Node {
             let saw = told.is_some_and(|order| can_see_draft(order, config_id, &self.shop.links));
             let sees =
                 stored.is_some_and(|order| can_see_draft(order, config_id, &self.shop.links));
-            if !connection.receives_changes_of(order_id) {
-                if !sees && connection.holds_unreached(order_id) {
+            if !connection.receives_changes_of(origin, order_id) {
+                if !sees && connection.holds_unreached(origin, order_id) {
                     lost.push(conn_id);
                 }
                 continue;

@@ -556,7 +556,7 @@ impl Node {
             .into_iter()
             .filter(|conn_id| {
                 self.connections.get(conn_id).is_some_and(|connection| {
-                    connection.receives_changes_of(order_id)
+                    connection.receives_changes_of(order.origin.config_id, order_id)
                         && can_see_draft(order, connection.peer.config.id, &self.shop.links)
                 })
             })

@@ -293,8 +293,8 @@ impl Node {
                     .filter(|conn_id| {
                         node.connections.get(conn_id).is_some_and(|connection| {
                             !connection.closing
-                                && (connection.receives_changes_of(order_id)
-                                    || (losing && connection.holds_unreached(order_id)))
+                                && (connection.receives_changes_of(origin, order_id)
+                                    || (losing && connection.holds_unreached(origin, order_id)))
                         })
                     })
                     .collect()
