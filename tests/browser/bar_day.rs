@@ -286,7 +286,7 @@ async fn day(chrome: &Chrome, server: &Server) {
     till.wait_text("report-cash-difference", "0.00").await;
     till.wait(
         "the card payments in the report",
-        "$$('report-payment').map(txt).join('|') === 'Card (card)8.15'",
+        "$$('report-payment').map(txt).join('|') === 'Card8.15'",
     )
     .await;
     till.shot("session-report").await;

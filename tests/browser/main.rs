@@ -18,6 +18,7 @@ mod offline_reload;
 mod order_panel;
 mod proxy;
 mod server;
+mod session_close;
 mod shop;
 mod shop_story;
 mod staff;

@@ -6,7 +6,7 @@
 import { Api, ApiError } from '../api.js';
 import { Till } from '../till.js';
 import { toast } from '../views/ui.js';
-import { askCountedCash } from '../views/dialogs/countedcash.js';
+import { askCountedCash, openDraftsWarning } from '../views/dialogs/countedcash.js';
 import { showSessionReportDialog } from '../views/dialogs/sessionreport.js';
 
 export class TillLifecycle {
@@ -128,7 +128,10 @@ export class TillLifecycle {
       toast('Sign in again to close the session', 'warn');
       return;
     }
-    const answer = await askCountedCash({ title: `Close the session at ${till.config.name}` });
+    const answer = await askCountedCash({
+      title: `Close the session at ${till.config.name}`,
+      warning: openDraftsWarning(till.drafts(), till.config, till.linkedConfigs),
+    });
     if (!answer) return;
     try {
       const report = await app.account.userApi().closeSession(till.session.id, answer.counted ?? undefined);

@@ -7,6 +7,7 @@
 import { h, replace } from '../dom.js';
 import { syncStateLabel } from '../wording.js';
 import { editTillSettings } from './dialogs/tillsettings.js';
+import { recordCashMove } from './dialogs/cashmove.js';
 
 export function topbar(app, { active = 'pos' } = {}) {
   const till = app.till;
@@ -37,6 +38,7 @@ export function topbar(app, { active = 'pos' } = {}) {
         app.account.isManager() ? h('button', { role: 'menuitem', testid: 'menu-backoffice', onclick: () => { toggleMenu(false); location.hash = '#/office/configs'; } }, 'Back office') : null,
         h('button', { role: 'menuitem', testid: 'menu-refresh', onclick: () => { toggleMenu(false); till.refreshCatalog(); } }, 'Reload products'),
         h('button', { role: 'menuitem', testid: 'menu-settings', onclick: () => { toggleMenu(false); editTillSettings(app); } }, 'Till settings…'),
+        h('button', { role: 'menuitem', testid: 'menu-cash-move', onclick: () => { toggleMenu(false); recordCashMove(till); } }, 'Cash in / out…'),
         h('button', { role: 'menuitem', testid: 'menu-close-session', onclick: () => { toggleMenu(false); app.lifecycle.closeSession(); } }, 'Close session…'),
         h('button', { role: 'menuitem', testid: 'menu-switch', onclick: () => { toggleMenu(false); location.hash = '#/session'; } }, 'Switch counter'),
         h('button', { role: 'menuitem', testid: 'menu-logout', onclick: () => { toggleMenu(false); app.account.logout(); } }, 'Sign out'));

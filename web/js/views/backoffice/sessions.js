@@ -5,7 +5,7 @@
 import { h, replace } from '../../dom.js';
 import { formatMoney, parseMoney } from '../../money.js';
 import { toast } from '../ui.js';
-import { askCountedCash } from '../dialogs/countedcash.js';
+import { askCountedCash, openDraftsWarning } from '../dialogs/countedcash.js';
 import { renderSessionReport } from '../dialogs/sessionreport.js';
 import { nameIn } from './lookups.js';
 import { sectionHead, errorLine, listTable, emptyRow } from './layout.js';
@@ -19,10 +19,10 @@ async function mountSessions(ctx, id) {
   let next = first.next;
   const configName = (cid) => nameIn(configs, cid);
   if (id) {
-    const report = await ctx.api.sessionReport(id);
+    const [report, users] = await Promise.all([ctx.api.sessionReport(id), ctx.api.list('users').catch(() => [])]);
     replace(ctx.content,
-      sectionHead(`Session #${id}`, h('button', { class: 'btn', onclick: () => window.print() }, 'Print'), h('a', { class: 'btn', href: '#/office/sessions' }, 'All sessions')),
-      renderSessionReport(report, { configName: configName(report.session && report.session.config_id) }));
+      sectionHead(`Session #${id}`, h('button', { class: 'btn', testid: 'bo-session-print', onclick: () => window.print() }, 'Print'), h('a', { class: 'btn', href: '#/office/sessions' }, 'All sessions')),
+      renderSessionReport(report, { configName: configName(report.session && report.session.config_id), userName: (uid) => nameIn(users, uid) }));
     return;
   }
   const closedConfigs = configs.filter((c) => !c.open_session_id);
@@ -48,7 +48,17 @@ async function mountSessions(ctx, id) {
   }, configSelect, opening, h('button', { type: 'submit', class: 'btn btn-primary', testid: 'bo-session-open', disabled: !closedConfigs.length }, 'Open session'));
 
   async function closeSession(s) {
-    const answer = await askCountedCash({ title: `Close session #${s.id} at ${configName(s.config_id)}` });
+    // The drafts that stay open, and the linked counters that keep seeing the shared ones.
+    let warning = null;
+    try {
+      const drafts = await ctx.api.allPages('/orders?state=draft&limit=1000');
+      const config = configs.find((c) => c.id === s.config_id) || { id: s.config_id, name: configName(s.config_id) };
+      const linked = configs.filter((c) => (config.sync_with || []).includes(c.id));
+      warning = openDraftsWarning(drafts, config, linked);
+    } catch (err) {
+      toast(`Open orders could not be read: ${err.message}`, 'warn');
+    }
+    const answer = await askCountedCash({ title: `Close session #${s.id} at ${configName(s.config_id)}`, warning });
     if (!answer) return;
     try {
       await ctx.api.closeSession(s.id, answer.counted ?? undefined);
