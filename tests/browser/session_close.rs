@@ -95,7 +95,10 @@ async fn story(shop: &Shop) {
     counter_1.shot("report-with-shortage").await;
     counter_1.click_tid("report-done").await;
     counter_1
-        .wait("the counter picker after the close", "location.hash === '#/session'")
+        .wait(
+            "the counter picker after the close",
+            "location.hash === '#/session'",
+        )
         .await;
     shop.chrome
         .check_console(&counter_1.name, &counter_1.client, &[])
