@@ -57,8 +57,17 @@ fn body_rejection(rejection: BytesRejection) -> ApiError {
     }
 }
 
-/// Parses JSON bytes, telling malformed JSON apart from JSON of the wrong shape.
+/// Parses a JSON body, telling malformed JSON apart from JSON of the wrong
+/// shape. Every request body of this API is a JSON object: serde would also
+/// read a struct from an array of its fields in order (`[null, null]`), which
+/// no client means and the document does not allow.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let first = bytes.iter().find(|byte| !byte.is_ascii_whitespace());
+    if first.is_some_and(|byte| *byte != b'{') {
+        return Err(ApiError::invalid(
+            "invalid request body: expected a JSON object",
+        ));
+    }
     serde_json::from_slice(bytes).map_err(|error| {
         use serde_json::error::Category;
         match error.classify() {

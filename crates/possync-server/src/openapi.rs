@@ -72,3 +72,26 @@ impl Modify for SecuritySchemes {
         ]);
     }
 }
+
+/// Operations whose body may be left out: every field of it is optional, and
+/// `utoipa` has no attribute to say so (an `Option` body would admit `null`).
+pub const OPTIONAL_BODIES: &[(&str, &str)] = &[("post", "/api/v1/sessions/{id}/close")];
+
+/// Marks the bodies of [`OPTIONAL_BODIES`] as not required, once every path is in.
+pub fn mark_optional_bodies(document: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::Required;
+    for (method, path) in OPTIONAL_BODIES {
+        let Some(item) = document.paths.paths.get_mut(*path) else {
+            continue;
+        };
+        let operation = match *method {
+            "post" => item.post.as_mut(),
+            "put" => item.put.as_mut(),
+            "patch" => item.patch.as_mut(),
+            _ => None,
+        };
+        if let Some(body) = operation.and_then(|operation| operation.request_body.as_mut()) {
+            body.required = Some(Required::False);
+        }
+    }
+}

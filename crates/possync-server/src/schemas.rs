@@ -12,8 +12,10 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-/// The body of every error answer.
+/// The body of every error answer (nothing else beside `error`; an op's
+/// reject carries the same `error` inside a [`RejectMessage`]).
 #[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[schema(example = json!({"error": {"code": "invalid", "message": "invalid request body: missing field `name`"}}))]
 pub struct ErrorBody {
     pub error: ErrorDetail,
@@ -451,51 +453,82 @@ pub struct Order {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum OpKind {
-    Create,
-    Share,
-    Unshare,
-    AddLine,
-    AddQty,
-    SetQty,
-    SetPrice,
-    SetDiscount,
-    SetLineNote,
-    RemoveLine,
-    SetCustomer,
-    SetNote,
-    BeginPayment,
-    CancelPayment,
-    Pay,
-    Cancel,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
 pub struct PaymentInput {
     pub method_id: i64,
+    /// Minor units; negative for a refund.
     pub amount: i64,
 }
 
-/// One edit of one order. `kind` says which of the other fields apply
-/// (see the ops table of the protocol).
+/// A quantity or a discount: a decimal string (`"2"`, `"0.350"`, `"-1"`);
+/// a JSON number is accepted too, and answers always use strings.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct Op {
-    pub kind: OpKind,
-    pub config_id: Option<i64>,
-    pub customer_id: Option<i64>,
-    pub note: Option<String>,
-    pub share: Option<bool>,
-    pub line_id: Option<Uuid>,
-    pub product_id: Option<i64>,
-    pub qty: Option<String>,
-    pub delta: Option<String>,
-    pub unit_price: Option<i64>,
-    pub discount: Option<String>,
-    pub payments: Option<Vec<PaymentInput>>,
-    pub expected_total: Option<i64>,
-    pub invoice: Option<bool>,
-    pub reason: Option<String>,
+#[serde(untagged)]
+pub enum DecimalInput {
+    Text(String),
+    Number(f64),
+}
+
+/// One edit of one order: `kind` says which, and which fields it has (the
+/// ops table of the protocol). Fields of other kinds are ignored.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Op {
+    /// A new draft with this order id, at the caller's session.
+    Create {
+        config_id: Option<i64>,
+        customer_id: Option<i64>,
+        note: Option<String>,
+        share: Option<bool>,
+    },
+    Share {},
+    Unshare {},
+    AddLine {
+        line_id: Uuid,
+        product_id: i64,
+        qty: DecimalInput,
+        unit_price: Option<i64>,
+        discount: Option<DecimalInput>,
+        note: Option<String>,
+    },
+    AddQty {
+        line_id: Uuid,
+        delta: DecimalInput,
+    },
+    SetQty {
+        line_id: Uuid,
+        qty: DecimalInput,
+    },
+    SetPrice {
+        line_id: Uuid,
+        unit_price: i64,
+    },
+    SetDiscount {
+        line_id: Uuid,
+        discount: DecimalInput,
+    },
+    SetLineNote {
+        line_id: Uuid,
+        note: String,
+    },
+    RemoveLine {
+        line_id: Uuid,
+    },
+    SetCustomer {
+        customer_id: Option<i64>,
+    },
+    SetNote {
+        note: String,
+    },
+    BeginPayment {},
+    CancelPayment {},
+    Pay {
+        payments: Vec<PaymentInput>,
+        expected_total: i64,
+        invoice: Option<bool>,
+    },
+    Cancel {
+        reason: Option<String>,
+    },
 }
 
 /// One accepted op in an order's history.
@@ -563,6 +596,16 @@ pub struct RejectMessage {
     pub order: Option<Order>,
     /// The same code and message in the shape of every HTTP error.
     pub error: ErrorDetail,
+}
+
+/// An op refused on `POST /orders/{id}/ops`: the reject message when the op
+/// was read, else the plain error body (a body with no `op_id`, a token that
+/// is not a terminal's).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum OpRefusal {
+    Reject(RejectMessage),
+    Error(ErrorBody),
 }
 
 /// The shop as receipts and invoices name it.

@@ -72,6 +72,12 @@ pub async fn list_invoices(
     _manager: ManagerCaller,
     ApiQuery(query): ApiQuery<InvoicesQuery>,
 ) -> ApiResult<Response> {
+    if query.before.is_some_and(|before| before > i64::MAX as u64) {
+        return Err(ApiError::invalid(format!(
+            "before must be an invoice id, 0 to {}",
+            i64::MAX
+        )));
+    }
     let limit = query.limit.unwrap_or(INVOICES_PER_PAGE_DEFAULT);
     if !(1..=INVOICES_PER_PAGE_MAX).contains(&limit) {
         return Err(ApiError::invalid(format!(

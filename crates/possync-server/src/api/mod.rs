@@ -110,7 +110,8 @@ pub struct OpenApiJson(pub Arc<String>);
 /// The whole application with its layers and fallbacks.
 pub fn application(state: AppState) -> Router {
     let body_bytes_max = state.config.body_bytes_max;
-    let (api_router, document) = routes().split_for_parts();
+    let (api_router, mut document) = routes().split_for_parts();
+    crate::openapi::mark_optional_bodies(&mut document);
     // Serializing a document built from static attributes cannot fail in practice;
     // if it ever does, the endpoint says so instead of the server refusing to start.
     let document_json = document.to_pretty_json().unwrap_or_else(|error| {

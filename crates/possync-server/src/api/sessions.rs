@@ -182,7 +182,7 @@ async fn check_session_user(state: &AppState, user: &User, session_id: SessionId
     path = "/api/v1/sessions/{id}/close",
     tag = "sessions",
     params(("id" = i64, Path, description = "Session id")),
-    request_body(content = CloseSessionRequest, description = "May be empty"),
+    request_body(content = CloseSessionRequest, description = "Optional (see `openapi::OPTIONAL_BODIES`): no body means no counted cash"),
     responses(
         (status = 200, description = "Closed; the session report", body = schemas::SessionReport),
         (status = 400, description = "Invalid body or id", body = schemas::ErrorBody),

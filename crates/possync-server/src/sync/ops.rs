@@ -94,14 +94,14 @@ fn terminal_of(headers: &HeaderMap, terminal: &TerminalCaller) -> ApiResult<Term
     request_body = schemas::OpBody,
     responses(
         (status = 200, description = "Accepted (or a duplicate of an accepted op)", body = schemas::AckMessage),
-        (status = 400, description = "invalid or underpaid", body = schemas::RejectMessage),
+        (status = 400, description = "invalid or underpaid: a reject when the op could be read, else an error (no op_id, malformed JSON)", body = schemas::OpRefusal),
         (status = 401, description = "No or bad token", body = schemas::ErrorBody),
-        (status = 403, description = "forbidden, or not a terminal token", body = schemas::RejectMessage),
+        (status = 403, description = "forbidden: a reject, or an error when the token is not a terminal token", body = schemas::OpRefusal),
         (status = 404, description = "not_found", body = schemas::RejectMessage),
         (status = 409, description = "paid, cancelled, locked, stale, exists, line_removed, unknown_line, session_closed", body = schemas::RejectMessage),
         (status = 413, description = "too_large", body = schemas::ErrorBody),
         (status = 429, description = "rate_limited", body = schemas::RejectMessage),
-        (status = 503, description = "unavailable: nothing applied, send the same op again", body = schemas::RejectMessage),
+        (status = 503, description = "unavailable: nothing applied, send the same op again (an error when the sync engine itself is down)", body = schemas::OpRefusal),
     )
 )]
 pub async fn post_op(

@@ -220,9 +220,25 @@ async fn bad_bodies_are_400_invalid() {
         Case::new(
             "patch to an unknown category",
             Method::PATCH,
-            product_path,
+            product_path.clone(),
             manager.clone(),
             Body::json(json!({"category_id": 9999})),
+        ),
+        // serde reads a struct from an array of its fields; with every field
+        // optional, `[null, null]` was a patch that changed nothing, answered 200.
+        Case::new(
+            "a JSON array as a patch whose fields are all optional",
+            Method::PATCH,
+            product_path,
+            manager.clone(),
+            Body::json(json!([null, null])),
+        ),
+        Case::new(
+            "an invoice cursor past the largest id",
+            Method::GET,
+            "/api/v1/invoices?before=9223372036854775808",
+            manager.clone(),
+            Body::None,
         ),
     ];
     let cases: Vec<Case> = cases
