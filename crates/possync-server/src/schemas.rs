@@ -604,7 +604,7 @@ pub struct RejectMessage {
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(untagged)]
 pub enum OpRefusal {
-    Reject(RejectMessage),
+    Reject(Box<RejectMessage>),
     Error(ErrorBody),
 }
 
