@@ -167,6 +167,18 @@ pub enum CommitResult {
     },
     /// The commit failed or its outcome is unknown (it may have landed).
     Failed { reason: String },
+    /// The store refused the batch because another writer (another node on
+    /// the same database) got there first: it moved `order_ids`, closed
+    /// `closed_sessions` (whose ops must not commit after the close), or (both
+    /// empty) answered one of the batch's ops. Nothing of the batch was
+    /// written: its outcome is known. The node answers the ops on those
+    /// orders and of those sessions `unavailable`, reads the orders again,
+    /// and commits the batch's other ops in the next batch. It stays healthy:
+    /// losing a race is not a failure.
+    Conflict {
+        order_ids: Vec<OrderId>,
+        closed_sessions: Vec<SessionId>,
+    },
 }
 
 /// What the driver must do, in the order the node says it.

@@ -298,6 +298,24 @@ impl Shop {
         self.settle();
     }
 
+    /// The store refuses the oldest batch being committed: another node moved
+    /// `order_ids` first. Nothing of the batch is written.
+    fn lose_commit(&mut self, order_ids: &[Uuid]) {
+        let batch = self
+            .batches
+            .pop_front()
+            .expect("a batch is being committed");
+        self.node.on_commit(
+            &batch,
+            CommitResult::Conflict {
+                order_ids: order_ids.iter().copied().map(OrderId).collect(),
+                closed_sessions: Vec::new(),
+            },
+            self.now,
+        );
+        self.settle();
+    }
+
     fn session(config_id: ConfigId) -> SessionId {
         SessionId(config_id.0 * 10)
     }
@@ -1540,9 +1558,10 @@ fn an_announcement_waits_for_this_nodes_own_batch_on_the_order() {
         shop.asks.is_empty(),
         "nothing is read while the batch is pending"
     );
-    // The store refuses the batch (version 2 is taken): unavailable, and
-    // recovery reads the order back; the announcement needs nothing more.
-    shop.fail_commit(false);
+    // The store refuses the batch (version 2 is taken): unavailable, and the
+    // order is read again; the announcement, one version ahead with its op
+    // named, becomes a patch.
+    shop.lose_commit(&[order]);
     let answers = shop.take(1);
     assert!(
         matches!(
@@ -1552,17 +1571,232 @@ fn an_announcement_waits_for_this_nodes_own_batch_on_the_order() {
                     code: RejectCode::Unavailable,
                     ..
                 },
-                ServerMessage::Order { order }
-            ] if **order == v2
+                ServerMessage::Change { version: 2, op_id: id, .. }
+            ] if *id == op_id
         ),
         "{answers:?}"
     );
     let told = shop.take(2);
     assert!(
-        matches!(&told[..], [ServerMessage::Order { order }] if **order == v2),
+        matches!(&told[..], [ServerMessage::Change { version: 2, .. }]),
         "{told:?}"
     );
     assert_eq!(shop.node.draft(OrderId(order)), Some(&v2));
+    assert!(shop.node.health().is_empty(), "a lost race is no failure");
+}
+
+#[test]
+fn a_race_lost_to_another_node_refuses_only_the_ops_on_its_orders() {
+    let mut shop = Shop::new();
+    shop.connect(1, COUNTER_1);
+    shop.connect(2, COUNTER_2);
+    let raced = shop.fresh();
+    let calm = shop.fresh();
+    shop.accepted(1, raced, create(true));
+    shop.accepted(2, calm, create(true));
+    shop.take(1);
+    shop.take(2);
+
+    // A batch with an op on each order is being committed, and the next
+    // batch, decided on top of it, holds one more op on each.
+    shop.commits_mode = Mode::Hold;
+    let opener = shop.op_request(calm, Op::set_note(Note::parse("opener").unwrap()));
+    shop.message(2, ClientMessage::Op(opener));
+    let lost_first = shop.op_request(raced, add_line(shop.fresh()));
+    let kept_first = shop.op_request(calm, add_line(shop.fresh()));
+    shop.message(1, ClientMessage::Op(lost_first.clone()));
+    shop.message(2, ClientMessage::Op(kept_first.clone()));
+    let batch = shop.batches.pop_front().unwrap();
+    shop.commit(batch, true);
+    shop.settle();
+    assert_eq!(shop.batches.len(), 1, "the second batch is being committed");
+    let lost_second = shop.op_request(raced, Op::set_note(Note::parse("mine").unwrap()));
+    let kept_second = shop.op_request(calm, Op::set_note(Note::parse("kept").unwrap()));
+    shop.message(1, ClientMessage::Op(lost_second.clone()));
+    shop.message(2, ClientMessage::Op(kept_second.clone()));
+    shop.take(1);
+    shop.take(2);
+
+    // Another node moved the raced order first; its announcement is not
+    // heard yet. The store refuses the batch, and the node reads the order
+    // again: while that read is out, ops on it are not decided on the stale copy.
+    let elsewhere = commit_elsewhere(&mut shop, raced, |order| {
+        order.note = Note::parse("elsewhere").unwrap()
+    });
+    shop.asks_mode = Mode::Hold;
+    shop.lose_commit(&[raced]);
+    let refused: Vec<OpId> = shop
+        .take(1)
+        .iter()
+        .filter_map(|message| match message {
+            ServerMessage::Reject {
+                code: RejectCode::Unavailable,
+                op_id,
+                ..
+            } => Some(*op_id),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(refused, vec![lost_first.op_id, lost_second.op_id]);
+    assert_eq!(
+        shop.node.draft(OrderId(raced)).map(|order| order.version),
+        Some(1),
+        "memory went back to what the store held before the batch"
+    );
+    let early = shop.send_op(1, lost_first.clone());
+    assert!(
+        matches!(
+            early,
+            ServerMessage::Reject {
+                code: RejectCode::Unavailable,
+                ..
+            }
+        ),
+        "{early:?}"
+    );
+    assert!(shop.node.health().is_empty(), "a lost race is no failure");
+    assert_eq!(shop.node.stats().commit_conflicts, 1);
+    assert_eq!(shop.node.stats().commits_failed, 0);
+
+    // The other ops were decided on what the store still holds: they commit
+    // in the next batch, in the order they were decided, without a resend.
+    let requeued = shop.batches.pop_front().expect("the kept ops, requeued");
+    let op_ids: Vec<OpId> = requeued.entries.iter().map(CommitEntry::op_id).collect();
+    assert_eq!(op_ids, vec![kept_first.op_id, kept_second.op_id]);
+    shop.commit(requeued, true);
+    shop.settle();
+    let answers = shop.take(2);
+    let acked: Vec<(OpId, u64)> = answers
+        .iter()
+        .filter_map(|message| match message {
+            ServerMessage::Ack {
+                op_id,
+                version,
+                duplicate: false,
+                ..
+            } => Some((*op_id, *version)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        acked,
+        vec![(kept_first.op_id, 3), (kept_second.op_id, 4)],
+        "{answers:?}"
+    );
+    assert_eq!(shop.store.orders[&OrderId(calm)].version, 4);
+
+    // The read comes back: both counters get the raced order as the store holds it.
+    shop.asks_mode = Mode::Auto;
+    shop.settle();
+    for conn in [1, 2] {
+        let told = shop.take(conn);
+        assert!(
+            told.iter().any(
+                |message| matches!(message, ServerMessage::Order { order } if **order == elsewhere)
+            ),
+            "{conn}: {told:?}"
+        );
+    }
+    // Resent, the lost ops are decided on it: versions stay contiguous.
+    shop.commits_mode = Mode::Auto;
+    assert!(matches!(
+        shop.send_op(1, lost_first),
+        ServerMessage::Ack {
+            version: 3,
+            duplicate: false,
+            ..
+        }
+    ));
+    assert!(matches!(
+        shop.send_op(1, lost_second),
+        ServerMessage::Ack {
+            version: 4,
+            duplicate: false,
+            ..
+        }
+    ));
+    assert_eq!(shop.store.orders[&OrderId(raced)].version, 4);
+    assert_eq!(shop.store.orders[&OrderId(raced)].note.as_str(), "mine");
+}
+
+#[test]
+fn a_batch_refused_for_a_session_closed_elsewhere_drops_only_that_sessions_ops() {
+    let mut shop = Shop::new();
+    shop.connect(1, COUNTER_1);
+    shop.connect(2, COUNTER_2);
+    let closing = shop.fresh();
+    let other = shop.fresh();
+    shop.accepted(1, closing, create(false));
+    shop.accepted(2, other, create(false));
+    shop.take(1);
+    shop.take(2);
+
+    // Counter 1's session is closed on another node; this node has not heard
+    // yet and decides an op of it next to an op of counter 2.
+    shop.commits_mode = Mode::Hold;
+    let late = shop.op_request(closing, add_line(shop.fresh()));
+    shop.message(1, ClientMessage::Op(late.clone()));
+    let kept = shop.op_request(other, add_line(shop.fresh()));
+    shop.message(2, ClientMessage::Op(kept.clone()));
+    let batch = shop.batches.pop_front().unwrap();
+    shop.node.on_commit(
+        &batch,
+        CommitResult::Conflict {
+            order_ids: Vec::new(),
+            closed_sessions: vec![Shop::session(COUNTER_1)],
+        },
+        shop.now,
+    );
+    shop.settle();
+    // The session's connection is told and closed, as after a close here.
+    assert!(
+        matches!(&shop.take(1)[..], [ServerMessage::Error { code, .. }] if code == "session_closed")
+    );
+    assert_eq!(shop.closed.get(&ConnId(1)), Some(&CloseCode::SessionClosed));
+    assert!(shop.node.health().is_empty(), "a lost race is no failure");
+    assert_eq!(
+        shop.node.draft(OrderId(closing)).map(|order| order.version),
+        Some(1)
+    );
+    // Counter 2's op commits in the next batch without a resend.
+    let requeued = shop.batches.pop_front().expect("counter 2's op, requeued");
+    assert_eq!(
+        requeued
+            .entries
+            .iter()
+            .map(CommitEntry::op_id)
+            .collect::<Vec<_>>(),
+        vec![kept.op_id]
+    );
+    shop.commit(requeued, true);
+    shop.settle();
+    assert!(shop.take(2).iter().any(|message| matches!(
+        message,
+        ServerMessage::Ack { op_id, version: 2, .. } if *op_id == kept.op_id
+    )));
+    // Resent (over HTTP, the socket is gone), the late op is refused for good.
+    shop.commits_mode = Mode::Auto;
+    let source = Source {
+        session_id: Shop::session(COUNTER_1),
+        config_id: COUNTER_1,
+        terminal: TerminalId(Uuid::from_u128(1)),
+    };
+    shop.node.on_http_op(
+        RequestId(7),
+        TokenKey::new("token-1"),
+        source,
+        late,
+        shop.now,
+    );
+    shop.settle();
+    assert!(matches!(
+        shop.replies.get(&RequestId(7)),
+        Some(ServerMessage::Reject {
+            code: RejectCode::SessionClosed,
+            ..
+        })
+    ));
+    assert_eq!(shop.store.orders[&OrderId(closing)].version, 1);
 }
 
 #[test]

@@ -41,9 +41,9 @@ pub use payments::{
 };
 pub use sessions::{concurrent_session_opens, sessions};
 pub use shared_database::{
-    concurrent_payments_keep_numbers_and_stock, one_op_on_two_writers_applies_once,
-    one_session_per_config_across_writers, racing_commits_have_one_winner,
-    the_last_manager_survives_concurrent_demotions,
+    a_session_close_and_its_ops_take_turns, concurrent_payments_keep_numbers_and_stock,
+    one_op_on_two_writers_applies_once, one_session_per_config_across_writers,
+    racing_commits_have_one_winner, the_last_manager_survives_concurrent_demotions,
 };
 pub use terminals::{link_history, terminal_bindings};
 pub use users::{audit_trail, ping, staff_access_and_revocation, tokens, users};
@@ -118,6 +118,7 @@ macro_rules! shared_database_tests {
             shared_concurrent_payments_keep_numbers_and_stock => concurrent_payments_keep_numbers_and_stock,
             shared_the_last_manager_survives_concurrent_demotions => the_last_manager_survives_concurrent_demotions,
             shared_one_session_per_config_across_writers => one_session_per_config_across_writers,
+            shared_a_session_close_and_its_ops_take_turns => a_session_close_and_its_ops_take_turns,
         );
     };
     (@tests $two_stores:path; $($test_name:ident => $behaviour:ident),* $(,)?) => {

@@ -362,3 +362,86 @@ pub async fn one_session_per_config_across_writers<S: Store + ?Sized>(a: Arc<S>,
         "{opened:?}"
     );
 }
+
+/// A session closes atomically with respect to its ops, also when the close
+/// and an op of the session go through two writers (two nodes) at once: the
+/// op either commits before the close, and the close's report counts it, or
+/// it is refused [`Conflict::SessionClosed`] and writes nothing. After the
+/// close, an op of the session is always refused.
+pub async fn a_session_close_and_its_ops_take_turns<S: Store + ?Sized>(a: Arc<S>, b: Arc<S>) {
+    let shop = open_shop(&*a).await;
+    for round in 0..ROUNDS {
+        let till = open_till(&*a, &shop, &shop.counter_1, 0).await;
+        let session_id = till.by.session_id;
+        let order = draft(&*a, &till, None, false, &[(shop.coffee.id, 1_000, 0)]).await;
+        let paying = till.decide(
+            Some(&order),
+            order.id,
+            Op::Pay {
+                payments: vec![PaymentInput {
+                    method_id: shop.card.id,
+                    amount: order.totals.total,
+                }],
+                expected_total: order.totals.total,
+                invoice: Some(false),
+            },
+        );
+        let (closer, payer) = (Arc::clone(&a), Arc::clone(&b));
+        let close =
+            tokio::spawn(async move { closer.close_session(session_id, None, tick()).await });
+        let commit = tokio::spawn(async move { payer.commit_batch(&[paying]).await });
+        let report = ok(
+            close.await.expect("the close task ran"),
+            "close the session",
+        );
+        let committed = commit.await.expect("the commit task ran");
+        let stored = ok(b.get_order(order.id).await, "get the order").expect("the order exists");
+        match committed {
+            Ok(()) => {
+                assert_eq!(stored.state, OrderState::Paid, "round {round}");
+                assert_eq!(
+                    (report.orders_paid, report.sales_total),
+                    (1, order.totals.total),
+                    "round {round}: committed before the close, so in its report"
+                );
+            }
+            Err(StoreError::Conflict(Conflict::SessionClosed(closed))) => {
+                assert_eq!(closed, session_id, "round {round}");
+                assert_eq!(stored, order, "round {round}: nothing of the batch written");
+                assert_eq!(report.orders_paid, 0, "round {round}");
+            }
+            other => panic!("round {round}: expected a commit or a refusal, got {other:?}"),
+        }
+        if stored.state == OrderState::Draft {
+            // Once closed, the session's ops are refused, on either writer.
+            let late = till.decide(Some(&stored), order.id, Op::SetNote { note: note("late") });
+            expect_conflict(
+                b.commit_batch(std::slice::from_ref(&late)).await,
+                Conflict::SessionClosed(session_id),
+                "an op of a closed session",
+            );
+            assert_eq!(
+                ok(a.get_order(order.id).await, "get the order"),
+                Some(stored),
+                "round {round}"
+            );
+        }
+    }
+    // Closed through one writer, then an op through the other: refused.
+    let till = open_till(&*a, &shop, &shop.counter_2, 0).await;
+    let order = draft(&*b, &till, None, false, &[]).await;
+    ok(
+        a.close_session(till.by.session_id, None, tick()).await,
+        "close the session",
+    );
+    let late = till.decide(Some(&order), order.id, Op::SetNote { note: note("late") });
+    expect_conflict(
+        b.commit_batch(std::slice::from_ref(&late)).await,
+        Conflict::SessionClosed(till.by.session_id),
+        "an op of a session closed through the other writer",
+    );
+    assert_eq!(
+        ok(b.get_order(order.id).await, "get the order"),
+        Some(order)
+    );
+}

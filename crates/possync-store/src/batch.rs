@@ -210,3 +210,16 @@ pub(crate) fn newly_paid(
     }
     newly_paid
 }
+
+/// The sessions whose ops the batch accepts, in id order: each must still be
+/// open when the batch commits (PROTOCOL.md: an op is committed before its
+/// session's close, or refused `session_closed`).
+pub(crate) fn accepting_sessions(entries: &[CommitEntry]) -> BTreeSet<SessionId> {
+    entries
+        .iter()
+        .filter_map(|entry| match entry {
+            CommitEntry::Accepted { entry, .. } => Some(entry.by.session_id),
+            CommitEntry::Rejected { .. } | CommitEntry::Unchanged { .. } => None,
+        })
+        .collect()
+}

@@ -62,7 +62,9 @@ pub enum Conflict {
     /// The change would leave the shop without a manager.
     #[error("cannot demote the last manager: promote someone else first")]
     LastManager,
-    /// The session is closed already.
+    /// The session is closed already: closing it again, or committing a
+    /// batch that accepts an op of it (a close on another node came first;
+    /// nothing of the batch was written).
     #[error("session {0} is already closed")]
     SessionClosed(SessionId),
     /// A token with this hash exists.

@@ -18,5 +18,5 @@ pub mod shop;
 
 pub use app::*;
 pub use counter::*;
-pub use nodes::{Nodes, spawn_nodes, spawn_nodes_on};
+pub use nodes::{Nodes, spawn_deaf_node, spawn_nodes, spawn_nodes_on};
 pub use shop::Shop;

@@ -61,6 +61,20 @@ pub async fn spawn_node(url: &str, create_users: bool) -> TestApp {
     spawn_app_on(store, config).await
 }
 
+/// A node on the database at `url` that does not hear the others: as if its
+/// change listener never got a notification through. What it holds of an
+/// order goes stale when another node moves it, and the database's checks at
+/// commit are all that keep it right: the races a hearing node only loses
+/// sometimes, this one loses every time, which makes them testable.
+pub async fn spawn_deaf_node(url: &str) -> TestApp {
+    let store: Arc<dyn Store> = Arc::new(
+        PostgresStore::connect(url, &ConnectionSettings::default())
+            .await
+            .unwrap(),
+    );
+    spawn_app_on(store, ServerConfig::default()).await
+}
+
 impl Nodes {
     /// Node `i`: 0 is the shop's, then the others in order.
     pub fn node(&self, i: usize) -> &TestApp {

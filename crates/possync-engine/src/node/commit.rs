@@ -20,7 +20,7 @@ use crate::io::*;
 use crate::shop::FinishedOrder;
 use possync_core::*;
 use possync_protocol::{CloseCode, RemovedReason, ServerMessage};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use uuid::Uuid;
 
 /// What the store holds of an order, as far as clients were told.
@@ -192,7 +192,7 @@ impl Node {
         };
         let sessions_closed = match &result {
             CommitResult::Committed { sessions_closed } => sessions_closed.clone(),
-            CommitResult::Failed { .. } => Vec::new(),
+            CommitResult::Failed { .. } | CommitResult::Conflict { .. } => Vec::new(),
         };
         self.finish_session_closes(&in_flight.builder.session_closes, &sessions_closed);
         match result {
@@ -216,6 +216,34 @@ impl Node {
                 if in_flight.void {
                     self.note_void(&in_flight.builder, &batch.entries);
                 } else {
+                    self.fail_from(in_flight, &batch.entries);
+                }
+            }
+            CommitResult::Conflict {
+                order_ids,
+                closed_sessions,
+            } => {
+                self.stats.commit_conflicts += 1;
+                // The store answered: whatever failed before works again.
+                self.health
+                    .retain(|issue| !matches!(issue, HealthIssue::CommitsFailing(_)));
+                // Closed on another node: refused from now on, connections told (4001).
+                let closed: Vec<(SessionId, bool)> = closed_sessions
+                    .iter()
+                    .map(|session_id| (*session_id, true))
+                    .collect();
+                self.finish_session_closes(&[], &closed);
+                let lost_orders = self.orders_lost(&order_ids, &closed_sessions, &batch.entries);
+                if in_flight.void {
+                    self.note_void(&in_flight.builder, &batch.entries);
+                } else if self.in_flight.is_empty() && !lost_orders.is_empty() {
+                    self.lose_race(in_flight.builder, &batch.entries, &lost_orders);
+                } else {
+                    // Batches decided on top of this one are being committed
+                    // and may land, or the store could not name the orders
+                    // (an op of the batch was answered elsewhere): recovery
+                    // reads back every order and op answer they touched, as
+                    // after any failed commit, but the node is not degraded.
                     self.fail_from(in_flight, &batch.entries);
                 }
             }
@@ -463,6 +491,124 @@ impl Node {
             }
         }
         // Ops parked for a read are answered when the read comes back (recovery answers them).
+    }
+
+    /// Another writer moved `order_ids` (or answered an op of the batch)
+    /// before `lost` could commit, and nothing of it was written. Only the
+    /// ops on those orders lost: memory of them goes back to what the store
+    /// held before the batch, their ops (in this batch and in the one being
+    /// built on top of it) are answered `unavailable`, and the orders are
+    /// read again (as if another node had announced them), so the resent ops
+    /// are decided on the order the race left. Every other op of the batch
+    /// was decided on state that is still what the store holds: it goes into
+    /// the batch being built, ahead of what was decided since, and commits
+    /// with it.
+    fn lose_race(
+        &mut self,
+        lost: BatchBuilder,
+        entries: &[CommitEntry],
+        lost_orders: &BTreeSet<OrderId>,
+    ) {
+        let mut built = std::mem::take(&mut self.current);
+        // Memory of each lost order goes back to its oldest pre-image: the
+        // lost batch's, else the one of the batch being built.
+        for order_id in lost_orders {
+            let Some(pre_image) = lost
+                .pre_images
+                .get(order_id)
+                .or_else(|| built.pre_images.get(order_id))
+            else {
+                continue;
+            };
+            self.shop.take_draft(*order_id);
+            self.shop.finished_pending.remove(order_id);
+            if let Some(order) = &pre_image.draft {
+                self.shop.put_draft(order.clone());
+            }
+        }
+        let mut requeued = BatchBuilder {
+            // The lost batch's closes were not attempted (the driver answered
+            // them); those of the batch being built are still to do.
+            session_closes: std::mem::take(&mut built.session_closes),
+            ..BatchBuilder::default()
+        };
+        let sources = [
+            (lost, entries.iter().cloned().map(Some).collect::<Vec<_>>()),
+            {
+                let entries = std::mem::take(&mut built.entries);
+                (built, entries.into_iter().map(Some).collect())
+            },
+        ];
+        // Ops answered from a lost op's pending answer (a resend within the
+        // batch) lost with it, whichever order they name.
+        let lost_op_ids: BTreeSet<OpId> = sources
+            .iter()
+            .flat_map(|(builder, _)| &builder.decided)
+            .filter(|decided| {
+                decided.entry.is_some() && lost_orders.contains(&decided.request.order_id)
+            })
+            .map(|decided| decided.request.op_id)
+            .collect();
+        let mut unavailable = Vec::new();
+        for (builder, mut slots) in sources {
+            for (order_id, pre_image) in builder.pre_images {
+                if !lost_orders.contains(&order_id) {
+                    // The older batch comes first: its pre-image is what the store holds.
+                    requeued.pre_images.entry(order_id).or_insert(pre_image);
+                }
+            }
+            for mut decided in builder.decided {
+                if lost_orders.contains(&decided.request.order_id)
+                    || lost_op_ids.contains(&decided.request.op_id)
+                {
+                    self.outcomes_pending.remove(&decided.request.op_id);
+                    unavailable.push(decided);
+                    continue;
+                }
+                if let Some(entry) = decided
+                    .entry
+                    .and_then(|index| slots.get_mut(index))
+                    .and_then(Option::take)
+                {
+                    decided.entry = Some(requeued.entries.len());
+                    requeued.op_ids.push(entry.op_id());
+                    requeued.entries.push(entry);
+                }
+                requeued.decided.push(decided);
+            }
+        }
+        self.current = requeued;
+        for decided in unavailable {
+            self.answer_now(
+                decided.reply,
+                unavailable_reject(
+                    &decided.request,
+                    "this order was changed on another server at the same moment",
+                ),
+            );
+        }
+        self.read_again_after_lost_race(lost_orders);
+    }
+
+    /// The orders a refused batch lost: those the store named, and those
+    /// that ops of a session closed elsewhere changed, in the refused batch
+    /// or in the one built on top of it (every later op on such an order
+    /// was decided on top of them).
+    fn orders_lost(
+        &self,
+        order_ids: &[OrderId],
+        closed_sessions: &[SessionId],
+        entries: &[CommitEntry],
+    ) -> BTreeSet<OrderId> {
+        let mut lost: BTreeSet<OrderId> = order_ids.iter().copied().collect();
+        for entry in entries.iter().chain(&self.current.entries) {
+            if let CommitEntry::Accepted { order, entry } = entry
+                && closed_sessions.contains(&entry.by.session_id)
+            {
+                lost.insert(order.id);
+            }
+        }
+        lost
     }
 
     /// A void batch came back: its orders and ops are read back by recovery.

@@ -26,7 +26,7 @@ use super::{Node, ReadWaiter};
 use crate::io::*;
 use crate::shop::FinishedOrder;
 use possync_core::*;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// 100 ms, doubling, at most 5 s (the same pace as the other retries).
 fn refresh_backoff_ms(attempts: u32) -> i64 {
@@ -82,6 +82,23 @@ impl Node {
         self.finish_session_closes(&[], &[(session_id, true)]);
     }
 
+    /// This node lost a race on these orders (its commit was refused because
+    /// another node moved them first): they are read again, as if announced
+    /// one version past what the node holds, and their connections told.
+    pub(super) fn read_again_after_lost_race(&mut self, order_ids: &BTreeSet<OrderId>) {
+        let changes = order_ids
+            .iter()
+            .map(|order_id| OrderChanged {
+                order_id: *order_id,
+                version: self
+                    .committed_version(*order_id)
+                    .map_or(1, |version| version + 1),
+                op_id: None,
+            })
+            .collect();
+        self.on_orders_changed(changes);
+    }
+
     /// Whether a batch of this node (being built or committing) touches the order.
     fn pending_on(&self, order_id: OrderId) -> bool {
         self.current.pre_images.contains_key(&order_id)
@@ -130,6 +147,7 @@ impl Node {
             return;
         }
         self.reads.order_ids.extend(announced.keys().copied());
+        self.refreshing.extend(announced.keys().copied());
         self.reads.waiters.push(ReadWaiter::Changed { announced });
     }
 
@@ -142,6 +160,9 @@ impl Node {
     ) {
         self.refresh_retry_at = None;
         self.refresh_attempts = 0;
+        for order_id in announced.keys() {
+            self.refreshing.remove(order_id);
+        }
         for (order_id, change) in announced {
             if self.pending_on(order_id) || self.recovery.is_some() {
                 // Decided on meanwhile: looked at again once that batch is done.
@@ -206,6 +227,7 @@ impl Node {
         self.refresh_attempts = self.refresh_attempts.saturating_add(1);
         self.refresh_retry_at = Some(now.plus_millis(refresh_backoff_ms(self.refresh_attempts)));
         for change in announced.into_values() {
+            self.refreshing.remove(&change.order_id);
             let deferred = self
                 .changed_elsewhere
                 .entry(change.order_id)

@@ -83,6 +83,9 @@ pub struct NodeStats {
     pub batches_committed: u64,
     pub batch_entries_committed: u64,
     pub commits_failed: u64,
+    /// Batches the store refused because another node moved one of their
+    /// orders first (a lost race, not a failure).
+    pub commit_conflicts: u64,
     pub recoveries: u64,
     pub store_reads: u64,
     pub store_ids_read: u64,
@@ -207,6 +210,10 @@ pub struct Node {
     changed_elsewhere: BTreeMap<OrderId, OrderChanged>,
     refresh_retry_at: Option<Timestamp>,
     refresh_attempts: u32,
+    /// Orders being read again because they changed elsewhere: ops on them
+    /// are answered `unavailable` until the read is back, rather than decided
+    /// on a copy known to be stale (their commit would lose the race).
+    refreshing: BTreeSet<OrderId>,
     health: BTreeSet<HealthIssue>,
     effects: VecDeque<Effect>,
     stats: NodeStats,
@@ -250,6 +257,7 @@ impl Node {
             changed_elsewhere: BTreeMap::new(),
             refresh_retry_at: None,
             refresh_attempts: 0,
+            refreshing: BTreeSet::new(),
             health: BTreeSet::new(),
             effects: VecDeque::new(),
             stats: NodeStats::default(),

@@ -38,6 +38,18 @@ impl Node {
         }
         let op_id = ticket.request.op_id;
         let order_id = ticket.request.order_id;
+        if self.refreshing.contains(&order_id) {
+            // Another node moved the order: deciding on this copy would only
+            // lose at commit. The terminal resends once the read is back.
+            self.answer_now(
+                ticket.reply,
+                unavailable_reject(
+                    &ticket.request,
+                    "this order was just changed on another server and is being read again",
+                ),
+            );
+            return;
+        }
         let op_fresh = self.freshness.is_fresh(op_id.0, now);
         let order_fresh = self.freshness.is_fresh(order_id.0, now);
         let needs_outcome = self.outcome_of(op_id).is_none() && !op_fresh;

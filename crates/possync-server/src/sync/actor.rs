@@ -26,7 +26,7 @@ use possync_engine::{
 };
 use possync_protocol::{ClientMessage, CloseCode, DecodeError, OpRequest, ServerMessage};
 use possync_store::postgres::changes::ChangeListener;
-use possync_store::{SessionReport, StoreError};
+use possync_store::{Conflict, SessionReport, StoreError};
 use std::collections::BTreeMap;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -544,7 +544,7 @@ impl Actor {
                     CommitResult::Committed { sessions_closed }
                 }
                 Err(error) => {
-                    tracing::error!(%error, entries = task_batch.entries.len(), "group commit failed; answering unavailable and recovering");
+                    let result = commit_failure(error, task_batch.entries.len());
                     for close in &task_batch.session_closes {
                         reports.push((
                             close.request,
@@ -553,9 +553,7 @@ impl Actor {
                             )),
                         ));
                     }
-                    CommitResult::Failed {
-                        reason: error.to_string(),
-                    }
+                    result
                 }
             };
             (task_batch, result, reports, started.elapsed())
@@ -613,6 +611,49 @@ async fn next_heard(hearing: &mut Option<Hearing>) -> HearingEvent {
     match hearing {
         Some(hearing) => hearing.next().await,
         None => std::future::pending().await,
+    }
+}
+
+/// What a refused group commit means for the node. A version conflict is a
+/// race lost to another node on the same database: nothing was written, and
+/// the node reads those orders again and stays healthy. Anything else is a
+/// commit of unknown outcome (the database went away, the disk is full).
+fn commit_failure(error: StoreError, entries: usize) -> CommitResult {
+    match error {
+        StoreError::Conflict(Conflict::OrderVersion {
+            order_id,
+            current,
+            next,
+        }) => {
+            tracing::info!(%order_id, current, next, entries, "group commit lost a race on an order to another node; reading it again");
+            CommitResult::Conflict {
+                order_ids: vec![order_id],
+                closed_sessions: Vec::new(),
+            }
+        }
+        StoreError::Conflict(Conflict::SessionClosed(session_id)) => {
+            tracing::info!(%session_id, entries, "group commit refused: it holds ops of a session closed on another node");
+            CommitResult::Conflict {
+                order_ids: Vec::new(),
+                closed_sessions: vec![session_id],
+            }
+        }
+        StoreError::Conflict(Conflict::OpAnswered) => {
+            tracing::info!(
+                entries,
+                "group commit refused: an op of it was answered on another node; reading the batch back"
+            );
+            CommitResult::Conflict {
+                order_ids: Vec::new(),
+                closed_sessions: Vec::new(),
+            }
+        }
+        error => {
+            tracing::error!(%error, entries, "group commit failed; answering unavailable and recovering");
+            CommitResult::Failed {
+                reason: error.to_string(),
+            }
+        }
     }
 }
 

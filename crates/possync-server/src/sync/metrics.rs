@@ -24,6 +24,7 @@ pub struct SyncMetrics {
     pub silent_connections_closed: IntCounter,
     pub terminal_ids_refused: IntCounter,
     pub failed_commits: IntCounter,
+    pub commit_conflicts: IntCounter,
     pub recoveries: IntCounter,
     pub store_reads: IntCounter,
     pub reloads_failed: IntCounter,
@@ -107,6 +108,10 @@ impl SyncMetrics {
                 "possync_failed_commits_total",
                 "Batches that could not be committed (answered `unavailable`).",
             ),
+            commit_conflicts: counter(
+                "possync_commit_conflicts_total",
+                "Batches refused because another node moved one of their orders first (its ops answered `unavailable`, the rest committed again).",
+            ),
             recoveries: counter(
                 "possync_recoveries_total",
                 "Times the node read back orders after a failed commit.",
@@ -135,7 +140,7 @@ impl SyncMetrics {
         for kind in HealthIssue::KINDS {
             metrics.degraded.with_label_values(&[kind]).set(0);
         }
-        let collectors: [Box<dyn prometheus::core::Collector>; 18] = [
+        let collectors: [Box<dyn prometheus::core::Collector>; 19] = [
             Box::new(metrics.connections.clone()),
             Box::new(metrics.connections_opened.clone()),
             Box::new(metrics.open_drafts.clone()),
@@ -149,6 +154,7 @@ impl SyncMetrics {
             Box::new(metrics.silent_connections_closed.clone()),
             Box::new(metrics.terminal_ids_refused.clone()),
             Box::new(metrics.failed_commits.clone()),
+            Box::new(metrics.commit_conflicts.clone()),
             Box::new(metrics.recoveries.clone()),
             Box::new(metrics.store_reads.clone()),
             Box::new(metrics.reloads_failed.clone()),
@@ -203,6 +209,8 @@ impl SyncMetrics {
         ));
         self.failed_commits
             .inc_by(delta(before.commits_failed, after.commits_failed));
+        self.commit_conflicts
+            .inc_by(delta(before.commit_conflicts, after.commit_conflicts));
         self.recoveries
             .inc_by(delta(before.recoveries, after.recoveries));
         self.store_reads

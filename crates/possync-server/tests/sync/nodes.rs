@@ -6,7 +6,9 @@
 use possync_core::Order;
 use possync_store_contract::postgres_cluster::ThrowawayCluster;
 use possync_store_contract::postgres_database::TestDatabase;
-use possync_testkit::{Counter, Nodes, TestApp, WAIT, add_line, spawn_nodes, spawn_nodes_on};
+use possync_testkit::{
+    Counter, Nodes, TestApp, WAIT, add_line, spawn_deaf_node, spawn_nodes, spawn_nodes_on,
+};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -438,4 +440,221 @@ async fn nodes_recover_by_themselves_from_a_postgresql_restart() {
         .request(reqwest::Method::GET, "/readyz", "", None)
         .await;
     assert_eq!(status, 200, "{readiness}");
+}
+
+/// The versions in an order's history, read as the manager.
+async fn history_versions(app: &TestApp, order_id: Uuid) -> Vec<(u64, String)> {
+    let (status, history) = app
+        .get(
+            &format!("/api/v1/orders/{order_id}/history"),
+            &app.manager_token,
+        )
+        .await;
+    assert_eq!(status, 200, "{history}");
+    history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| {
+            (
+                entry["version"].as_u64().unwrap(),
+                entry["op_id"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_race_lost_to_another_node_is_answered_unavailable_and_the_resend_wins() {
+    let Some(nodes) = spawn_nodes(1).await else {
+        return;
+    };
+    let shop = &nodes.shop;
+    let mut on_0 = nodes.node(0).counter(shop.counter_1).await;
+    let order = Uuid::now_v7();
+    on_0.ok(order, json!({"kind": "create", "share": true}))
+        .await;
+    on_0.ok(order, add_line(Uuid::now_v7(), shop.espresso, "1"))
+        .await;
+    // A node that never hears the others holds the order at version 2.
+    let deaf = spawn_deaf_node(&nodes.database.url()).await;
+    let mut on_deaf = deaf.counter(shop.counter_2).await;
+    assert_eq!(on_deaf.orders[&order].version, 2);
+    on_0.ok(order, json!({"kind": "set_note", "note": "table 4"}))
+        .await;
+
+    // Decided on version 2, its commit loses the race for version 3.
+    let op_id = Uuid::now_v7();
+    let op = add_line(Uuid::now_v7(), shop.croissant, "2");
+    let lost = on_deaf.op_with_id(op_id, order, op.clone()).await;
+    assert_eq!(lost["code"], "unavailable", "{lost}");
+    // Losing a race is no failure: the node is not degraded, nothing failed.
+    let (_, health) = deaf
+        .request(reqwest::Method::GET, "/healthz", "", None)
+        .await;
+    assert_eq!(health["status"], "ok", "{health}");
+    assert_eq!(
+        deaf.metric("possync_commit_conflicts_total").await,
+        Some(1.0)
+    );
+    assert_eq!(deaf.metric("possync_failed_commits_total").await, Some(0.0));
+
+    // The node read the order again; the resend is decided on what won.
+    let won = on_deaf.op_resent_while_retryable(op_id, order, op).await;
+    assert_eq!(won["type"], "ack", "{won}");
+    assert_eq!(won["version"], 4, "{won}");
+    converges(&mut on_deaf, &deaf, order).await;
+    assert_eq!(on_deaf.orders[&order].note.as_str(), "table 4");
+    let history = history_versions(&deaf, order).await;
+    assert_eq!(
+        history
+            .iter()
+            .map(|(version, _)| *version)
+            .collect::<Vec<_>>(),
+        vec![1, 2, 3, 4]
+    );
+    assert_eq!(
+        history
+            .iter()
+            .filter(|(_, id)| *id == op_id.to_string())
+            .count(),
+        1
+    );
+    deaf.stop().await;
+}
+
+/// Edits `n` times, each op resent while it is answered `unavailable`;
+/// answers each op's id and the version it was acknowledged at.
+async fn edits(
+    counter: &mut Counter,
+    order_id: Uuid,
+    product_id: i64,
+    n: usize,
+    tag: &str,
+) -> Vec<(String, u64)> {
+    let mut acked = Vec::new();
+    for i in 0..n {
+        let op_id = Uuid::now_v7();
+        let op = if i % 2 == 0 {
+            json!({"kind": "set_note", "note": format!("{tag} {i}")})
+        } else {
+            add_line(Uuid::now_v7(), product_id, "1")
+        };
+        let answer = counter.op_resent_while_retryable(op_id, order_id, op).await;
+        assert_eq!(answer["type"], "ack", "{tag} {i}: {answer}");
+        assert_eq!(answer["duplicate"], false, "{tag} {i}: {answer}");
+        acked.push((op_id.to_string(), answer["version"].as_u64().unwrap()));
+    }
+    acked
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn counters_on_two_nodes_racing_on_one_order_get_every_op_acked_once() {
+    let Some(nodes) = spawn_nodes(2).await else {
+        return;
+    };
+    let shop = &nodes.shop;
+    let mut on_0 = nodes.node(0).counter(shop.counter_1).await;
+    let mut on_1 = nodes.node(1).counter(shop.counter_2).await;
+    let order = Uuid::now_v7();
+    on_0.ok(order, json!({"kind": "create", "share": true}))
+        .await;
+    converges(&mut on_1, nodes.node(1), order).await;
+
+    const EDITS_PER_COUNTER: usize = 30;
+    let (from_0, from_1) = tokio::join!(
+        edits(&mut on_0, order, shop.espresso, EDITS_PER_COUNTER, "node 0"),
+        edits(
+            &mut on_1,
+            order,
+            shop.croissant,
+            EDITS_PER_COUNTER,
+            "node 1"
+        ),
+    );
+    // Every op acknowledged once, at a version of its own; the history holds
+    // each op once, at that version, without a gap.
+    let mut acked: Vec<(String, u64)> = from_0.into_iter().chain(from_1).collect();
+    acked.sort_by_key(|(_, version)| *version);
+    let history = history_versions(nodes.node(1), order).await;
+    assert_eq!(history.len(), 1 + 2 * EDITS_PER_COUNTER);
+    assert_eq!(
+        history
+            .iter()
+            .map(|(version, _)| *version)
+            .collect::<Vec<_>>(),
+        (1..=(1 + 2 * EDITS_PER_COUNTER as u64)).collect::<Vec<_>>()
+    );
+    let history_without_create: Vec<(String, u64)> = history[1..]
+        .iter()
+        .map(|(version, op_id)| (op_id.clone(), *version))
+        .collect();
+    assert_eq!(acked, history_without_create);
+    // Races lost on the way were no failures.
+    for node in [0, 1] {
+        let (_, health) = nodes
+            .node(node)
+            .request(reqwest::Method::GET, "/healthz", "", None)
+            .await;
+        assert_eq!(health["status"], "ok", "node {node}: {health}");
+        assert_eq!(
+            nodes
+                .node(node)
+                .metric("possync_failed_commits_total")
+                .await,
+            Some(0.0),
+            "node {node}"
+        );
+    }
+    for (counter, node) in [(&mut on_0, 0), (&mut on_1, 1)] {
+        converges(counter, nodes.node(node), order).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_op_of_a_session_closed_on_another_node_never_commits_after_the_close() {
+    let Some(nodes) = spawn_nodes(1).await else {
+        return;
+    };
+    let shop = &nodes.shop;
+    // The deaf node never hears of the close: only the database can refuse.
+    let deaf = spawn_deaf_node(&nodes.database.url()).await;
+    let (session_id, token) = deaf.open_session(shop.counter_2).await;
+    let mut on_deaf =
+        Counter::connect(&deaf.base_url, &token, Uuid::now_v7(), BTreeMap::new()).await;
+    let order = Uuid::now_v7();
+    on_deaf
+        .ok(order, json!({"kind": "create", "share": false}))
+        .await;
+
+    let (status, report) = nodes
+        .node(0)
+        .post(
+            &format!("/api/v1/sessions/{session_id}/close"),
+            &nodes.node(0).manager_token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 200, "{report}");
+
+    // The op reaches the deaf node after the close: it is not acknowledged,
+    // the terminal is told its session closed, and its connection ends (4001).
+    let op_id = Uuid::now_v7().to_string();
+    on_deaf
+        .send(json!({"type": "op", "op_id": op_id, "order_id": order,
+                     "op": add_line(Uuid::now_v7(), shop.espresso, "1")}))
+        .await;
+    let told = on_deaf
+        .expect_where(|message| message["type"] == "error" || message["op_id"] == op_id.as_str())
+        .await;
+    assert_eq!(told["type"], "error", "{told}");
+    assert_eq!(told["code"], "session_closed", "{told}");
+    assert_eq!(on_deaf.closed_with().await, Some(4001));
+    let history = history_versions(nodes.node(0), order).await;
+    assert_eq!(history.len(), 1, "only the create: {history:?}");
+    let (_, health) = deaf
+        .request(reqwest::Method::GET, "/healthz", "", None)
+        .await;
+    assert_eq!(health["status"], "ok", "{health}");
+    deaf.stop().await;
 }

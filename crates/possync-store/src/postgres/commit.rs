@@ -7,22 +7,24 @@
 //! 1. the stored rows of the batch's orders are locked (`FOR UPDATE`, in id
 //!    order, so two batches never wait on each other in a cycle) and each
 //!    order's run is checked against its stored version;
-//! 2. each order row is written once, at its last version in the batch, by
+//! 2. the sessions whose ops are accepted are locked and must still be open
+//!    (a close on another node takes the same lock: [`Conflict::SessionClosed`]);
+//! 3. each order row is written once, at its last version in the batch, by
 //!    `UPDATE ... WHERE id = $1 AND version = $2` (or an `INSERT ... ON CONFLICT
 //!    DO NOTHING` for a new order): a writer that lost a race writes nothing
 //!    and the batch fails with [`Conflict::OrderVersion`];
-//! 3. history and outcome rows go in with one `UNNEST` insert each; the unique
+//! 4. history and outcome rows go in with one `UNNEST` insert each; the unique
 //!    op id refuses an accepted op that another node already committed
 //!    ([`Conflict::OpAnswered`]);
-//! 4. payments lock the stock rows they move and the invoice counter, so
+//! 5. payments lock the stock rows they move and the invoice counter, so
 //!    numbers stay gap-free and stock exact across nodes;
-//! 5. every order written is notified (`possync_orders`, its id, version and
+//! 6. every order written is notified (`possync_orders`, its id, version and
 //!    the op that brought it there),
 //!    delivered to every node's listener once the transaction commits.
 
 use super::changes::notify_orders;
 use super::{PostgresStore, commit_tx};
-use crate::batch::{BatchPlan, OrderRun, newly_paid};
+use crate::batch::{BatchPlan, OrderRun, accepting_sessions, newly_paid};
 use crate::database_errors::{conflict_on_unique, order_write_error, unavailable};
 use crate::rows::{decode_quantity, decode_u64, encode_count, encode_json, encode_version};
 use crate::{CommitEntry, Conflict, StoreError, StoreResult};
@@ -68,6 +70,7 @@ pub(super) async fn commit_batch(
             .into());
         }
     }
+    lock_open_sessions(&mut tx, entries).await?;
     // Written in id order, like the locks: two batches creating the same new
     // orders wait for each other in one direction only.
     let mut runs: Vec<&OrderRun<'_>> = plan.orders.iter().collect();
@@ -123,6 +126,38 @@ async fn lock_orders(
             ))
         })
         .collect()
+}
+
+/// Locks the sessions whose ops the batch accepts and checks that each is
+/// still open. Closing a session locks its row too (`FOR UPDATE`), so a close
+/// on another node and this batch take turns: an op of the session either
+/// commits before the close (and its report, read after the lock, counts it)
+/// or finds the session closed and the batch is refused
+/// ([`Conflict::SessionClosed`]). `NO KEY UPDATE`, the mode the receipt
+/// counters are locked in later, so the transaction never upgrades a lock
+/// another one shares; in id order, after the orders, like every commit.
+async fn lock_open_sessions(conn: &mut PgConnection, entries: &[CommitEntry]) -> StoreResult<()> {
+    let session_ids: Vec<i64> = accepting_sessions(entries)
+        .into_iter()
+        .map(|session_id| session_id.0)
+        .collect();
+    if session_ids.is_empty() {
+        return Ok(());
+    }
+    // The state is checked here, not in SQL around the locking select: a
+    // row that waited for a close's lock comes back as the close left it,
+    // but a filter outside the locking subquery would judge its old version.
+    let sessions: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT id, state FROM sessions WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE",
+    )
+    .bind(&session_ids)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(unavailable("could not lock the batch's sessions"))?;
+    match sessions.into_iter().find(|(_, state)| state != "open") {
+        Some((session_id, _)) => Err(Conflict::SessionClosed(SessionId(session_id)).into()),
+        None => Ok(()),
+    }
 }
 
 /// Moves one order from its stored version to the run's last version.

@@ -10,7 +10,7 @@
 //! holding exactly what committing the entries one by one would leave.
 
 use super::{SqliteStore, commit_tx};
-use crate::batch::{BatchPlan, OrderRun, OutcomeRow, newly_paid};
+use crate::batch::{BatchPlan, OrderRun, OutcomeRow, accepting_sessions, newly_paid};
 use crate::database_errors::{conflict_on_unique, order_write_error, unavailable};
 use crate::rows::{decode_quantity, decode_u64, encode_count, encode_json, encode_version};
 use crate::{CommitEntry, Conflict, StoreError, StoreResult};
@@ -48,6 +48,26 @@ async fn insert_rows<'r, R>(
         builder.push(tail);
         builder.build().execute(&mut *conn).await?;
         rest = after;
+    }
+    Ok(())
+}
+
+/// Refuses a batch that accepts an op of a closed session: inside the write
+/// transaction, so a close (one writer at a time, also across processes)
+/// comes wholly before or after the batch.
+async fn check_open_sessions(
+    conn: &mut SqliteConnection,
+    entries: &[CommitEntry],
+) -> StoreResult<()> {
+    for session_id in accepting_sessions(entries) {
+        let state: Option<String> = sqlx::query_scalar("SELECT state FROM sessions WHERE id = ?")
+            .bind(session_id.0)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(unavailable("could not read the batch's sessions"))?;
+        if state.is_some_and(|state| state != "open") {
+            return Err(Conflict::SessionClosed(session_id).into());
+        }
     }
     Ok(())
 }
@@ -379,6 +399,7 @@ pub(super) async fn commit_batch(store: &SqliteStore, entries: &[CommitEntry]) -
     // One transaction for the batch: one fsync, and on any error the
     // dropped transaction rolls back every entry.
     let mut tx = store.write_tx().await?;
+    check_open_sessions(&mut tx, entries).await?;
     let mut paid = BTreeMap::new();
     for run in &plan.orders {
         let was_paid = write_order_run(&mut tx, run).await?;
