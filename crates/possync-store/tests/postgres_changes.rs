@@ -6,7 +6,7 @@
 use possync_core::*;
 use possync_store::postgres::PostgresStore;
 use possync_store::postgres::changes::{ChangeListener, StoreChange};
-use possync_store::{CommitEntry, ConnectionSettings, HistoryEntry, Store, UserEdit};
+use possync_store::{CommitEntry, ConnectionSettings, HistoryEntry, Store, TokenOwner, UserEdit};
 use possync_store_contract::postgres_database::TestDatabase;
 use std::time::Duration;
 use uuid::Uuid;
@@ -124,6 +124,56 @@ async fn every_committed_change_is_told_and_nothing_else() {
         .await
         .expect("rename");
     assert_eq!(next(&mut listener).await, StoreChange::Users);
+
+    // Revoked tokens are told one by one, by hash; revoking none tells nothing.
+    let hashes: Vec<String> = ["a1", "b2", "c3"]
+        .iter()
+        .map(|seed| seed.repeat(32))
+        .collect();
+    for hash in &hashes {
+        store
+            .create_token(
+                hash,
+                TokenOwner::User {
+                    user_id: manager.id,
+                },
+                Timestamp::from_unix_millis(0),
+                None,
+            )
+            .await
+            .expect("create a token");
+    }
+    assert!(
+        store
+            .revoke_token(&hashes[0], Timestamp::from_unix_millis(1))
+            .await
+            .expect("revoke a token")
+    );
+    assert_eq!(
+        next(&mut listener).await,
+        StoreChange::TokenRevoked(hashes[0].clone())
+    );
+    assert!(
+        !store
+            .revoke_token(&hashes[0], Timestamp::from_unix_millis(2))
+            .await
+            .expect("revoke it again")
+    );
+    let mut revoked = store
+        .revoke_user_tokens(manager.id, Timestamp::from_unix_millis(3))
+        .await
+        .expect("revoke the user's tokens");
+    revoked.sort();
+    assert_eq!(revoked, hashes[1..].to_vec());
+    let mut heard = vec![next(&mut listener).await, next(&mut listener).await];
+    heard.sort_by_key(|change| format!("{change:?}"));
+    assert_eq!(
+        heard,
+        vec![
+            StoreChange::TokenRevoked(hashes[1].clone()),
+            StoreChange::TokenRevoked(hashes[2].clone())
+        ]
+    );
 
     let counter = store
         .create_config(&ConfigNew {

@@ -10,7 +10,7 @@
 use super::store::SyncStore;
 use crate::health::Health;
 use possync_core::OrderId;
-use possync_engine::{Node, OrderChanged, Reload};
+use possync_engine::{Node, OrderChanged, Reload, TokenKey};
 use possync_store::StoreResult;
 use possync_store::postgres::changes::{ChangeListener, StoreChange};
 use std::collections::BTreeMap;
@@ -224,6 +224,11 @@ impl Hearing {
             // connection, so a user changed on another node needs nothing here.
             StoreChange::Users => {}
             StoreChange::SessionClosed(session_id) => node.on_session_closed_elsewhere(session_id),
+            // Logged out, or its user changed, on another node: its live
+            // connections here close with 4001 too.
+            StoreChange::TokenRevoked(token_hash) => {
+                node.on_tokens_revoked(&[TokenKey::new(&token_hash)]);
+            }
             StoreChange::Missed => {
                 tracing::info!(
                     "change listener: back; re-reading what other nodes changed meanwhile"

@@ -658,3 +658,50 @@ async fn an_op_of_a_session_closed_on_another_node_never_commits_after_the_close
     assert_eq!(health["status"], "ok", "{health}");
     deaf.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_revoked_on_one_node_closes_its_connections_on_the_others() {
+    let Some(nodes) = spawn_nodes(2).await else {
+        return;
+    };
+    let shop = &nodes.shop;
+    // Logging a terminal out on node 0 closes its socket on node 1.
+    let mut logged_out = nodes.node(1).counter(shop.counter_1).await;
+    let mut untouched = nodes.node(1).counter(shop.counter_2).await;
+    let response = nodes
+        .node(0)
+        .client
+        .post(format!("{}/api/v1/logout", nodes.node(0).base_url))
+        .bearer_auth(&logged_out.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 204);
+    assert_eq!(logged_out.closed_with().await, Some(4001));
+
+    // Deactivating a cashier on node 0 closes every socket of theirs on node 1.
+    let (cashier_id, cashier_token) = nodes.node(0).add_user("ines", "cashier", &[shop.bar]).await;
+    let (_, terminal_token) = nodes
+        .node(1)
+        .open_session_as(&cashier_token, shop.bar)
+        .await;
+    let mut cashiers = Counter::connect(
+        &nodes.node(1).base_url,
+        &terminal_token,
+        Uuid::now_v7(),
+        BTreeMap::new(),
+    )
+    .await;
+    let (status, user) = nodes
+        .node(0)
+        .patch(
+            &format!("/api/v1/users/{cashier_id}"),
+            &nodes.node(0).manager_token,
+            json!({"active": false}),
+        )
+        .await;
+    assert_eq!(status, 200, "{user}");
+    assert_eq!(cashiers.closed_with().await, Some(4001));
+    // Other terminals keep working.
+    untouched.barrier().await;
+}

@@ -19,12 +19,15 @@ use uuid::Uuid;
 /// The channel of order changes; payload `<order id> <version> <op id>` (the
 /// op that brought the order to that version; older writers sent no op id).
 pub(crate) const ORDERS_CHANNEL: &str = "possync_orders";
-/// The channel of shop changes; payload `links`, `configs`, `catalog`, `users`
-/// or `session_closed <id>`.
+/// The channel of shop changes; payload `links`, `configs`, `catalog`, `users`,
+/// `session_closed <id>` or `token_revoked <token hash>`.
 pub(crate) const SHOP_CHANNEL: &str = "possync_shop";
 
+/// The hex digits of a token hash (SHA-256) in a `token_revoked` payload.
+const TOKEN_HASH_HEX_DIGITS: usize = 64;
+
 /// One change another node (or this one) committed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoreChange {
     /// The order is at `version` now (or later: notifications of one order
     /// may arrive after a newer one was read), brought there by `op_id`.
@@ -43,6 +46,9 @@ pub enum StoreChange {
     Users,
     /// A session was closed: its terminals must stop.
     SessionClosed(SessionId),
+    /// A token was revoked (logout, a password changed, a user deactivated):
+    /// live connections of it must close. Carries the token's hash (64 hex digits).
+    TokenRevoked(String),
     /// The listener's connection was lost: notifications sent meanwhile are
     /// gone. Re-read what may have changed before acting on newer ones.
     Missed,
@@ -68,6 +74,30 @@ impl ShopChange {
             ShopChange::SessionClosed(session_id) => format!("session_closed {}", session_id.0),
         }
     }
+}
+
+/// Sends one `token_revoked <hash>` per token when (and only if) the
+/// transaction of `conn` commits: every node closes the live connections of
+/// those tokens (a node checks tokens on every request and connection, but a
+/// WebSocket that is already open would otherwise keep working).
+pub(crate) async fn notify_tokens_revoked(
+    conn: &mut PgConnection,
+    token_hashes: &[String],
+) -> StoreResult<()> {
+    if token_hashes.is_empty() {
+        return Ok(());
+    }
+    let payloads: Vec<String> = token_hashes
+        .iter()
+        .map(|hash| format!("token_revoked {hash}"))
+        .collect();
+    sqlx::query("SELECT pg_notify($1, payload) FROM UNNEST($2::text[]) AS payload")
+        .bind(SHOP_CHANNEL)
+        .bind(&payloads)
+        .execute(&mut *conn)
+        .await
+        .map_err(unavailable("could not notify revoked tokens"))?;
+    Ok(())
 }
 
 /// Sends `changes` when (and only if) the transaction of `conn` commits.
@@ -135,6 +165,12 @@ fn parse(channel: &str, payload: &str) -> Option<StoreChange> {
             Some(("session_closed", session_id)) => Some(StoreChange::SessionClosed(SessionId(
                 session_id.parse().ok()?,
             ))),
+            Some(("token_revoked", hash))
+                if hash.len() == TOKEN_HASH_HEX_DIGITS
+                    && hash.bytes().all(|byte| byte.is_ascii_hexdigit()) =>
+            {
+                Some(StoreChange::TokenRevoked(hash.to_owned()))
+            }
             Some(_) => None,
         },
         _ => None,

@@ -1,7 +1,7 @@
 //! Users and the hashes of their tokens.
 
-use super::changes::ShopChange;
-use super::{PostgresStore, commit_notifying};
+use super::changes::{ShopChange, notify_tokens_revoked};
+use super::{PostgresStore, commit_notifying, commit_tx};
 use crate::database_errors::{conflict_on_unique, unavailable, violation};
 use crate::rows::decode_json;
 use crate::rows::{
@@ -220,35 +220,45 @@ pub(super) async fn find_token(
     row.map(decode_token_record).transpose()
 }
 
+/// Revokes one token; every node hears it and closes the token's live
+/// connections (`token_revoked`).
 pub(super) async fn revoke_token(
     store: &PostgresStore,
     token_hash: &str,
     now: Timestamp,
 ) -> StoreResult<bool> {
-    let revoked =
-        sqlx::query("UPDATE tokens SET revoked_at = $1 WHERE hash = $2 AND revoked_at IS NULL")
-            .bind(now.unix_millis())
-            .bind(token_hash)
-            .execute(&store.pool)
-            .await
-            .map_err(unavailable("could not revoke a token"))?
-            .rows_affected();
-    Ok(revoked > 0)
+    let mut tx = store.write_tx().await?;
+    let revoked: Vec<String> = sqlx::query_scalar(
+        "UPDATE tokens SET revoked_at = $1 WHERE hash = $2 AND revoked_at IS NULL RETURNING hash",
+    )
+    .bind(now.unix_millis())
+    .bind(token_hash)
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(unavailable("could not revoke a token"))?;
+    notify_tokens_revoked(&mut tx, &revoked).await?;
+    commit_tx(tx).await?;
+    Ok(!revoked.is_empty())
 }
 
+/// Revokes every live token of a user; every node hears each one.
 pub(super) async fn revoke_user_tokens(
     store: &PostgresStore,
     user_id: UserId,
     now: Timestamp,
 ) -> StoreResult<Vec<String>> {
-    sqlx::query_scalar(
+    let mut tx = store.write_tx().await?;
+    let revoked: Vec<String> = sqlx::query_scalar(
         "UPDATE tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL RETURNING hash",
     )
     .bind(now.unix_millis())
     .bind(user_id.0)
-    .fetch_all(&store.pool)
+    .fetch_all(&mut *tx)
     .await
-    .map_err(unavailable("could not revoke a user's tokens"))
+    .map_err(unavailable("could not revoke a user's tokens"))?;
+    notify_tokens_revoked(&mut tx, &revoked).await?;
+    commit_tx(tx).await?;
+    Ok(revoked)
 }
 
 pub(super) async fn session_user_ids(
