@@ -38,18 +38,6 @@ impl Node {
         }
         let op_id = ticket.request.op_id;
         let order_id = ticket.request.order_id;
-        if self.refreshing.contains(&order_id) {
-            // Another node moved the order: deciding on this copy would only
-            // lose at commit. The terminal resends once the read is back.
-            self.answer_now(
-                ticket.reply,
-                unavailable_reject(
-                    &ticket.request,
-                    "this order was just changed on another server and is being read again",
-                ),
-            );
-            return;
-        }
         let op_fresh = self.freshness.is_fresh(op_id.0, now);
         let order_fresh = self.freshness.is_fresh(order_id.0, now);
         let needs_outcome = self.outcome_of(op_id).is_none() && !op_fresh;
@@ -144,6 +132,18 @@ impl Node {
         } = ticket;
         if let Some(outcome) = self.outcome_of(request.op_id).cloned() {
             self.answer_duplicate(reply, source.config_id, &request, &outcome);
+            return;
+        }
+        if self.refreshing.contains(&request.order_id) {
+            // Another node moved the order: deciding on this copy would only
+            // lose at commit. The terminal resends once the read is back.
+            self.answer_now(
+                reply,
+                unavailable_reject(
+                    &request,
+                    "this order was just changed on another server and is being read again",
+                ),
+            );
             return;
         }
         if self.closed_sessions.contains_key(&source.session_id) {

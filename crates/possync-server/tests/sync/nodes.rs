@@ -155,9 +155,14 @@ async fn the_same_op_sent_to_two_nodes_has_one_effect() {
     // A reject is the first answer too, on every node.
     let bad_id = Uuid::now_v7();
     let bad = json!({"kind": "set_qty", "line_id": Uuid::now_v7(), "qty": "2"});
-    let refused = on_1.op_with_id(bad_id, order, bad.clone()).await;
+    // (Node 1 may still be reading the order node 0 just moved: then it
+    // answers `unavailable` rather than decide on its old copy, and the
+    // counter resends.)
+    let refused = on_1
+        .op_resent_while_retryable(bad_id, order, bad.clone())
+        .await;
     assert_eq!(refused["code"], "unknown_line", "{refused}");
-    let refused_again = on_0.op_with_id(bad_id, order, bad).await;
+    let refused_again = on_0.op_resent_while_retryable(bad_id, order, bad).await;
     assert_eq!(refused_again["code"], "unknown_line", "{refused_again}");
 
     // At the same moment on both nodes: still one effect.
