@@ -3,8 +3,16 @@
 //! op a counter saw acknowledged must be in the order's history exactly once,
 //! at the acknowledged version; every op is eventually acknowledged once
 //! counters resend what was not.
+//!
+//! With PostgreSQL, the same with two `possync` nodes on one database and the
+//! counters spread over both: one node is killed under load, its counters go
+//! on through the other (as through a load balancer), nothing acknowledged is
+//! lost, and terminals that held copies from the dead node catch up by `known`
+//! on the other and converge. It skips loudly without PostgreSQL (fails with
+//! `POSSYNC_REQUIRE_POSTGRES=1`).
 
 use futures_util::{SinkExt, StreamExt};
+use possync_store_contract::postgres_database::TestDatabase;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -46,6 +54,40 @@ fn start(data_dir: &Path) -> (Child, String) {
     let url = receiver
         .recv_timeout(Duration::from_secs(120))
         .expect("the server did not start");
+    (child, url)
+}
+
+/// Starts `possync serve` on the PostgreSQL database at `url` (seeding the
+/// demo shop when `demo`), with a data directory of its own for its logs and
+/// lock; returns it with its base URL.
+fn start_node(data_dir: &Path, url: &str, demo: bool) -> (Child, String) {
+    let mut command = Command::new(BINARY);
+    command
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("POSSYNC_DATA_DIR", data_dir)
+        .env("POSSYNC_DATABASE_URL", url)
+        .env("POSSYNC_LOG", "warn")
+        .env_remove("POSSYNC_LISTEN")
+        .env_remove("POSSYNC_DEMO")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    if demo {
+        command.arg("--demo");
+    }
+    let mut child = command.spawn().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(url) = line.strip_prefix("possync listening on ") {
+                let _ = sender.send(url.trim().to_owned());
+            }
+        }
+    });
+    let url = receiver
+        .recv_timeout(Duration::from_secs(120))
+        .expect("the node did not start");
     (child, url)
 }
 
@@ -321,4 +363,265 @@ async fn every_acknowledged_op_survives_kill_9() {
     }
     server.kill().unwrap();
     server.wait().unwrap();
+}
+
+/// Checks every acknowledged op against its order's history on `base_url`:
+/// each op once, at its acknowledged version, and no version missing.
+async fn assert_histories(
+    client: &reqwest::Client,
+    base_url: &str,
+    manager: &str,
+    acks: &BTreeMap<Uuid, (Uuid, u64)>,
+) {
+    let mut by_order: BTreeMap<Uuid, Vec<(Uuid, u64)>> = BTreeMap::new();
+    for (op_id, (order_id, version)) in acks {
+        by_order
+            .entry(*order_id)
+            .or_default()
+            .push((*op_id, *version));
+    }
+    for (order_id, mut expected) in by_order {
+        let url = format!("{base_url}/api/v1/orders/{order_id}/history");
+        let history = http(client, reqwest::Method::GET, url, Some(manager), None).await;
+        let mut found: Vec<(Uuid, u64)> = history
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|entry| {
+                (
+                    entry["op_id"].as_str().unwrap().parse().unwrap(),
+                    entry["version"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        let versions: Vec<u64> = found.iter().map(|(_, version)| *version).collect();
+        assert_eq!(
+            versions,
+            (1..=versions.len() as u64).collect::<Vec<_>>(),
+            "history has no gaps"
+        );
+        found.sort();
+        expected.sort();
+        assert_eq!(
+            found, expected,
+            "order {order_id}: history and acknowledgements differ"
+        );
+    }
+}
+
+/// Reads what the node sends the watching terminal until its copy of every
+/// order equals the node's (built from `order` and `change` messages alone).
+async fn converge(
+    watcher: &mut possync_testkit::Counter,
+    client: &reqwest::Client,
+    base_url: &str,
+    manager: &str,
+    order_ids: &[Uuid],
+) {
+    for order_id in order_ids {
+        let id = order_id.to_string();
+        loop {
+            let url = format!("{base_url}/api/v1/orders/{order_id}");
+            let server: possync_core::Order = serde_json::from_value(
+                http(client, reqwest::Method::GET, url, Some(manager), None).await,
+            )
+            .unwrap();
+            if watcher.orders.get(order_id) == Some(&server) {
+                break;
+            }
+            watcher
+                .expect_where(|message| {
+                    message["order_id"] == id.as_str() || message["order"]["id"] == id.as_str()
+                })
+                .await;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_killed_under_load_loses_no_acknowledged_op_and_its_counters_go_on_elsewhere() {
+    let Some(database) = TestDatabase::create().await else {
+        return;
+    };
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (mut node_a, url_a) = start_node(dir_a.path(), &database.url(), true);
+    let (mut node_b, url_b) = start_node(dir_b.path(), &database.url(), false);
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let login = |url: &str, who: &str| {
+        let (client, url, who) = (client.clone(), url.to_owned(), who.to_owned());
+        async move {
+            let answer = http(
+                &client,
+                reqwest::Method::POST,
+                format!("{url}/api/v1/login"),
+                None,
+                Some(json!({"login": who, "password": who})),
+            )
+            .await;
+            answer["token"].as_str().unwrap().to_owned()
+        }
+    };
+    let cashier = login(&url_a, "cashier").await;
+    let manager = login(&url_b, "admin").await;
+    let configs = http(
+        &client,
+        reqwest::Method::GET,
+        format!("{url_a}/api/v1/configs"),
+        Some(&cashier),
+        None,
+    )
+    .await;
+    let counter_1 = configs
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "Counter 1")
+        .unwrap()["id"]
+        .clone();
+    // One session; each terminal has a token of its own, opened on either node.
+    let mut tokens = Vec::new();
+    for i in 0..COUNTERS + 2 {
+        let url = if i % 2 == 0 { &url_a } else { &url_b };
+        let session = http(
+            &client,
+            reqwest::Method::POST,
+            format!("{url}/api/v1/sessions"),
+            Some(&cashier),
+            Some(json!({"config_id": counter_1})),
+        )
+        .await;
+        tokens.push(session["terminal_token"].as_str().unwrap().to_owned());
+    }
+    let products = http(
+        &client,
+        reqwest::Method::GET,
+        format!("{url_a}/api/v1/products"),
+        Some(&tokens[0]),
+        None,
+    )
+    .await;
+    let product_ids: Vec<i64> = products
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_i64().unwrap())
+        .collect();
+
+    // Each counter creates its shared orders, then adds lines to them; every
+    // terminal of the session sees every order, whichever node it is on.
+    let order_ids: Vec<Vec<Uuid>> = (0..COUNTERS)
+        .map(|_| (0..ORDERS_PER_COUNTER).map(|_| Uuid::now_v7()).collect())
+        .collect();
+    let all_orders: Vec<Uuid> = order_ids.iter().flatten().copied().collect();
+    let mut plans: Vec<Vec<PlannedOp>> = (0..COUNTERS)
+        .map(|counter| {
+            let mut plan: Vec<PlannedOp> = order_ids[counter]
+                .iter()
+                .map(|&order_id| PlannedOp {
+                    op_id: Uuid::now_v7(),
+                    order_id,
+                    op: json!({"kind": "create", "share": true}),
+                })
+                .collect();
+            for line in 0..LINES_PER_ORDER {
+                for &order_id in &order_ids[counter] {
+                    let product_id = product_ids[(counter + line) % product_ids.len()];
+                    plan.push(PlannedOp {
+                        op_id: Uuid::now_v7(),
+                        order_id,
+                        op: json!({"kind": "add_line", "line_id": Uuid::now_v7(), "product_id": product_id, "qty": "1"}),
+                    });
+                }
+            }
+            plan
+        })
+        .collect();
+    let total_ops: usize = plans.iter().map(Vec::len).sum();
+    let acks: Acks = Arc::default();
+
+    // Terminals that only watch, one on each node, building copies from messages.
+    let mut watcher_a = possync_testkit::Counter::connect(
+        &url_a,
+        &tokens[COUNTERS],
+        Uuid::now_v7(),
+        BTreeMap::new(),
+    )
+    .await;
+    let mut watcher_b = possync_testkit::Counter::connect(
+        &url_b,
+        &tokens[COUNTERS + 1],
+        Uuid::now_v7(),
+        BTreeMap::new(),
+    )
+    .await;
+
+    // Counters spread over both nodes; node A is killed in the middle of it.
+    let tasks: Vec<_> = plans
+        .drain(..)
+        .enumerate()
+        .map(|(counter, owed)| {
+            let url = if counter % 2 == 0 { &url_a } else { &url_b };
+            let (url, token, acks) = (url.clone(), tokens[counter].clone(), acks.clone());
+            tokio::spawn(async move { drive(&url, &token, owed, acks).await })
+        })
+        .collect();
+    let target = total_ops / 3;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    while acks.lock().unwrap().len() < target && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    node_a.kill().unwrap();
+    node_a.wait().unwrap();
+    for task in tasks {
+        plans.push(task.await.unwrap());
+    }
+    let owed: usize = plans.iter().map(Vec::len).sum();
+    assert!(
+        owed > 0,
+        "the kill came after all traffic; it proves nothing"
+    );
+
+    // Node A's counters reconnect through the load balancer to node B and
+    // resend what they were owed; node B's counters finish too.
+    let tasks: Vec<_> = plans
+        .drain(..)
+        .enumerate()
+        .map(|(counter, owed)| {
+            let (url, token, acks) = (url_b.clone(), tokens[counter].clone(), acks.clone());
+            tokio::spawn(async move { drive(&url, &token, owed, acks).await })
+        })
+        .collect();
+    for task in tasks {
+        assert!(
+            task.await.unwrap().is_empty(),
+            "every op is acknowledged on node B"
+        );
+    }
+    let acks = acks.lock().unwrap().clone();
+    assert_eq!(acks.len(), total_ops);
+    assert_histories(&client, &url_b, &manager, &acks).await;
+
+    // The watcher of node A lost its connection with the node; it reconnects
+    // to node B with the versions it holds and catches up from there.
+    // (It reads, and keeps its copies of, what node A sent before dying.)
+    assert!(
+        watcher_a.expect_where_or_closed(|_| false).await.is_none(),
+        "the watcher's connection ended with node A"
+    );
+    let known = watcher_a.known();
+    assert!(!known.is_empty(), "the watcher saw orders before the kill");
+    let mut again =
+        possync_testkit::Counter::connect(&url_b, &tokens[COUNTERS], watcher_a.terminal, known)
+            .await;
+    // What the catch-up did not resend (the versions it already had) stays as it was.
+    for (order_id, order) in &watcher_a.orders {
+        again
+            .orders
+            .entry(*order_id)
+            .or_insert_with(|| order.clone());
+    }
+    converge(&mut again, &client, &url_b, &manager, &all_orders).await;
+    converge(&mut watcher_b, &client, &url_b, &manager, &all_orders).await;
+    node_b.kill().unwrap();
+    node_b.wait().unwrap();
 }
