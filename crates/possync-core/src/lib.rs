@@ -20,6 +20,7 @@ pub mod patch;
 pub mod payment;
 pub mod receipt;
 pub mod report;
+pub mod sales;
 pub mod stock;
 pub mod text;
 pub mod timestamp;
@@ -47,6 +48,10 @@ pub use receipt::{
 pub use report::{
     CashMove, CashSummary, PaidOrderSummary, PaymentTotal, ReportError, ReportTax, SessionActivity,
     SessionReport, session_report,
+};
+pub use sales::{
+    CounterSales, SaleFact, SaleLine, SalesGrouping, SalesNames, SalesPeriod, SalesPeriodError,
+    SalesReport, SalesRow, sales_report,
 };
 pub use stock::{
     AdjustmentReason, StockAdjustment, StockAdjustmentError, StockAdjustmentInput, StockMoveEntry,

@@ -33,6 +33,7 @@ pub const SECURITY_COOKIE_TOKEN: &str = "token_cookie";
         (name = "users", description = "Staff logins (managers only)"),
         (name = "sessions", description = "Opening, joining and closing a counter's session"),
         (name = "orders", description = "Reading orders visible to a terminal"),
+        (name = "reports", description = "The day's numbers: sums of paid orders for the dashboard (managers only)"),
         (name = "stock", description = "A product's stock moves and adjustments by hand (managers only)"),
         (name = "system", description = "Health and this document"),
     )

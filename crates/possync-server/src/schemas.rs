@@ -789,3 +789,63 @@ pub struct StockAdjusted {
     #[schema(example = "36")]
     pub on_hand: String,
 }
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SalesGrouping {
+    Hour,
+    Day,
+    Method,
+    Product,
+    Config,
+}
+
+/// Orders and their total, one side of a counter's sales.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CounterSales {
+    pub orders: u64,
+    /// Minor units.
+    pub total: i64,
+}
+
+/// One row: an hour, a day, a payment method, a product or a counter.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SalesRow {
+    /// The bucket's start (RFC 3339, UTC), or the method, product or config id.
+    pub key: String,
+    /// For people: `2026-11-30 14:00`, `2026-11-30`, `Card`, `Croissant`, `Counter 2`.
+    pub label: String,
+    /// Orders in the row (per method: orders paid with it at least in part).
+    pub orders: u64,
+    /// Minor units. Per hour, day or counter: the orders' totals (per counter,
+    /// those it took payment for); per method: what it kept (cash net of
+    /// change); per product: its lines' totals.
+    pub total: i64,
+    /// Per product: the quantity sold, net of returns (a decimal string).
+    #[schema(nullable = false)]
+    pub qty: Option<String>,
+    /// Per counter: the orders started there, wherever they were paid.
+    #[schema(nullable = false)]
+    pub started: Option<CounterSales>,
+    /// Per counter: the orders it took payment for, wherever they were started.
+    #[schema(nullable = false)]
+    pub paid: Option<CounterSales>,
+}
+
+/// The sums of the orders paid in `[from, to)`, net of refunds.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SalesReport {
+    #[schema(format = DateTime)]
+    pub from: String,
+    #[schema(format = DateTime)]
+    pub to: String,
+    pub utc_offset_minutes: i32,
+    pub group: SalesGrouping,
+    pub orders: u64,
+    /// Minor units.
+    pub total: i64,
+    pub tax: i64,
+    /// Hours and days: every one of the period, empty ones too; methods,
+    /// products and counters: those with sales, by id.
+    pub rows: Vec<SalesRow>,
+}

@@ -36,7 +36,7 @@ pub use orders::{
     orders_commit_and_history, pages_of_orders_sessions_and_history,
 };
 pub use payments::{
-    concurrent_payments_number_receipts_and_invoices, payment_effects, session_report,
+    concurrent_payments_number_receipts_and_invoices, payment_effects, sale_facts, session_report,
     shop_and_cash_moves, stock_adjustments,
 };
 pub use sessions::{concurrent_session_opens, sessions};
@@ -83,6 +83,7 @@ macro_rules! store_contract_tests {
             contract_concurrent_payments_number_receipts_and_invoices => concurrent_payments_number_receipts_and_invoices,
             contract_shop_and_cash_moves => shop_and_cash_moves,
             contract_stock_adjustments => stock_adjustments,
+            contract_sale_facts => sale_facts,
             contract_list_orders_by_state => list_orders_by_state,
             contract_pages_of_orders_sessions_and_history => pages_of_orders_sessions_and_history,
             contract_group_commits_of_many_ops => group_commits_of_many_ops,

@@ -644,3 +644,85 @@ pub async fn stock_adjustments<S: Store + ?Sized>(store: Arc<S>) {
         "moves of an unknown product",
     );
 }
+
+/// A sales report reads the orders paid in a period by the time they were
+/// paid, with where each was started and paid, its payments and, if asked,
+/// its lines; drafts and orders paid outside the period are left out.
+pub async fn sale_facts<S: Store + ?Sized>(store: Arc<S>) {
+    let store = &*store;
+    let shop = open_shop(store).await;
+    let till_1 = open_till(store, &shop, &shop.counter_1, 0).await;
+    let till_2 = open_till(store, &shop, &shop.counter_2, 0).await;
+    let before = tick();
+    // Started at Counter 1, paid at Counter 2: 2 coffees (605) and a cake (400).
+    let across = draft(
+        store,
+        &till_1,
+        None,
+        false,
+        &[(shop.coffee.id, 2_000, 0), (shop.cake.id, 1_000, 0)],
+    )
+    .await;
+    let across = pay(
+        store,
+        &till_2,
+        &across,
+        &[(shop.card.id, 500), (shop.cash.id, 1_000)],
+        false,
+    )
+    .await;
+    let at_1 = draft(store, &till_1, None, false, &[(shop.cake.id, 1_000, 0)]).await;
+    let at_1 = pay(store, &till_1, &at_1, &[(shop.cash.id, 400)], false).await;
+    let _open = draft(store, &till_1, None, false, &[(shop.cake.id, 1_000, 0)]).await;
+    let after = tick();
+
+    let facts = ok(
+        store.list_sale_facts(before, after, true).await,
+        "the orders paid in the period",
+    );
+    assert_eq!(facts.len(), 2, "the draft is not a sale: {facts:?}");
+    let first = &facts[0];
+    assert_eq!(first.order_id, across.id, "by time of payment");
+    assert_eq!(first.paid_at, across.updated_at);
+    assert_eq!(
+        (first.started_at, first.paid_by),
+        (shop.counter_1.id, shop.counter_2.id)
+    );
+    assert_eq!(
+        (first.total, first.tax, first.change),
+        (money(1_005), across.totals.tax, money(495))
+    );
+    assert_eq!(first.payments, across.payments);
+    assert_eq!(
+        first
+            .lines
+            .iter()
+            .map(|line| (line.product_id, line.qty, line.total))
+            .collect::<Vec<_>>(),
+        vec![
+            (shop.coffee.id, qty(2_000), money(605)),
+            (shop.cake.id, qty(1_000), money(400)),
+        ]
+    );
+    assert_eq!(facts[1].order_id, at_1.id);
+    assert_eq!(
+        (facts[1].started_at, facts[1].paid_by),
+        (shop.counter_1.id, shop.counter_1.id)
+    );
+
+    let without_lines = ok(
+        store.list_sale_facts(before, after, false).await,
+        "without lines",
+    );
+    assert!(without_lines.iter().all(|fact| fact.lines.is_empty()));
+    assert_eq!(without_lines[0].payments, first.payments);
+    // The period is half-open: an order paid at `to` belongs to the next one.
+    let up_to_first = ok(
+        store
+            .list_sale_facts(before, across.updated_at, false)
+            .await,
+        "up to the first payment",
+    );
+    assert!(up_to_first.is_empty(), "{up_to_first:?}");
+    assert!(ok(store.list_sale_facts(after, tick(), true).await, "later").is_empty());
+}

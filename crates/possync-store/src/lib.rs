@@ -91,6 +91,9 @@ pub enum Conflict {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// Paid orders one sales report reads at most (a busy shop's year is well below).
+pub const SALE_FACTS_PER_REPORT_MAX: usize = 500_000;
+
 /// Entries in one `commit_batch` at most; a larger batch is `Invalid`.
 pub const COMMIT_ENTRIES_PER_BATCH_MAX: usize = 10_000;
 
@@ -412,6 +415,16 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<(StockMoveEntry, Product)>;
     /// Every invoice, by number.
     async fn list_invoices(&self) -> StoreResult<Vec<Invoice>>;
+    /// The orders paid in `[from, to)`, by time of payment, each with its
+    /// payments and (when `with_lines`) its lines: what
+    /// [`possync_core::sales_report`] adds up. More than
+    /// [`SALE_FACTS_PER_REPORT_MAX`] orders is `Invalid` (ask a shorter period).
+    async fn list_sale_facts(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+        with_lines: bool,
+    ) -> StoreResult<Vec<SaleFact>>;
 
     // After payment (issue 12): the shop's header, receipts, invoices, cash moves.
     async fn get_shop(&self) -> StoreResult<Shop>;

@@ -515,6 +515,56 @@ pub(crate) fn decode_stock_move_entries(
         .collect()
 }
 
+/// A paid order as a sales report reads it: `(id, origin config, paying
+/// config, total, tax, change, paid at, body)`; the body only when lines are asked for.
+pub(crate) type SaleOrderRow = (String, i64, i64, i64, i64, i64, i64, Option<String>);
+
+/// Assembles one [`SaleFact`] per order row, with its `(order id, method id,
+/// amount)` payments (in the order they were written) and, from the body, its lines.
+pub(crate) fn decode_sale_facts(
+    orders: Vec<SaleOrderRow>,
+    payments: Vec<(String, i64, i64)>,
+) -> StoreResult<Vec<SaleFact>> {
+    let mut payments_of: BTreeMap<String, Vec<Payment>> = BTreeMap::new();
+    for (order_id, method_id, amount_minor) in payments {
+        payments_of.entry(order_id).or_default().push(Payment {
+            method_id: PaymentMethodId(method_id),
+            amount: decode_money(amount_minor, "payment amount")?,
+        });
+    }
+    orders
+        .into_iter()
+        .map(
+            |(id, started_at, paid_by, total_minor, tax_minor, change_minor, paid_at, body)| {
+                let lines = match body {
+                    None => Vec::new(),
+                    Some(body) => decode_json::<Order>(&body, "order")?
+                        .lines
+                        .into_iter()
+                        .map(|line| SaleLine {
+                            product_id: line.product_id,
+                            name: line.name.as_str().to_owned(),
+                            qty: line.qty,
+                            total: line.total,
+                        })
+                        .collect(),
+                };
+                Ok(SaleFact {
+                    order_id: OrderId(decode_uuid(&id, "order id")?),
+                    paid_at: timestamp(paid_at),
+                    started_at: ConfigId(started_at),
+                    paid_by: ConfigId(paid_by),
+                    total: decode_money(total_minor, "order total")?,
+                    tax: decode_money(tax_minor, "order tax")?,
+                    change: decode_money(change_minor, "order change")?,
+                    payments: payments_of.remove(&id).unwrap_or_default(),
+                    lines,
+                })
+            },
+        )
+        .collect()
+}
+
 /// Invoices from `(number, order id, customer id, order total, at)` rows.
 pub(crate) fn decode_invoices(
     rows: Vec<(i64, String, i64, i64, i64)>,

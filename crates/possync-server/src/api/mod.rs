@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod orders;
 pub mod paging;
 pub mod receipts;
+pub mod reports;
 pub mod sessions;
 pub mod stock;
 pub mod system;
@@ -96,6 +97,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(invoices::invoice_pdf))
         .routes(routes!(audit::list_audit))
         .routes(routes!(stock::list_stock_moves, stock::adjust_stock))
+        .routes(routes!(reports::sales))
 }
 
 /// The OpenAPI document of [`routes`], as served at `/api/v1/openapi.json`.

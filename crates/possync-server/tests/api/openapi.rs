@@ -66,6 +66,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/audit"),
     ("get", "/api/v1/products/{id}/stock_moves"),
     ("post", "/api/v1/products/{id}/stock_moves"),
+    ("get", "/api/v1/reports/sales"),
 ];
 
 const HTTP_METHODS: [&str; 8] = [
@@ -411,6 +412,18 @@ async fn documented_schemas_match_real_answers() {
             "/api/v1/categories".into(),
             "/api/v1/categories",
             &terminal_token,
+        ),
+        (
+            "get",
+            "/api/v1/reports/sales?group=hour".into(),
+            "/api/v1/reports/sales",
+            &app.manager_token,
+        ),
+        (
+            "get",
+            format!("/api/v1/products/{}/stock_moves", ids.product_id),
+            "/api/v1/products/{id}/stock_moves",
+            &app.manager_token,
         ),
         (
             "get",

@@ -25,6 +25,7 @@ pub mod changes;
 mod commit;
 mod configs;
 mod orders;
+mod sales;
 mod sessions;
 mod stock;
 mod terminals;
@@ -600,6 +601,15 @@ impl Store for PostgresStore {
         at: Timestamp,
     ) -> StoreResult<(StockMoveEntry, Product)> {
         stock::adjust_stock(self, product_id, input, user_id, at).await
+    }
+
+    async fn list_sale_facts(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+        with_lines: bool,
+    ) -> StoreResult<Vec<SaleFact>> {
+        sales::list_sale_facts(self, from, to, with_lines).await
     }
 
     async fn list_invoices(&self) -> StoreResult<Vec<Invoice>> {

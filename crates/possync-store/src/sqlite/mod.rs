@@ -20,6 +20,7 @@ mod catalog;
 mod commit;
 mod configs;
 mod orders;
+mod sales;
 mod sessions;
 mod stock;
 mod terminals;
@@ -577,6 +578,15 @@ impl Store for SqliteStore {
         at: Timestamp,
     ) -> StoreResult<(StockMoveEntry, Product)> {
         stock::adjust_stock(self, product_id, input, user_id, at).await
+    }
+
+    async fn list_sale_facts(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+        with_lines: bool,
+    ) -> StoreResult<Vec<SaleFact>> {
+        sales::list_sale_facts(self, from, to, with_lines).await
     }
 
     async fn list_invoices(&self) -> StoreResult<Vec<Invoice>> {
