@@ -352,6 +352,7 @@ const ROUTES: &[Route] = &[
     ("POST", "/api/v1/products/{croissant}/stock_moves", Some(r#"{"qty": "5", "reason": "delivery"}"#), Fresh::Nothing, [401, 401, 401, 403, 403, 201, 403, 403, 403, 401]),
     ("GET", "/metrics", None, Fresh::Nothing,                                                            [401, 401, 401, 403, 403, 200, 403, 403, 403, 401]),
     ("GET", "/api/v1/audit", None, Fresh::Nothing,                                                       [401, 401, 401, 403, 403, 200, 403, 403, 403, 401]),
+    ("GET", "/api/v1/reports/sales?group=config", None, Fresh::Nothing,                                  [401, 401, 401, 403, 403, 200, 403, 403, 403, 401]),
 ];
 
 /// One op kind on a fresh shared draft of Counter 1 (with line `{line}`), or
