@@ -179,6 +179,15 @@ impl Node {
     // ----- Configuration reloads -----
 
     /// The back office changed links, configs or the catalog in the store.
+    /// Whether a reload of `what` is asked or due again: the node does not
+    /// hold the store's latest yet. False once it is reloaded, and while a
+    /// failed reload waits for its retry (that shows in health).
+    pub fn is_reloading(&self, what: Reload) -> bool {
+        self.reloads
+            .get(&what)
+            .is_some_and(|state| state.asked || state.again)
+    }
+
     pub fn on_shop_changed(&mut self, what: Reload) {
         let state = self.reloads.entry(what).or_default();
         if state.asked {

@@ -101,7 +101,12 @@ pub enum Command {
         counted_cash: Option<Money>,
         reply: oneshot::Sender<Result<SessionReport, StoreError>>,
     },
-    ShopChanged(Reload),
+    /// The back office changed links, configs or the catalog; `applied` is
+    /// told once the node has reloaded it (or the reload failed and is retried).
+    ShopChanged {
+        what: Reload,
+        applied: oneshot::Sender<()>,
+    },
     /// These terminal tokens were revoked: their connections close with 4001.
     TokensRevoked(Vec<TokenKey>),
 }
@@ -197,13 +202,31 @@ impl SyncHandle {
         }
     }
 
-    /// Tells the node that configuration changed in the store (links, configs, catalog).
+    /// Tells the node that configuration changed in the store (links, configs,
+    /// catalog), and waits until it has reloaded it: when a back-office answer
+    /// returns, the tills of this node already work with the change (a product
+    /// just created can be sold at once). Bounded: a node that does not answer
+    /// within [`SHOP_CHANGE_WAIT`] is logged and not waited for.
     pub async fn shop_changed(&self, what: Reload) {
-        if self.send(Command::ShopChanged(what)).await.is_err() {
+        let (applied, reloaded) = oneshot::channel();
+        if self
+            .send(Command::ShopChanged { what, applied })
+            .await
+            .is_err()
+        {
             tracing::warn!(
                 ?what,
                 "sync engine stopped; configuration change not applied live"
             );
+            return;
+        }
+        match tokio::time::timeout(SHOP_CHANGE_WAIT, reloaded).await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => tracing::warn!(?what, "sync engine stopped before reloading a change"),
+            Err(_) => tracing::warn!(
+                ?what,
+                "the sync node did not reload a change within {SHOP_CHANGE_WAIT:?}; it follows later"
+            ),
         }
     }
 }
@@ -250,6 +273,7 @@ pub async fn start_sync(
         outboxes: BTreeMap::new(),
         http_waiters: BTreeMap::new(),
         close_waiters: BTreeMap::new(),
+        reload_waiters: Vec::new(),
         next_request: 1,
         commits: FuturesOrdered::new(),
         published: NodeStats::default(),
@@ -298,6 +322,8 @@ struct Actor {
     outboxes: BTreeMap<ConnId, mpsc::UnboundedSender<Outgoing>>,
     http_waiters: BTreeMap<RequestId, oneshot::Sender<ServerMessage>>,
     close_waiters: BTreeMap<RequestId, oneshot::Sender<Result<SessionReport, StoreError>>>,
+    /// Back-office changes waiting for the node to reload them.
+    reload_waiters: Vec<(Reload, oneshot::Sender<()>)>,
     next_request: u64,
     commits: FuturesOrdered<CommitTask>,
     published: NodeStats,
@@ -339,6 +365,9 @@ impl std::future::Future for CommitTask {
             })
     }
 }
+
+/// How long a back-office request waits for the node to reload what it changed.
+pub const SHOP_CHANGE_WAIT: Duration = Duration::from_secs(5);
 
 /// Commands taken from the channel at once before the node's batch is handed out.
 const COMMANDS_PER_ROUND_MAX: usize = 4_096;
@@ -404,8 +433,24 @@ impl Actor {
             // `next_batch` may answer a batch of duplicates without the store.
             self.publish();
             self.carry_out_effects();
+            self.tell_reloads_applied();
         }
         tracing::info!("sync node stopped");
+    }
+
+    /// Answers the back-office changes whose reload the node has finished.
+    fn tell_reloads_applied(&mut self) {
+        if self.reload_waiters.is_empty() {
+            return;
+        }
+        let node = &self.node;
+        let (settled, waiting) = std::mem::take(&mut self.reload_waiters)
+            .into_iter()
+            .partition(|(what, _)| !node.is_reloading(*what));
+        self.reload_waiters = waiting;
+        for (_, applied) in settled {
+            let _ = applied.send(());
+        }
     }
 
     fn handle(&mut self, command: Command) {
@@ -447,7 +492,10 @@ impl Actor {
                 self.node
                     .on_close_session(request_id, session_id, counted_cash);
             }
-            Command::ShopChanged(what) => self.node.on_shop_changed(what),
+            Command::ShopChanged { what, applied } => {
+                self.node.on_shop_changed(what);
+                self.reload_waiters.push((what, applied));
+            }
             Command::TokensRevoked(tokens) => self.node.on_tokens_revoked(&tokens),
         }
     }

@@ -276,12 +276,14 @@ async fn a_payment_racing_the_session_close_is_in_the_report_or_refused() {
 }
 
 /// A store whose next commit lands and then reports an error, as when the
-/// database's reply is lost after COMMIT, and whose commits wait while its
-/// gate is closed, as on a slow disk.
+/// database's reply is lost after COMMIT, whose commits wait while its
+/// gate is closed, as on a slow disk, and whose catalog loads take
+/// `catalog_delay`, as on a busy database.
 struct LandsThenFails {
     inner: Arc<dyn SyncStore>,
     failures_left: AtomicUsize,
     gate: tokio::sync::watch::Receiver<bool>,
+    catalog_delay: std::time::Duration,
 }
 
 #[async_trait]
@@ -296,6 +298,7 @@ impl SyncStore for LandsThenFails {
         self.inner.load_links_ever().await
     }
     async fn load_catalog(&self) -> StoreResult<EngineCatalog> {
+        tokio::time::sleep(self.catalog_delay).await;
         self.inner.load_catalog().await
     }
     async fn load_drafts(&self) -> StoreResult<Vec<Order>> {
@@ -354,6 +357,7 @@ async fn a_commit_that_lands_but_reports_failure_converges() {
             inner,
             failures_left: AtomicUsize::new(0),
             gate: tokio::sync::watch::channel(true).1,
+            catalog_delay: std::time::Duration::ZERO,
         });
         *slot.lock().unwrap() = Some(store.clone());
         store
@@ -421,6 +425,7 @@ async fn a_full_batch_holds_ops_back_instead_of_refusing_them() {
             inner,
             failures_left: AtomicUsize::new(0),
             gate: gate.clone(),
+            catalog_delay: std::time::Duration::ZERO,
         })
     });
     let config = config_with(NodeSettings {
@@ -577,4 +582,27 @@ async fn a_socket_that_never_says_hello_is_closed_at_the_deadline() {
         }
     };
     assert_eq!(code, Some(4000));
+}
+
+#[tokio::test]
+async fn a_product_created_in_the_back_office_sells_at_once() {
+    // The node reloads the catalog from the store after a change; here that
+    // read is slow. The back office's answer waits for the reload, so a till
+    // that sells the new product right after is not told "unknown product".
+    let wrap: possync_testkit::WrapSyncStore = Arc::new(|inner| {
+        Arc::new(LandsThenFails {
+            inner,
+            failures_left: AtomicUsize::new(0),
+            gate: tokio::sync::watch::channel(true).1,
+            catalog_delay: std::time::Duration::from_millis(300),
+        })
+    });
+    let shop = Shop::open_wrapping(ServerConfig::default(), Some(wrap)).await;
+    let mut counter = shop.counter(shop.counter_1).await;
+    let order = Uuid::now_v7();
+    counter.ok(order, create(false)).await;
+    let tea = shop
+        .create("/api/v1/products", json!({"name": "Tea", "price": 150}))
+        .await;
+    counter.ok(order, add_line(Uuid::now_v7(), tea, "1")).await;
 }
