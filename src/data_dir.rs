@@ -3,7 +3,6 @@
 
 use anyhow::{Context, Result, bail};
 use fs4::fs_std::FileExt;
-use possync_store::sqlite::SqliteStore;
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -77,14 +76,5 @@ impl LockedDataDir {
 
     pub fn database_path(&self) -> PathBuf {
         self.path.join(DATABASE_FILE_NAME)
-    }
-
-    /// Opens (creating and migrating if needed) the SQLite database with the
-    /// default connection settings.
-    pub async fn open_store(&self) -> Result<SqliteStore> {
-        let database_path = self.database_path();
-        SqliteStore::open(&database_path)
-            .await
-            .with_context(|| format!("could not open the database {}", database_path.display()))
     }
 }

@@ -103,8 +103,10 @@ fn main() -> ExitCode {
             Command::Order(args) => return order::run(*args).await,
             Command::Serve(args) => serve::run(&cli.data_dir, &cli.database, args).await,
             Command::User { command } => users::run(&cli.data_dir, &cli.database, command).await,
-            Command::Bench(args) => bench::run(args).await,
-            Command::BenchServer(args) => bench::server::run(&cli.data_dir, args).await,
+            Command::Bench(args) => bench::run(args, &cli.database).await,
+            Command::BenchServer(args) => {
+                bench::server::run(&cli.data_dir, &cli.database, args).await
+            }
             Command::Migrate => database::migrate(&cli.data_dir, &cli.database).await,
             Command::Backup { output } => {
                 database::backup(&cli.data_dir, &cli.database, &output).await

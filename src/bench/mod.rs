@@ -17,9 +17,11 @@ pub mod server;
 mod soak;
 mod stats;
 
+use crate::database::{DatabaseArgs, redacted};
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 use possync_client::http::HttpApi;
+use possync_store::postgres::PostgresStore;
 use rand::Rng;
 use rand::distributions::Alphanumeric;
 use scenarios::{Measured, Sizes};
@@ -28,10 +30,12 @@ use server::{BENCH_LOGIN, BenchServer};
 use stats::Latencies;
 use std::path::PathBuf;
 
-/// The scenarios (the two-node scenario joins later).
+/// The scenarios.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Scenario {
     /// Counter A edits, counter B sees it: edit → other counter, one op at a time.
+    /// With `--nodes 2 --database URL`: counter B on a second node, against
+    /// both counters on one node, in the same run.
     Pair,
     /// One writer, many readers at the linked counter: the last reader's latency.
     Fanout,
@@ -114,6 +118,11 @@ pub struct BenchArgs {
     /// Samples of each floor.
     #[arg(long, default_value_t = 500)]
     floor_samples: usize,
+    /// `pair` only: 2 starts two nodes on the PostgreSQL database of
+    /// `--database` and measures counter B on the other node than counter A,
+    /// beside both on one node, in the same run.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=2))]
+    nodes: u8,
 }
 
 /// A target of issue 9, checked in the summary (never asserted).
@@ -141,11 +150,28 @@ struct Floors {
 
 struct Outcome {
     scenario: Scenario,
+    /// How the summary names it, when not by the scenario alone.
+    label: Option<&'static str>,
     measured: Measured,
     relay: Latencies,
 }
 
-pub async fn run(args: BenchArgs) -> Result<()> {
+impl Outcome {
+    fn name(&self) -> &'static str {
+        self.label.unwrap_or(self.scenario.name())
+    }
+}
+
+pub async fn run(args: BenchArgs, database: &DatabaseArgs) -> Result<()> {
+    let database_url = database.database_url.as_deref();
+    if args.nodes == 2 && (args.scenario != Some(Scenario::Pair) || args.url.is_some()) {
+        bail!("--nodes 2 is an option of `pair` on servers the bench starts");
+    }
+    if args.nodes == 2 && database_url.is_none() {
+        bail!(
+            "--nodes 2 needs a PostgreSQL database for both nodes: --database URL (or POSSYNC_DATABASE_URL)"
+        );
+    }
     let scenarios: Vec<Scenario> = match (args.scenario, args.quick) {
         (Some(scenario), _) => vec![scenario],
         (None, true) => Scenario::ALL.to_vec(),
@@ -178,10 +204,42 @@ pub async fn run(args: BenchArgs) -> Result<()> {
         relay: floors::relay_floor(1, floor_samples).await?,
         relay_fanout: floors::relay_floor(sizes.fanout_readers, floor_samples).await?,
     };
+    if let Some(url) = database_url {
+        // Nodes refuse a schema they do not know: bring it up to date first.
+        PostgresStore::migrate(url)
+            .await
+            .with_context(|| format!("could not migrate {}", redacted(url)))?;
+    }
     let mut outcomes = Vec::new();
-    for scenario in scenarios {
+    if args.nodes == 2 {
+        eprintln!("running pair on one node, then across two nodes...");
+        let url = database_url.context("--nodes 2 needs --database")?;
+        let (one_node, two_nodes) = pair_on_nodes(&sizes, work.path(), url).await?;
+        for (label, measured) in [
+            ("pair (1 node, PostgreSQL)", one_node),
+            ("pair (2 nodes, PostgreSQL)", two_nodes),
+        ] {
+            let outcome = Outcome {
+                scenario: Scenario::Pair,
+                label: Some(label),
+                measured,
+                relay: floors.relay.clone(),
+            };
+            print_summary(&outcome, &floors, args.quick);
+            outcomes.push(outcome);
+        }
+        if let [one, two] = outcomes.as_slice() {
+            let p99 = ratio(two.measured.edits.p99_ms(), one.measured.edits.p99_ms());
+            let p50 = ratio(two.measured.edits.p50_ms(), one.measured.edits.p50_ms());
+            println!();
+            println!(
+                "== across nodes / one node, same run: edit → other counter p50 {p50}, p99 {p99} (target p99 ≤ 2×)"
+            );
+        }
+    }
+    for scenario in scenarios.into_iter().filter(|_| args.nodes == 1) {
         eprintln!("running {}...", scenario.name());
-        let measured = run_one(scenario, &args, &sizes, work.path()).await?;
+        let measured = run_one(scenario, &args, &sizes, work.path(), database_url).await?;
         let relay = if scenario == Scenario::Fanout {
             floors.relay_fanout.clone()
         } else {
@@ -189,6 +247,7 @@ pub async fn run(args: BenchArgs) -> Result<()> {
         };
         let outcome = Outcome {
             scenario,
+            label: None,
             measured,
             relay,
         };
@@ -215,10 +274,18 @@ pub async fn run(args: BenchArgs) -> Result<()> {
         .sum();
     if args.json {
         let results: Vec<Value> = outcomes.iter().map(|o| to_json(o, &floors)).collect();
-        let line = if results.len() == 1 {
-            results.into_iter().next().unwrap_or(Value::Null)
-        } else {
-            json!({"scenario": "quick", "errors": errors, "results": results})
+        let line = match outcomes.as_slice() {
+            [_] => results.into_iter().next().unwrap_or(Value::Null),
+            [one, two] if args.nodes == 2 => json!({
+                "scenario": "pair",
+                "nodes": 2,
+                "errors": errors,
+                "one_node": results[0],
+                "two_nodes": results[1],
+                "edit_p50_ratio": two.measured.edits.p50_ms().zip(one.measured.edits.p50_ms()).map(|(two, one)| two / one),
+                "edit_p99_ratio": two.measured.edits.p99_ms().zip(one.measured.edits.p99_ms()).map(|(two, one)| two / one),
+            }),
+            _ => json!({"scenario": "quick", "errors": errors, "results": results}),
         };
         println!("{line}");
     }
@@ -240,7 +307,7 @@ fn parse_minutes(text: &str) -> Result<f64, String> {
 fn outcomes_for_plot(outcomes: &[Outcome]) -> Vec<(String, Latencies)> {
     let mut series = Vec::new();
     for outcome in outcomes {
-        let name = outcome.scenario.name();
+        let name = outcome.name();
         if outcome.measured.edits.count() > 0 {
             series.push((
                 format!("{name}: edit → other counter"),
@@ -255,11 +322,39 @@ fn outcomes_for_plot(outcomes: &[Outcome]) -> Vec<(String, Latencies)> {
     series
 }
 
+/// `pair --nodes 2`: two nodes on the PostgreSQL database at `url`; the pair
+/// with both counters on node A, then with counter B on node B.
+async fn pair_on_nodes(
+    sizes: &Sizes,
+    work: &std::path::Path,
+    url: &str,
+) -> Result<(Measured, Measured)> {
+    let password: String = rand::thread_rng()
+        .sample_iter(&Alphanumeric)
+        .take(24)
+        .map(char::from)
+        .collect();
+    let node_a = BenchServer::start(&work.join("node-a"), &password, false, Some(url)).await?;
+    let node_b = BenchServer::start(&work.join("node-b"), &password, false, Some(url)).await?;
+    let manager = HttpApi::login(&node_a.base_url, BENCH_LOGIN, &password).await?;
+    let one_node = scenarios::pair_across(&manager, None, Some(node_a.pid), sizes).await;
+    let two_nodes = match one_node {
+        Ok(_) => {
+            scenarios::pair_across(&manager, Some(&node_b.base_url), Some(node_a.pid), sizes).await
+        }
+        Err(_) => Ok(Measured::default()),
+    };
+    node_b.stop().await?;
+    node_a.stop().await?;
+    Ok((one_node?, two_nodes?))
+}
+
 async fn run_one(
     scenario: Scenario,
     args: &BenchArgs,
     sizes: &Sizes,
     work: &std::path::Path,
+    database_url: Option<&str>,
 ) -> Result<Measured> {
     if let Some(url) = &args.url {
         let login = args.login.as_deref().unwrap_or(BENCH_LOGIN);
@@ -289,7 +384,7 @@ async fn run_one(
     // that still grows later is a leak (with the defaults, 100,000 answers
     // and 20,000 finished orders, a soak's steady state comes after half an hour).
     let small_caches = scenario == Scenario::Soak;
-    let mut server = BenchServer::start(&data_dir, &password, small_caches).await?;
+    let mut server = BenchServer::start(&data_dir, &password, small_caches, database_url).await?;
     let manager = HttpApi::login(&server.base_url, BENCH_LOGIN, &password).await?;
     let pid = server.pid;
     let measured = scenarios::run(
@@ -323,7 +418,7 @@ fn print_summary(outcome: &Outcome, floors: &Floors, quick: bool) {
     println!();
     println!(
         "== {} ({} terminals{})",
-        outcome.scenario.name(),
+        outcome.name(),
         measured.terminals,
         if quick { ", quick" } else { "" }
     );
@@ -470,7 +565,7 @@ fn check(
 fn to_json(outcome: &Outcome, floors: &Floors) -> Value {
     let measured = &outcome.measured;
     json!({
-        "scenario": outcome.scenario.name(),
+        "scenario": outcome.name(),
         "edit_p50_ms": measured.edits.p50_ms(),
         "edit_p99_ms": measured.edits.p99_ms(),
         "ack_p50_ms": measured.acks.p50_ms(),

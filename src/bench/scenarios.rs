@@ -249,17 +249,44 @@ pub async fn run(scenario: Scenario, context: ScenarioContext<'_>) -> Result<Mea
 /// shared draft, one op at a time; each op waits until every terminal of
 /// counter B has its change. The edit latency is the last reader's.
 async fn closed_loop(context: ScenarioContext<'_>, readers: usize) -> Result<Measured> {
-    let shop = Shop::build(context.manager, 1).await?;
-    let (a, b) = shop.pairs[0].clone();
-    let mut writer = load::connect(&shop.base_url, &a).await?;
-    let draft = create_drafts(&mut writer, shop.product_id, 1, true, 1).await?[0];
-    let reader_counters = vec![b; readers];
-    let reader_terminals = connect_all(&shop.base_url, &reader_counters, "readers").await?;
     let ops = if readers == 1 {
         context.sizes.pair_ops
     } else {
         context.sizes.fanout_ops
     };
+    closed_loop_on(context.manager, None, readers, ops, context.pid).await
+}
+
+/// `pair --nodes 2`: the pair with counter B's terminal on the node at
+/// `reader_url` (another node on the same database), or with both on the
+/// manager's node (`None`).
+pub async fn pair_across(
+    manager: &possync_client::http::HttpApi,
+    reader_url: Option<&str>,
+    pid: Option<u32>,
+    sizes: &Sizes,
+) -> Result<Measured> {
+    closed_loop_on(manager, reader_url, 1, sizes.pair_ops, pid).await
+}
+
+async fn closed_loop_on(
+    manager: &possync_client::http::HttpApi,
+    reader_url: Option<&str>,
+    readers: usize,
+    ops: usize,
+    pid: Option<u32>,
+) -> Result<Measured> {
+    let shop = Shop::build(manager, 1).await?;
+    let (a, b) = shop.pairs[0].clone();
+    let mut writer = load::connect(&shop.base_url, &a).await?;
+    let draft = create_drafts(&mut writer, shop.product_id, 1, true, 1).await?[0];
+    let reader_counters = vec![b; readers];
+    let reader_terminals = connect_all(
+        reader_url.unwrap_or(&shop.base_url),
+        &reader_counters,
+        "readers",
+    )
+    .await?;
     let mut roles = vec![Role {
         terminal: writer,
         sending: Sending::ClosedLoop { draft, ops },
@@ -271,7 +298,7 @@ async fn closed_loop(context: ScenarioContext<'_>, readers: usize) -> Result<Mea
         observers: 0,
     }));
     let deadline = Instant::now() + Duration::from_secs(600);
-    run_roles(roles, ops as u64, deadline, context.pid).await
+    run_roles(roles, ops as u64, deadline, pid).await
 }
 
 /// Terminals in linked pairs, one per counter, each pair editing its shared

@@ -3,14 +3,14 @@
 //! fresh data directory, with the per-connection rate limits raised so that
 //! a load generator is not throttled like a misbehaving till.
 
-use crate::data_dir::LockedDataDir;
+use crate::database::DatabaseArgs;
 use crate::users::hash_off_thread;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use possync_core::{Login, Name, Password, Role};
 use possync_server::sync::{NodeSettings, RateLimit, SyncSettings};
-use possync_server::{AppState, ServerConfig};
-use possync_store::Store;
+use possync_server::{AppState, DatabaseUrl, ServerConfig};
+use possync_store::{Store, UserEdit};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::Arc;
@@ -41,23 +41,40 @@ pub struct BenchServerArgs {
 const SMALL_OUTCOMES_CACHED_MAX: usize = 1_000;
 const SMALL_FINISHED_CACHED_MAX: usize = 200;
 
-/// Serves like `possync serve`, with the bench manager and raised rate limits.
-pub async fn run(data_dir: &Path, args: BenchServerArgs) -> Result<()> {
+/// Serves like `possync serve`, with the bench manager and raised rate limits:
+/// on the data directory's SQLite file, or on the PostgreSQL database of
+/// `--database` (a node among others, hearing what they commit).
+pub async fn run(data_dir: &Path, database: &DatabaseArgs, args: BenchServerArgs) -> Result<()> {
     let password = std::env::var(BENCH_PASSWORD_ENV)
         .with_context(|| format!("{BENCH_PASSWORD_ENV} is not set"))?;
-    let data_dir = LockedDataDir::lock(data_dir, "the bench server")?;
-    let store: Arc<dyn Store> = Arc::new(data_dir.open_store().await?);
+    let hear_other_nodes = database.database_url.clone().map(DatabaseUrl);
+    let database = database.open(data_dir, "the bench server").await?;
+    let store: Arc<dyn Store> = Arc::clone(&database.store);
     let login = Login::parse(BENCH_LOGIN)?;
-    if !store
+    let hash = hash_off_thread(Password::parse(&password)?).await?;
+    let existing = store
         .list_users()
         .await?
-        .iter()
-        .any(|user| user.login == login)
-    {
-        let hash = hash_off_thread(Password::parse(&password)?).await?;
-        store
-            .create_user(&login, &Name::parse("Bench")?, Role::Manager, &hash, &[])
-            .await?;
+        .into_iter()
+        .find(|user| user.login == login);
+    match existing {
+        None => {
+            store
+                .create_user(&login, &Name::parse("Bench")?, Role::Manager, &hash, &[])
+                .await?;
+        }
+        // A PostgreSQL database an earlier bench used: its random password is gone.
+        Some(user) => {
+            store
+                .update_user(
+                    user.id,
+                    &UserEdit {
+                        password_hash: Some(&hash),
+                        ..UserEdit::default()
+                    },
+                )
+                .await?;
+        }
     }
     let config = ServerConfig {
         sync: SyncSettings {
@@ -80,6 +97,7 @@ pub async fn run(data_dir: &Path, args: BenchServerArgs) -> Result<()> {
             },
             ..SyncSettings::default()
         },
+        hear_other_nodes,
         ..ServerConfig::default()
     };
     let listener = TcpListener::bind(&args.listen).await?;
@@ -87,7 +105,7 @@ pub async fn run(data_dir: &Path, args: BenchServerArgs) -> Result<()> {
     let state = AppState::start_with_system_clock(store, config).await?;
     crate::console::say(format!("possync listening on http://{local_addr}"));
     possync_server::serve(listener, state, crate::serve::shutdown_signal()).await?;
-    drop(data_dir);
+    drop(database);
     Ok(())
 }
 
@@ -100,12 +118,28 @@ pub struct BenchServer {
     pub data_dir: PathBuf,
     pub password: String,
     small_caches: bool,
+    /// The PostgreSQL database it serves, if not its own SQLite file.
+    database_url: Option<String>,
 }
 
 impl BenchServer {
     /// Starts `possync bench-server` on a free port and waits for its first line.
-    pub async fn start(data_dir: &Path, password: &str, small_caches: bool) -> Result<BenchServer> {
-        Self::start_on(data_dir, password, "127.0.0.1:0", small_caches).await
+    /// With `database_url`, a node on that PostgreSQL database (migrated),
+    /// beside any other node on it; else on its own SQLite file.
+    pub async fn start(
+        data_dir: &Path,
+        password: &str,
+        small_caches: bool,
+        database_url: Option<&str>,
+    ) -> Result<BenchServer> {
+        Self::start_on(
+            data_dir,
+            password,
+            "127.0.0.1:0",
+            small_caches,
+            database_url,
+        )
+        .await
     }
 
     /// Stops the server and starts it again on the same port and data; answers
@@ -114,8 +148,14 @@ impl BenchServer {
         self.terminate().await?;
         let listen = self.base_url.trim_start_matches("http://").to_owned();
         let started = std::time::Instant::now();
-        let next =
-            Self::start_on(&self.data_dir, &self.password, &listen, self.small_caches).await?;
+        let next = Self::start_on(
+            &self.data_dir,
+            &self.password,
+            &listen,
+            self.small_caches,
+            self.database_url.as_deref(),
+        )
+        .await?;
         let client = reqwest::Client::builder().no_proxy().build()?;
         loop {
             let healthy = client
@@ -141,6 +181,7 @@ impl BenchServer {
         password: &str,
         listen: &str,
         small_caches: bool,
+        database_url: Option<&str>,
     ) -> Result<BenchServer> {
         let exe = std::env::current_exe().context("cannot find the possync binary")?;
         let mut command = Command::new(exe);
@@ -153,6 +194,11 @@ impl BenchServer {
         if small_caches {
             command.arg("--small-caches");
         }
+        // Through the environment: a command line is visible to every local user.
+        match database_url {
+            Some(url) => command.env("POSSYNC_DATABASE_URL", url),
+            None => command.env_remove("POSSYNC_DATABASE_URL"),
+        };
         let mut child = command
             .env(BENCH_PASSWORD_ENV, password)
             .env("POSSYNC_LOG", "warn")
@@ -181,6 +227,7 @@ impl BenchServer {
             data_dir: data_dir.to_owned(),
             password: password.to_owned(),
             small_caches,
+            database_url: database_url.map(str::to_owned),
         })
     }
 
