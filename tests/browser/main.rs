@@ -13,6 +13,7 @@
 mod awareness;
 mod bar_day;
 mod chrome;
+mod dashboard;
 mod numpad;
 mod offline_reload;
 mod order_panel;

@@ -14,9 +14,11 @@ import { sessionsSection } from './sessions.js';
 import { ordersSection } from './orders.js';
 import { auditSection } from './audit.js';
 import { stockSection } from './stock.js';
+import { dashboardSection } from './dashboard.js';
 import { Lookups } from './lookups.js';
 
 export const SECTIONS = [
+  dashboardSection,
   configsSection,
   productsSection,
   stockSection,
