@@ -200,6 +200,7 @@ fn create(
         change: Money::ZERO,
         invoice: false,
         paid_by: None,
+        receipt_number: None,
         removed_line_ids: BTreeSet::new(),
         created_at: ctx.now,
         updated_at: ctx.now,

@@ -3,8 +3,8 @@
 
 use crate::ids::*;
 use crate::limits::{
-    LINE_AMOUNT_ABS_MAX_MINOR, LINE_IDS_PER_ORDER_MAX, LINES_PER_ORDER_MAX, PAYMENTS_PER_ORDER_MAX,
-    TAXES_PER_LINE_MAX,
+    LINE_AMOUNT_ABS_MAX_MINOR, LINE_IDS_PER_ORDER_MAX, LINES_PER_ORDER_MAX, NAME_CHARS_MAX,
+    PAYMENTS_PER_ORDER_MAX, TAXES_PER_LINE_MAX,
 };
 use crate::numbers::{Discount, Money, Quantity, TaxRate};
 use crate::text::{Name, Note};
@@ -133,6 +133,13 @@ pub struct Order {
     pub invoice: bool,
     /// The terminal and session that took the payment.
     pub paid_by: Option<By>,
+    /// The receipt number the payment was given, "<config name>/<NNNN>"
+    /// (PROTOCOL.md "After payment"). The store assigns it in the payment's
+    /// transaction, because only the store knows the paying session's last
+    /// number; `apply` never sets it. On the wire it is absent, never null,
+    /// until the order is paid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt_number: Option<String>,
     /// Ids of lines that were removed, so an edit of one answers `line_removed`.
     pub removed_line_ids: BTreeSet<LineId>,
     pub created_at: Timestamp,
@@ -158,6 +165,8 @@ struct UncheckedOrder {
     change: Money,
     invoice: bool,
     paid_by: Option<By>,
+    #[serde(default)]
+    receipt_number: Option<String>,
     removed_line_ids: BTreeSet<LineId>,
     created_at: Timestamp,
     updated_at: Timestamp,
@@ -184,6 +193,7 @@ impl TryFrom<UncheckedOrder> for Order {
             change,
             invoice,
             paid_by,
+            receipt_number,
             removed_line_ids,
             created_at,
             updated_at,
@@ -205,6 +215,7 @@ impl TryFrom<UncheckedOrder> for Order {
             change,
             invoice,
             paid_by,
+            receipt_number,
             removed_line_ids,
             created_at,
             updated_at,
@@ -255,6 +266,15 @@ impl Order {
         }
         if self.lines.len() + self.removed_line_ids.len() > LINE_IDS_PER_ORDER_MAX {
             return fail(format!("more than {LINE_IDS_PER_ORDER_MAX} line ids"));
+        }
+        if let Some(number) = &self.receipt_number {
+            if self.state != OrderState::Paid {
+                return fail("only a paid order has a receipt number".to_owned());
+            }
+            // A config name, a slash and a number of at most 20 digits.
+            if number.chars().count() > NAME_CHARS_MAX + 21 {
+                return fail("the receipt number is too long".to_owned());
+            }
         }
         if self.payments.len() > PAYMENTS_PER_ORDER_MAX {
             return fail(format!("more than {PAYMENTS_PER_ORDER_MAX} payments"));

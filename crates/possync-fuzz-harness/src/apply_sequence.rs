@@ -545,6 +545,7 @@ impl OrderFields {
             change: self.change.money(),
             invoice: self.invoice,
             paid_by: self.paid_by.map(Actor::by),
+            receipt_number: None,
             removed_line_ids: self.removed.iter().copied().map(numbered_line).collect(),
             created_at: at,
             updated_at: at,

@@ -443,6 +443,11 @@ pub struct Order {
     /// An invoice was asked for at payment.
     pub invoice: bool,
     pub paid_by: Option<By>,
+    /// "<config name>/<NNNN>": the receipt number the payment was given, per
+    /// session of the paying config without gaps. Only on paid orders (absent
+    /// on drafts and cancelled orders).
+    #[schema(required = false)]
+    pub receipt_number: Option<String>,
     /// Lines removed from this order; an edit of one is refused with `line_removed`.
     pub removed_line_ids: Vec<Uuid>,
     #[schema(format = DateTime)]

@@ -127,6 +127,7 @@ pub fn finished_order(order_id: OrderId, config_id: ConfigId, version: u64) -> O
         change: Money::ZERO,
         invoice: false,
         paid_by: Some(by.clone()),
+        receipt_number: None,
         created_at: at,
         updated_at: at,
         updated_by: by,

@@ -448,7 +448,29 @@ pub(crate) async fn pay<S: Store + ?Sized>(
         expected_total: order.totals.total,
         invoice: Some(invoice),
     };
-    commit_op(store, till, Some(order), order.id, op).await
+    let committed = commit_op(store, till, Some(order), order.id, op).await;
+    // The store gives the payment its receipt number, in the same
+    // transaction, on the stored order; everything else is what was committed.
+    let stored = ok(store.get_order(order.id).await, "read the paid order back")
+        .expect("the paid order is stored");
+    let number = stored
+        .receipt_number
+        .clone()
+        .expect("a paid order has a receipt number");
+    assert!(
+        number.starts_with(&format!("{}/", till.by.config_name.as_str())),
+        "{number} is not numbered at {}",
+        till.by.config_name.as_str()
+    );
+    assert_eq!(
+        Order {
+            receipt_number: None,
+            ..stored.clone()
+        },
+        committed,
+        "the stored paid order is the committed one with its receipt number"
+    );
+    stored
 }
 
 /// Every link shows on both sides, in `list_configs` as in `load_links`.

@@ -668,8 +668,18 @@ pub async fn group_commits_of_many_ops<S: Store + ?Sized>(store: Arc<S>) {
             stored.version, expected_version,
             "order {label} is at the version of its last op"
         );
+        // A paid order also carries the receipt number the store gave it.
+        if stored.state == OrderState::Paid {
+            assert!(
+                stored.receipt_number.is_some(),
+                "order {label} is paid and has a receipt number"
+            );
+        }
         assert_eq!(
-            &stored,
+            &Order {
+                receipt_number: None,
+                ..stored.clone()
+            },
             run.last(),
             "order {label} holds the state of its last op in the batch"
         );
@@ -695,6 +705,11 @@ pub async fn group_commits_of_many_ops<S: Store + ?Sized>(store: Arc<S>) {
         ok(store.list_orders(OrderState::Draft).await, "drafts"),
         vec![a.last().clone(), b.last().clone()]
     );
+    // As stored, the paid order carries the receipt number its payment was given.
+    let c_paid = Order {
+        receipt_number: Some("Counter 1/0001".to_owned()),
+        ..c_paid
+    };
     assert_eq!(
         ok(store.list_orders(OrderState::Paid).await, "paid"),
         vec![c_paid.clone()]

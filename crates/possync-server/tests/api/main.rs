@@ -14,6 +14,7 @@ mod matrix;
 mod openapi;
 mod orders;
 mod readiness;
+mod receipt_number;
 mod reports;
 mod roles;
 mod security;

@@ -171,6 +171,7 @@ async fn a_catch_up_of_nine_thousand_drafts_completes() {
                 change: Money::ZERO,
                 invoice: false,
                 paid_by: None,
+                receipt_number: None,
                 removed_line_ids: Default::default(),
                 created_at: at,
                 updated_at: at,

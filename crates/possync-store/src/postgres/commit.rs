@@ -466,7 +466,10 @@ async fn write_payment_effects(
         numbers.push(effect.receipt_number.clone());
     }
     sqlx::query(
-        "UPDATE orders SET receipt_sequence = receipt.sequence, receipt_number = receipt.number \
+        // The number goes into the order's body too, so every read of the
+        // order (by id, paged, after a NOTIFY) answers it on the order object.
+        "UPDATE orders SET receipt_sequence = receipt.sequence, receipt_number = receipt.number, \
+             body = jsonb_set(body, '{receipt_number}', to_jsonb(receipt.number)) \
          FROM UNNEST($1::uuid[], $2::bigint[], $3::text[]) AS receipt (id, sequence, number) \
          WHERE orders.id = receipt.id",
     )

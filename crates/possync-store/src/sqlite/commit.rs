@@ -275,13 +275,18 @@ async fn write_payment_effects(
             .map_err(write_failed())?;
     }
     let receipt_sequence = encode_count(effects.receipt_sequence, "receipt number")?;
-    sqlx::query("UPDATE orders SET receipt_sequence = ?, receipt_number = ? WHERE id = ?")
-        .bind(receipt_sequence)
-        .bind(&effects.receipt_number)
-        .bind(&order_id_text)
-        .execute(&mut *conn)
-        .await
-        .map_err(write_failed())?;
+    // The number goes into the order's body too, so every read of the order
+    // (by id, paged) answers it on the order object.
+    sqlx::query(
+        "UPDATE orders SET receipt_sequence = ?1, receipt_number = ?2, \
+             body = json_set(body, '$.receipt_number', ?2) WHERE id = ?3",
+    )
+    .bind(receipt_sequence)
+    .bind(&effects.receipt_number)
+    .bind(&order_id_text)
+    .execute(&mut *conn)
+    .await
+    .map_err(write_failed())?;
     let advanced = sqlx::query(
         "UPDATE sessions SET last_receipt_number = ? WHERE id = ? AND last_receipt_number = ?",
     )
