@@ -49,6 +49,7 @@ async fn shop(store: &SqliteStore) -> Result<(Config, Session, Product, PaymentM
             name: name("Counter 1"),
             sync_with: vec![],
             auto_share: false,
+            printer: None,
         })
         .await?;
     let product = store

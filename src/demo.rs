@@ -286,6 +286,7 @@ async fn seed(store: &dyn Store) -> Result<DemoOutcome> {
             name: name("Bar")?,
             sync_with: Vec::new(),
             auto_share: false,
+            printer: None,
         })
         .await?;
     let counter_1 = store
@@ -293,6 +294,7 @@ async fn seed(store: &dyn Store) -> Result<DemoOutcome> {
             name: name("Counter 1")?,
             sync_with: Vec::new(),
             auto_share: false,
+            printer: None,
         })
         .await?;
     let counter_2 = store
@@ -300,6 +302,7 @@ async fn seed(store: &dyn Store) -> Result<DemoOutcome> {
             name: name("Counter 2")?,
             sync_with: vec![counter_1.id],
             auto_share: false,
+            printer: None,
         })
         .await?;
     // The demo cashier works all three counters, so the README's walkthrough works as any login.

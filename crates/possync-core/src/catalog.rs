@@ -8,6 +8,7 @@
 use crate::ids::*;
 use crate::limits::TAXES_PER_LINE_MAX;
 use crate::numbers::{Money, Quantity, TaxRate};
+use crate::printing::PrinterAddress;
 use crate::text::{Name, TextError};
 use crate::timestamp::Timestamp;
 use serde::{Deserialize, Deserializer, Serialize, de};
@@ -503,6 +504,10 @@ pub struct Config {
     /// Share every new draft with the linked configs at once (no Manual Sync needed).
     pub auto_share: bool,
     pub open_session_id: Option<SessionId>,
+    /// The network receipt printer (raw ESC/POS over TCP) that prints this
+    /// config's receipts and opens its cash drawer; `None`: no printer.
+    #[serde(default)]
+    pub printer: Option<PrinterAddress>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -513,6 +518,8 @@ pub struct ConfigNew {
     pub sync_with: Vec<ConfigId>,
     #[serde(default)]
     pub auto_share: bool,
+    #[serde(default)]
+    pub printer: Option<PrinterAddress>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -520,6 +527,9 @@ pub struct ConfigNew {
 pub struct ConfigChanges {
     pub name: Option<Name>,
     pub auto_share: Option<bool>,
+    /// `Some(None)` (JSON null) removes the printer.
+    #[serde(default, deserialize_with = "present")]
+    pub printer: Option<Option<PrinterAddress>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

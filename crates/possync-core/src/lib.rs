@@ -18,6 +18,7 @@ pub mod op;
 pub mod order;
 pub mod patch;
 pub mod payment;
+pub mod printing;
 pub mod receipt;
 pub mod report;
 pub mod sales;
@@ -40,6 +41,12 @@ pub use order::{
 pub use patch::Patch;
 pub use payment::{
     Invoice, OnHand, PaymentEffects, PaymentError, PaymentLedger, StockLevel, StockMove,
+};
+pub use printing::{
+    InvalidPrinterAddress, PRINT_JOBS_QUEUED_PER_PRINTER_MAX, PrintInputs, PrintJob, PrintJobNew,
+    PrintKind, PrintLine, PrintOutcome, PrintStyle, PrinterAddress, PrinterCheck, PrinterState,
+    PrinterStatus, RECEIPT_PRINT_COLUMNS, ReceiptPrint, drawer_pulse_due, payment_opens_drawer,
+    receipt_print_job, receipt_print_lines,
 };
 pub use receipt::{
     InvoiceDocument, Receipt, ReceiptNames, Shop, ShopChanges, TaxAmount, build_invoice,

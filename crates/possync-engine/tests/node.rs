@@ -339,6 +339,7 @@ impl Shop {
                 sync_with: vec![],
                 auto_share: false,
                 open_session_id: None,
+                printer: None,
             },
         }
     }

@@ -15,6 +15,8 @@ pub struct ServerConfig {
     /// several nodes share it: what the others commit reaches this node's
     /// counters. `None` for a node alone on its database (SQLite).
     pub hear_other_nodes: Option<DatabaseUrl>,
+    /// Receipt printers: how often the queues are read, retries and timeouts.
+    pub printing: crate::printing::PrintSettings,
 }
 
 /// A database URL, which may hold a password: never printed whole.
@@ -40,6 +42,7 @@ impl Default for ServerConfig {
             body_bytes_max: Self::BODY_BYTES_MAX_DEFAULT,
             auth: crate::auth::AuthSettings::default(),
             hear_other_nodes: None,
+            printing: crate::printing::PrintSettings::default(),
         }
     }
 }

@@ -120,6 +120,7 @@ fn conflict_code(conflict: &Conflict) -> &'static str {
         Conflict::BarcodeTaken => "barcode_taken",
         Conflict::LastManager => "last_manager",
         Conflict::SessionClosed(_) => "session_closed",
+        Conflict::PrintQueueFull(_) => "print_queue_full",
         Conflict::TokenExists
         | Conflict::SessionChanged(_)
         | Conflict::OrderVersion { .. }

@@ -25,6 +25,7 @@ pub mod error;
 pub mod extract;
 pub mod health;
 pub mod openapi;
+pub mod printing;
 pub mod schemas;
 pub mod state;
 pub mod sync;

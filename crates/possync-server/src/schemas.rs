@@ -104,6 +104,9 @@ pub struct Config {
     /// New drafts are shared with the linked configs at once.
     pub auto_share: bool,
     pub open_session_id: Option<i64>,
+    /// "host:port" of the counter's network receipt printer (raw ESC/POS
+    /// over TCP, usually port 9100), or null: no printer.
+    pub printer: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -113,12 +116,50 @@ pub struct ConfigNew {
     pub sync_with: Option<Vec<i64>>,
     #[schema(default = false)]
     pub auto_share: Option<bool>,
+    /// "host:port" (a DNS name, an IPv4 address or `[IPv6]`, a port 1 to 65535).
+    pub printer: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ConfigChanges {
     pub name: Option<String>,
     pub auto_share: Option<bool>,
+    /// "host:port", or null to remove the printer; absent leaves it.
+    pub printer: Option<String>,
+}
+
+/// How a counter's receipt printer is doing.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PrinterStatus {
+    pub config_id: i64,
+    /// "host:port", or null when the counter has no printer.
+    pub printer: Option<String>,
+    /// `none`: no printer; `unknown`: nothing sent yet; `online`: the last
+    /// job reached it; `offline`: the last attempt could not reach it.
+    #[schema(pattern = "^(none|unknown|online|offline)$")]
+    pub state: String,
+    /// Jobs waiting for the printer.
+    pub queued: u64,
+    #[schema(format = DateTime)]
+    pub checked_at: Option<String>,
+    /// Why the last attempt failed.
+    pub last_error: Option<String>,
+}
+
+/// A job queued for a receipt printer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PrintJob {
+    pub id: i64,
+    pub config_id: i64,
+    pub order_id: Uuid,
+    /// `receipt` (queued by the payment) or `reprint`.
+    #[schema(pattern = "^(receipt|reprint)$")]
+    pub kind: String,
+    /// Whether printing it opens the cash drawer.
+    pub open_drawer: bool,
+    #[schema(format = DateTime)]
+    pub queued_at: String,
+    pub attempts: u32,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

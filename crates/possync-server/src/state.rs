@@ -5,6 +5,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::ServerConfig;
 use crate::connections::{ConnectionCounter, ConnectionMetrics};
 use crate::health::Health;
+use crate::printing::{PrintHandle, start_printing};
 use crate::sync::{ShopStore, SyncHandle, SyncStore, start_sync};
 use axum::extract::FromRef;
 use possync_engine::Reload;
@@ -29,6 +30,8 @@ pub struct AppState {
     pub connections: Arc<ConnectionCounter>,
     /// What `/healthz` answers.
     pub health: Arc<Health>,
+    /// Wakes the task that prints the queued receipts.
+    pub printing: PrintHandle,
 }
 
 impl AppState {
@@ -72,6 +75,12 @@ impl AppState {
             sync.metrics.register(collector);
         }
         let connections = ConnectionCounter::new(config.connections.clone(), connection_metrics);
+        let printing = start_printing(
+            store.clone(),
+            clock.clone(),
+            config.printing.clone(),
+            shutdown.clone(),
+        );
         Ok(AppState {
             store,
             config: Arc::new(config),
@@ -81,6 +90,7 @@ impl AppState {
             sync,
             connections,
             health,
+            printing,
         })
     }
 

@@ -33,6 +33,7 @@ pub fn config(config_id: ConfigId, links: &SyncLinks) -> Config {
         sync_with: links.sync_with(config_id),
         auto_share: config_id.0 == 2,
         open_session_id: None,
+        printer: None,
     }
 }
 

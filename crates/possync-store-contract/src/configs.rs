@@ -13,6 +13,7 @@ pub async fn configs_and_links<S: Store + ?Sized>(store: Arc<S>) {
         name: name(config_name),
         sync_with,
         auto_share: false,
+        printer: None,
     };
     let c1 = ok(
         store.create_config(&config_new("Counter 1", vec![])).await,
@@ -134,6 +135,7 @@ pub async fn configs_and_links<S: Store + ?Sized>(store: Arc<S>) {
                 &ConfigChanges {
                     name: Some(name("Bar")),
                     auto_share: Some(true),
+                    printer: None,
                 },
             )
             .await,

@@ -273,6 +273,7 @@ pub(crate) async fn open_shop<S: Store + ?Sized>(store: &S) -> Shop {
                 name: name("Counter 1"),
                 sync_with: vec![],
                 auto_share: false,
+                printer: None,
             })
             .await,
         "create counter 1",
@@ -283,6 +284,7 @@ pub(crate) async fn open_shop<S: Store + ?Sized>(store: &S) -> Shop {
                 name: name("Counter 2"),
                 sync_with: vec![counter_1.id],
                 auto_share: false,
+                printer: None,
             })
             .await,
         "create counter 2",

@@ -24,6 +24,7 @@ mod orders;
 mod payments;
 pub mod postgres_cluster;
 pub mod postgres_database;
+mod printing;
 mod sessions;
 mod shared_database;
 mod terminals;
@@ -39,6 +40,7 @@ pub use payments::{
     concurrent_payments_number_receipts_and_invoices, payment_effects, sale_facts, session_report,
     shop_and_cash_moves, stock_adjustments,
 };
+pub use printing::print_queue;
 pub use sessions::{concurrent_session_opens, sessions};
 pub use shared_database::{
     a_session_close_and_its_ops_take_turns, concurrent_payments_keep_numbers_and_stock,
@@ -89,6 +91,7 @@ macro_rules! store_contract_tests {
             contract_group_commits_of_many_ops => group_commits_of_many_ops,
             contract_terminal_bindings => terminal_bindings,
             contract_link_history => link_history,
+            contract_print_queue => print_queue,
         );
     };
     (@tests $fresh_store:path, $wrap:expr; $($test_name:ident => $behaviour:ident),* $(,)?) => {

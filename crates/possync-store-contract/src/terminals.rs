@@ -57,6 +57,7 @@ pub async fn link_history<S: Store + ?Sized>(store: Arc<S>) {
         name: name(config_name),
         sync_with,
         auto_share: false,
+        printer: None,
     };
     let c1 = ok(
         store.create_config(&config_new("Counter 1", vec![])).await,

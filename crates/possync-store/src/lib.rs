@@ -87,6 +87,10 @@ pub enum Conflict {
     /// the op's first answer is in the store.
     #[error("an op of this batch already has an answer")]
     OpAnswered,
+    /// The config's printer has as many jobs waiting as it may
+    /// ([`possync_core::PRINT_JOBS_QUEUED_PER_PRINTER_MAX`]).
+    #[error("the printer of config {0} has a full queue; try again once it prints")]
+    PrintQueueFull(ConfigId),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -450,4 +454,35 @@ pub trait Store: Send + Sync + 'static {
         user_id: UserId,
         at: Timestamp,
     ) -> StoreResult<CashMove>;
+
+    // Receipt printers (issue 12). A payment's receipt job is written by
+    // `commit_batch` in the payment's transaction, for the paying config's
+    // printer, as `possync_core::receipt_print_job` decides.
+    /// Queues a job (a reprint); [`Conflict::PrintQueueFull`] when the
+    /// config's printer has as many jobs waiting as it may, `NotFound` for an
+    /// unknown config.
+    async fn queue_print_job(&self, job: &PrintJobNew) -> StoreResult<PrintJob>;
+    /// The configs that have a printer and jobs waiting for it, by config id.
+    async fn queued_printers(&self) -> StoreResult<Vec<(ConfigId, PrinterAddress)>>;
+    /// Takes the oldest waiting job of the config's printer until
+    /// `lease_until` (counting the attempt), unless it is taken by someone
+    /// else whose lease has not run out at `now`: so each printer prints one
+    /// job at a time, in order, whatever the number of nodes.
+    async fn take_print_job(
+        &self,
+        config_id: ConfigId,
+        now: Timestamp,
+        lease_until: Timestamp,
+    ) -> StoreResult<Option<PrintJob>>;
+    /// Ends an attempt at a taken job: printed or abandoned, it leaves the
+    /// queue; failed, it waits for the next attempt. Records what the attempt
+    /// found at the printer.
+    async fn finish_print_job(
+        &self,
+        job: &PrintJob,
+        outcome: &PrintOutcome,
+        at: Timestamp,
+    ) -> StoreResult<()>;
+    /// The config's printer, its state and its queue (`NotFound` for an unknown config).
+    async fn printer_status(&self, config_id: ConfigId) -> StoreResult<PrinterStatus>;
 }

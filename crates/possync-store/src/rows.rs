@@ -205,6 +205,39 @@ pub(crate) struct ConfigRow {
     pub(crate) id: i64,
     pub(crate) name: String,
     pub(crate) auto_share: bool,
+    pub(crate) printer: Option<String>,
+}
+
+pub(crate) fn decode_printer(text: Option<String>) -> StoreResult<Option<PrinterAddress>> {
+    text.map(|text| PrinterAddress::parse(&text).map_err(|error| corrupt("printer address", error)))
+        .transpose()
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct PrintJobRow {
+    pub(crate) id: i64,
+    pub(crate) config_id: i64,
+    pub(crate) order_id: String,
+    pub(crate) kind: String,
+    pub(crate) open_drawer: bool,
+    pub(crate) queued_at: i64,
+    pub(crate) attempts: i64,
+}
+
+impl PrintJobRow {
+    pub(crate) fn decode(self) -> StoreResult<PrintJob> {
+        Ok(PrintJob {
+            id: self.id,
+            config_id: ConfigId(self.config_id),
+            order_id: OrderId(decode_uuid(&self.order_id, "print job order id")?),
+            kind: PrintKind::parse(&self.kind)
+                .ok_or_else(|| corrupt("print job kind", &self.kind))?,
+            open_drawer: self.open_drawer,
+            queued_at: timestamp(self.queued_at),
+            attempts: u32::try_from(self.attempts)
+                .map_err(|error| corrupt("print job attempts", error))?,
+        })
+    }
 }
 
 #[derive(sqlx::FromRow)]
@@ -309,6 +342,7 @@ pub(crate) fn decode_configs(
                 sync_with: links.sync_with(id),
                 auto_share: row.auto_share,
                 open_session_id: open_sessions.get(&id).copied(),
+                printer: decode_printer(row.printer)?,
             })
         })
         .collect()

@@ -180,6 +180,7 @@ async fn every_committed_change_is_told_and_nothing_else() {
             name: name("Counter"),
             sync_with: vec![],
             auto_share: false,
+            printer: None,
         })
         .await
         .expect("create a config");
@@ -190,6 +191,7 @@ async fn every_committed_change_is_told_and_nothing_else() {
             name: name("Bar"),
             sync_with: vec![],
             auto_share: false,
+            printer: None,
         })
         .await
         .expect("create a config");

@@ -260,6 +260,7 @@ async fn manager_and_config(store: &SqliteStore) -> (possync_core::UserId, possy
             name: possync_core::Name::parse("Counter 1").expect("a name"),
             sync_with: vec![],
             auto_share: false,
+            printer: None,
         })
         .await
         .expect("create a config");

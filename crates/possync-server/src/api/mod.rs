@@ -14,6 +14,7 @@ pub mod login;
 pub mod metrics;
 pub mod orders;
 pub mod paging;
+pub mod printing;
 pub mod receipts;
 pub mod reports;
 pub mod sessions;
@@ -98,6 +99,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(audit::list_audit))
         .routes(routes!(stock::list_stock_moves, stock::adjust_stock))
         .routes(routes!(reports::sales))
+        .routes(routes!(printing::printer_status))
+        .routes(routes!(printing::print_order))
 }
 
 /// The OpenAPI document of [`routes`], as served at `/api/v1/openapi.json`.

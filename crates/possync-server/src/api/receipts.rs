@@ -89,7 +89,14 @@ pub(crate) async fn readable_paid_order(
 
 /// The receipt of a paid order, with every name looked up.
 pub(crate) async fn receipt_of(state: &AppState, order: &Order) -> ApiResult<Receipt> {
-    let store = &state.store;
+    receipt_from_store(state.store.as_ref(), order).await
+}
+
+/// [`receipt_of`] from the store alone: what the print task builds receipts with.
+pub(crate) async fn receipt_from_store(
+    store: &dyn possync_store::Store,
+    order: &Order,
+) -> ApiResult<Receipt> {
     let receipt_number = store.receipt_number(order.id).await?;
     let shop = store.get_shop().await?;
     let names = ReceiptNames {

@@ -13,6 +13,7 @@ mod links;
 mod matrix;
 mod openapi;
 mod orders;
+mod printing;
 mod readiness;
 mod receipt_number;
 mod reports;

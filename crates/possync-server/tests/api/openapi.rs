@@ -67,6 +67,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/products/{id}/stock_moves"),
     ("post", "/api/v1/products/{id}/stock_moves"),
     ("get", "/api/v1/reports/sales"),
+    ("get", "/api/v1/configs/{id}/printer"),
+    ("post", "/api/v1/orders/{id}/print"),
 ];
 
 const HTTP_METHODS: [&str; 8] = [

@@ -328,10 +328,10 @@ async fn record_payments(
     let mut ledger = load_ledger(conn, &newly_paid, asks_for_invoice).await?;
     let last_invoice_number_before = ledger.last_invoice_number;
     let mut effects = Vec::with_capacity(newly_paid.len());
-    for (order, at) in newly_paid {
+    for (order, at) in &newly_paid {
         effects.push(
             ledger
-                .record(order, at)
+                .record(order, *at)
                 .map_err(|error| StoreError::Invalid(error.to_string()))?,
         );
     }
@@ -343,7 +343,7 @@ async fn record_payments(
             .await
             .map_err(unavailable("could not advance the invoice counter"))?;
     }
-    Ok(())
+    super::printing::queue_receipts(conn, &newly_paid).await
 }
 
 /// What the payments draw from, locked until the transaction ends: the stock

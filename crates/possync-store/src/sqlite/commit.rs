@@ -179,13 +179,13 @@ async fn record_payments(
         return Ok(());
     }
     let mut ledger = load_ledger(conn, &newly_paid).await?;
-    for (order, at) in newly_paid {
+    for (order, at) in &newly_paid {
         let effects = ledger
-            .record(order, at)
+            .record(order, *at)
             .map_err(|error| StoreError::Invalid(error.to_string()))?;
         write_payment_effects(conn, &effects).await?;
     }
-    Ok(())
+    super::printing::queue_receipts(conn, &newly_paid).await
 }
 
 /// What the payments of `orders` draw from, read inside the write transaction:

@@ -33,9 +33,11 @@ async fn load_configs(
     only: Option<ConfigId>,
 ) -> StoreResult<Vec<Config>> {
     let rows: Vec<ConfigRow> = match only {
-        Some(config_id) => sqlx::query_as("SELECT id, name, auto_share FROM configs WHERE id = ?")
-            .bind(config_id.0),
-        None => sqlx::query_as("SELECT id, name, auto_share FROM configs ORDER BY id"),
+        Some(config_id) => {
+            sqlx::query_as("SELECT id, name, auto_share, printer FROM configs WHERE id = ?")
+                .bind(config_id.0)
+        }
+        None => sqlx::query_as("SELECT id, name, auto_share, printer FROM configs ORDER BY id"),
     }
     .fetch_all(&mut *conn)
     .await
@@ -112,9 +114,10 @@ pub(super) async fn get_config(store: &SqliteStore, config_id: ConfigId) -> Stor
 
 pub(super) async fn create_config(store: &SqliteStore, new: &ConfigNew) -> StoreResult<Config> {
     let mut tx = store.write_tx().await?;
-    let config_id = sqlx::query("INSERT INTO configs (name, auto_share) VALUES (?, ?)")
+    let config_id = sqlx::query("INSERT INTO configs (name, auto_share, printer) VALUES (?, ?, ?)")
         .bind(new.name.as_str())
         .bind(new.auto_share)
+        .bind(new.printer.as_ref().map(PrinterAddress::to_string))
         .execute(&mut *tx)
         .await
         .map_err(unavailable("could not create a config"))?
@@ -134,10 +137,19 @@ pub(super) async fn update_config(
 ) -> StoreResult<Config> {
     let mut tx = store.write_tx().await?;
     let updated = sqlx::query(
-        "UPDATE configs SET name = COALESCE(?, name), auto_share = COALESCE(?, auto_share) WHERE id = ?",
+        "UPDATE configs SET name = COALESCE(?, name), auto_share = COALESCE(?, auto_share), \
+             printer = CASE WHEN ? THEN ? ELSE printer END WHERE id = ?",
     )
     .bind(changes.name.as_ref().map(Name::as_str))
     .bind(changes.auto_share)
+    .bind(changes.printer.is_some())
+    .bind(
+        changes
+            .printer
+            .clone()
+            .flatten()
+            .map(|printer| printer.to_string()),
+    )
     .bind(config_id.0)
     .execute(&mut *tx)
     .await

@@ -20,6 +20,7 @@ mod catalog;
 mod commit;
 mod configs;
 mod orders;
+mod printing;
 mod sales;
 mod sessions;
 mod stock;
@@ -630,5 +631,35 @@ impl Store for SqliteStore {
         at: Timestamp,
     ) -> StoreResult<CashMove> {
         after_payment::add_cash_move(self, session_id, amount, reason, user_id, at).await
+    }
+
+    async fn queue_print_job(&self, job: &PrintJobNew) -> StoreResult<PrintJob> {
+        printing::queue_print_job(self, job).await
+    }
+
+    async fn queued_printers(&self) -> StoreResult<Vec<(ConfigId, PrinterAddress)>> {
+        printing::queued_printers(self).await
+    }
+
+    async fn take_print_job(
+        &self,
+        config_id: ConfigId,
+        now: Timestamp,
+        lease_until: Timestamp,
+    ) -> StoreResult<Option<PrintJob>> {
+        printing::take_print_job(self, config_id, now, lease_until).await
+    }
+
+    async fn finish_print_job(
+        &self,
+        job: &PrintJob,
+        outcome: &PrintOutcome,
+        at: Timestamp,
+    ) -> StoreResult<()> {
+        printing::finish_print_job(self, job, outcome, at).await
+    }
+
+    async fn printer_status(&self, config_id: ConfigId) -> StoreResult<PrinterStatus> {
+        printing::printer_status(self, config_id).await
     }
 }

@@ -1,0 +1,251 @@
+//! Receipt printers: the jobs queued for each config's printer, taken one at
+//! a time under a lease, and what the last attempt found. The receipt job of
+//! a payment is written by the payment's own transaction (`commit`).
+
+use super::{PostgresStore, commit_tx};
+use crate::database_errors::unavailable;
+use crate::rows::{PrintJobRow, decode_printer, decode_u64};
+use crate::{Conflict, StoreError, StoreResult};
+use possync_core::*;
+use sqlx::postgres::PgConnection;
+use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
+
+/// Jobs waiting for the printer of `config_id`.
+async fn queued_jobs(conn: &mut PgConnection, config_id: ConfigId) -> StoreResult<u64> {
+    let queued: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM print_jobs WHERE config_id = $1 AND done_at IS NULL",
+    )
+    .bind(config_id.0)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(unavailable("could not count a printer's queue"))?;
+    decode_u64(queued, "queued print jobs")
+}
+
+/// Queues the receipt of each newly paid order for the printer of the config
+/// that took the payment, inside the payment's transaction: a crash after the
+/// commit cannot lose a receipt, and a resent `pay` (which pays nothing)
+/// queues nothing. A config without a printer costs one read per batch.
+pub(super) async fn queue_receipts(
+    conn: &mut PgConnection,
+    newly_paid: &[(&Order, Timestamp)],
+) -> StoreResult<()> {
+    let mut inputs: BTreeMap<ConfigId, PrintInputs> = BTreeMap::new();
+    for (order, at) in newly_paid {
+        let Some(config_id) = order.paid_by.as_ref().map(|by| by.config_id) else {
+            continue;
+        };
+        let config_inputs = match inputs.entry(config_id) {
+            Entry::Occupied(known) => known.into_mut(),
+            Entry::Vacant(unknown) => unknown.insert(print_inputs(conn, config_id).await?),
+        };
+        match receipt_print_job(order, config_inputs, *at) {
+            ReceiptPrint::NoPrinter => {}
+            ReceiptPrint::QueueFull => tracing::warn!(
+                %config_id, order_id = %order.id,
+                "store: the printer's queue is full; this receipt is not queued (reprint it from the till)"
+            ),
+            ReceiptPrint::Queue(job) => {
+                insert_job(conn, &job).await?;
+                config_inputs.queued += 1;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What deciding a payment's print job needs: the paying config's printer,
+/// which payment methods are cash, and how many jobs wait for the printer.
+async fn print_inputs(conn: &mut PgConnection, config_id: ConfigId) -> StoreResult<PrintInputs> {
+    let printer: Option<Option<String>> =
+        sqlx::query_scalar("SELECT printer FROM configs WHERE id = $1")
+            .bind(config_id.0)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(unavailable("could not read a config's printer"))?;
+    let Some(printer) = decode_printer(printer.flatten())? else {
+        return Ok(PrintInputs::default());
+    };
+    let cash_method_ids: Vec<i64> =
+        sqlx::query_scalar("SELECT id FROM payment_methods WHERE kind = 'cash'")
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(unavailable("could not read the cash payment methods"))?;
+    Ok(PrintInputs {
+        printer: Some(printer),
+        cash_method_ids: cash_method_ids.into_iter().map(PaymentMethodId).collect(),
+        queued: queued_jobs(conn, config_id).await?,
+    })
+}
+
+async fn insert_job(conn: &mut PgConnection, job: &PrintJobNew) -> StoreResult<i64> {
+    let inserted: i64 = sqlx::query_scalar(
+        "INSERT INTO print_jobs (config_id, order_id, kind, open_drawer, queued_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+    )
+    .bind(job.config_id.0)
+    .bind(job.order_id.0)
+    .bind(job.kind.as_str())
+    .bind(job.open_drawer)
+    .bind(job.queued_at.unix_millis())
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(unavailable("could not queue a print job"))?;
+    Ok(inserted)
+}
+
+pub(super) async fn queue_print_job(
+    store: &PostgresStore,
+    job: &PrintJobNew,
+) -> StoreResult<PrintJob> {
+    let mut tx = store.write_tx().await?;
+    // The config's row lock makes concurrent reprints count the queue one at a time.
+    let exists: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM configs WHERE id = $1 FOR NO KEY UPDATE")
+            .bind(job.config_id.0)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(unavailable("could not read a config"))?;
+    if exists.is_none() {
+        return Err(StoreError::NotFound("config"));
+    }
+    let queued = queued_jobs(&mut tx, job.config_id).await?;
+    if queued >= PRINT_JOBS_QUEUED_PER_PRINTER_MAX {
+        return Err(Conflict::PrintQueueFull(job.config_id).into());
+    }
+    let id = insert_job(&mut tx, job).await?;
+    commit_tx(tx).await?;
+    Ok(PrintJob {
+        id,
+        config_id: job.config_id,
+        order_id: job.order_id,
+        kind: job.kind,
+        open_drawer: job.open_drawer,
+        queued_at: job.queued_at,
+        attempts: 0,
+    })
+}
+
+pub(super) async fn queued_printers(
+    store: &PostgresStore,
+) -> StoreResult<Vec<(ConfigId, PrinterAddress)>> {
+    let rows: Vec<(i64, Option<String>)> = sqlx::query_as(
+        "SELECT configs.id, configs.printer FROM configs \
+         WHERE configs.printer IS NOT NULL \
+           AND EXISTS (SELECT 1 FROM print_jobs WHERE print_jobs.config_id = configs.id AND print_jobs.done_at IS NULL) \
+         ORDER BY configs.id",
+    )
+    .fetch_all(&store.pool)
+    .await
+    .map_err(unavailable("could not list the printers with jobs"))?;
+    let mut printers = Vec::with_capacity(rows.len());
+    for (config_id, printer) in rows {
+        if let Some(printer) = decode_printer(printer)? {
+            printers.push((ConfigId(config_id), printer));
+        }
+    }
+    Ok(printers)
+}
+
+pub(super) async fn take_print_job(
+    store: &PostgresStore,
+    config_id: ConfigId,
+    now: Timestamp,
+    lease_until: Timestamp,
+) -> StoreResult<Option<PrintJob>> {
+    let mut tx = store.write_tx().await?;
+    // Only the oldest job of a printer is ever taken, so a printer's jobs
+    // print in order, and one node at a time prints to it.
+    let row: Option<PrintJobRow> = sqlx::query_as(
+        "UPDATE print_jobs SET leased_until = $1, attempts = attempts + 1 \
+         WHERE id = (SELECT id FROM print_jobs WHERE config_id = $2 AND done_at IS NULL ORDER BY id LIMIT 1) \
+           AND (leased_until IS NULL OR leased_until <= $3) \
+         RETURNING id, config_id, order_id::text AS order_id, kind, open_drawer, queued_at, attempts",
+    )
+    .bind(lease_until.unix_millis())
+    .bind(config_id.0)
+    .bind(now.unix_millis())
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(unavailable("could not take a print job"))?;
+    commit_tx(tx).await?;
+    row.map(PrintJobRow::decode).transpose()
+}
+
+pub(super) async fn finish_print_job(
+    store: &PostgresStore,
+    job: &PrintJob,
+    outcome: &PrintOutcome,
+    at: Timestamp,
+) -> StoreResult<()> {
+    let mut tx = store.write_tx().await?;
+    let (done, error) = match outcome {
+        PrintOutcome::Printed => (Some("printed"), ""),
+        PrintOutcome::Failed(error) => (None, error.as_str()),
+        PrintOutcome::Abandoned(error) => (Some("abandoned"), error.as_str()),
+    };
+    sqlx::query(
+        "UPDATE print_jobs SET leased_until = NULL, outcome = $1, done_at = $2, last_error = $3 WHERE id = $4",
+    )
+    .bind(done)
+    .bind(done.map(|_| at.unix_millis()))
+    .bind(error)
+    .bind(job.id)
+    .execute(&mut *tx)
+    .await
+    .map_err(unavailable("could not finish a print job"))?;
+    if let Some(online) = outcome.printer_online() {
+        sqlx::query(
+            "INSERT INTO printer_states (config_id, online, checked_at, last_error) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (config_id) DO UPDATE SET online = excluded.online, \
+                 checked_at = excluded.checked_at, last_error = excluded.last_error",
+        )
+        .bind(job.config_id.0)
+        .bind(online)
+        .bind(at.unix_millis())
+        .bind(error)
+        .execute(&mut *tx)
+        .await
+        .map_err(unavailable("could not record a printer's state"))?;
+    }
+    commit_tx(tx).await
+}
+
+pub(super) async fn printer_status(
+    store: &PostgresStore,
+    config_id: ConfigId,
+) -> StoreResult<PrinterStatus> {
+    let mut conn = store
+        .pool
+        .acquire()
+        .await
+        .map_err(unavailable("could not get a connection"))?;
+    let printer: Option<Option<String>> =
+        sqlx::query_scalar("SELECT printer FROM configs WHERE id = $1")
+            .bind(config_id.0)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(unavailable("could not read a config's printer"))?;
+    let Some(printer) = printer else {
+        return Err(StoreError::NotFound("config"));
+    };
+    let printer = decode_printer(printer)?;
+    let queued = queued_jobs(&mut conn, config_id).await?;
+    let checked: Option<(bool, i64, String)> = sqlx::query_as(
+        "SELECT online, checked_at, last_error FROM printer_states WHERE config_id = $1",
+    )
+    .bind(config_id.0)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(unavailable("could not read a printer's state"))?;
+    Ok(PrinterStatus::new(
+        config_id,
+        printer,
+        queued,
+        checked.map(|(online, checked_at, error)| PrinterCheck {
+            online,
+            checked_at: Timestamp::from_unix_millis(checked_at),
+            last_error: error,
+        }),
+    ))
+}
