@@ -62,6 +62,7 @@ const SHELL_FILES = [
   '/js/views/login.js',
   '/js/views/orderlines.js',
   '/js/views/orders.js',
+  '/js/views/paid.js',
   '/js/views/payment.js',
   '/js/views/pos.js',
   '/js/views/receipt.js',

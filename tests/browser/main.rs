@@ -17,6 +17,7 @@ mod dashboard;
 mod numpad;
 mod offline_reload;
 mod order_panel;
+mod printing;
 mod proxy;
 mod server;
 mod session_close;

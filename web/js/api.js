@@ -51,8 +51,13 @@ export class Api {
     return items;
   }
 
-  async exchange(method, path, body) {
-    const headers = { Accept: 'application/json' };
+  /** A text answer (the printable receipt's HTML), refused like any other call. */
+  async text(path) {
+    return (await this.exchange('GET', path, undefined, { accept: 'text/html', raw: true })).data;
+  }
+
+  async exchange(method, path, body, { accept = 'application/json', raw = false } = {}) {
+    const headers = { Accept: accept };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     if (this.token) headers.Authorization = `Bearer ${this.token}`;
     const controller = new AbortController();
@@ -73,6 +78,7 @@ export class Api {
     }
     const text = await res.text();
     let data = null;
+    if (raw && res.ok) return { data: text, link: null };
     if (text) {
       try {
         data = JSON.parse(text);
@@ -114,6 +120,10 @@ export class Api {
   ordersPage(state, limit = 100) { return this.page(`/orders?state=${encodeURIComponent(state)}&limit=${limit}`); }
   sessionsPage(limit = 100) { return this.page(`/sessions?limit=${limit}`); }
   order(id) { return this.get(`/orders/${encodeURIComponent(id)}`); }
+  paidOrdersPage(limit = 200) { return this.page(`/orders?state=paid&limit=${limit}`); }
+  receiptHtml(id) { return this.text(`/orders/${encodeURIComponent(id)}/receipt`); }
+  reprint(id) { return this.post(`/orders/${encodeURIComponent(id)}/print`, {}); }
+  printerStatus(config_id) { return this.get(`/configs/${config_id}/printer`); }
   history(id) { return this.allPages(`/orders/${encodeURIComponent(id)}/history`); }
   list(collection) { return this.get(`/${collection}`); }
   create(collection, body) { return this.post(`/${collection}`, body); }

@@ -201,3 +201,19 @@ export function timeLeft(until, now_ms) {
 export function abandonedLockText(lock, now_ms) {
   return `${lock.config_name || 'The other counter'} is no longer connected: the lock ends in ${timeLeft(lock.until, now_ms)}`;
 }
+
+/**
+ * What the top bar says about the counter's receipt printer, from
+ * GET /configs/{id}/printer ({state, queued}); null when there is nothing to say
+ * (no printer, or one that prints and has nothing waiting).
+ * @returns {{label: string, tone: 'warn'|'busy'}|null}
+ */
+export function printerStateLabel(status) {
+  if (!status || status.state === 'none') return null;
+  const queued = Number(status.queued) || 0;
+  if (status.state === 'offline') {
+    return { label: queued ? `Printer offline, ${queued} queued` : 'Printer offline', tone: 'warn' };
+  }
+  if (queued > 0) return { label: `Printing, ${queued} queued`, tone: 'busy' };
+  return null;
+}

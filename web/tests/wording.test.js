@@ -1,7 +1,7 @@
 // wording.test.js: the sentences cashiers read.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rejectMessage, rejectWorthTelling, removedMessage, describeOp, timeAgo, syncStateLabel, orderLabel } from '../js/wording.js';
+import { rejectMessage, rejectWorthTelling, removedMessage, describeOp, timeAgo, syncStateLabel, orderLabel, printerStateLabel } from '../js/wording.js';
 import { serverDraft, coffeeLine, BY_2 } from './fixtures.js';
 
 test('a line removed elsewhere names the counter and the line', () => {
@@ -65,4 +65,14 @@ test('time ago and sync labels', () => {
   assert.deepEqual(syncStateLabel('offline', 3), { label: 'Offline · 3 pending', tone: 'bad' });
   assert.deepEqual(syncStateLabel('reconnecting', 12), { label: 'Reconnecting · 12 pending', tone: 'warn' });
   assert.deepEqual(syncStateLabel('live', 0), { label: 'Live', tone: 'ok' });
+});
+
+test('the printer is mentioned only when it is off or has a queue', () => {
+  assert.equal(printerStateLabel(null), null);
+  assert.equal(printerStateLabel({ state: 'none', queued: 0 }), null);
+  assert.equal(printerStateLabel({ state: 'online', queued: 0 }), null);
+  assert.equal(printerStateLabel({ state: 'unknown', queued: 0 }), null);
+  assert.deepEqual(printerStateLabel({ state: 'offline', queued: 2 }), { label: 'Printer offline, 2 queued', tone: 'warn' });
+  assert.deepEqual(printerStateLabel({ state: 'offline', queued: 0 }), { label: 'Printer offline', tone: 'warn' });
+  assert.deepEqual(printerStateLabel({ state: 'online', queued: 1 }), { label: 'Printing, 1 queued', tone: 'busy' });
 });

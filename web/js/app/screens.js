@@ -8,6 +8,7 @@ import { mountPos } from '../views/pos.js';
 import { mountOrders } from '../views/orders.js';
 import { mountPayment } from '../views/payment.js';
 import { mountReceipt } from '../views/receipt.js';
+import { mountPaid } from '../views/paid.js';
 import { mountBackOffice } from '../views/backoffice/shell.js';
 
 export const SCREENS = {
@@ -17,6 +18,7 @@ export const SCREENS = {
   orders: { access: 'till', mount: (root, app) => mountOrders(root, app) },
   pay: { access: 'till', mount: (root, app, [order_id]) => mountPayment(root, app, { order_id }) },
   receipt: { access: 'till', mount: (root, app, [order_id]) => mountReceipt(root, app, { order_id }) },
+  paid: { access: 'till', mount: (root, app, [order_id]) => mountPaid(root, app, { order_id: order_id || null }) },
   office: {
     access: 'manager',
     mount: (root, app, [section, id]) => mountBackOffice(root, app, { section: section || 'configs', id: id || null }),

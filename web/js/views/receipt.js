@@ -85,9 +85,9 @@ export function mountReceipt(root, app, { order_id }) {
     if (!alive) return;
     offline = order && order.offline ? order.offline : null;
     show(order);
-    // The local copy has no reference yet if the order was made offline; the
-    // server's has, once the payment has reached it.
-    if (order && (!order.reference || offline) && !till.store.hasPendingOps(order_id)) fromServer();
+    // The server's copy has the receipt number it gave the payment (and the
+    // reference, which a copy made offline lacks), once the payment reached it.
+    if (order && !till.store.hasPendingOps(order_id)) fromServer();
   });
   const off = till.subscribe((e) => {
     if (e.type === 'removed' && e.order_id === order_id && e.reason === 'paid') fromServer();

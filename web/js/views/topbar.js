@@ -1,13 +1,18 @@
 // topbar.js: the bar over every till screen: the counter's name, the live sync state
 // (live / reconnecting / offline with the count of pending changes), the Manual Sync
-// button and its result, the Orders button with the count of visible drafts, and
-// the menu (back office, reload products, till settings, close session, switch
-// counter, sign out).
+// button and its result, the receipt printer when it is off or has a queue
+// ("Printer offline, 2 queued", from GET /configs/{id}/printer, read every 10 s
+// and after each payment), the Orders button with the count of visible drafts,
+// the Paid button (this session's receipts), and the menu (back office, reload
+// products, till settings, close session, switch counter, sign out).
 
 import { h, replace } from '../dom.js';
-import { syncStateLabel } from '../wording.js';
+import { syncStateLabel, printerStateLabel } from '../wording.js';
 import { editTillSettings } from './dialogs/tillsettings.js';
 import { recordCashMove } from './dialogs/cashmove.js';
+
+/** How often the till reads its printer's state (PROTOCOL.md: jobs retry at least every 10 s). */
+const PRINTER_POLL_MS = 10_000;
 
 export function topbar(app, { active = 'pos' } = {}) {
   const till = app.till;
@@ -27,6 +32,11 @@ export function topbar(app, { active = 'pos' } = {}) {
     class: ['btn', 'btn-orders', active === 'orders' ? 'active' : null], testid: 'orders-button', title: 'Open orders (F9)',
     onclick: () => { location.hash = active === 'orders' ? '#/pos' : '#/orders'; },
   }, 'Orders ', badge, fresh);
+  const paidButton = h('button', {
+    class: ['btn', 'btn-paid', active === 'paid' ? 'active' : null], testid: 'paid-button', title: 'Paid orders and receipts of this session',
+    onclick: () => { location.hash = active === 'paid' ? '#/pos' : '#/paid'; },
+  }, 'Paid');
+  const printer = h('span', { class: 'printer-state', testid: 'printer-state', role: 'status', 'aria-live': 'polite', hidden: true });
   const menu = h('div', { class: 'menu', hidden: true, role: 'menu', testid: 'menu' });
   const menuButton = h('button', { class: 'btn btn-menu', testid: 'menu-button', 'aria-haspopup': 'menu', 'aria-label': 'Menu', onclick: () => toggleMenu() }, '☰');
 
@@ -51,8 +61,29 @@ export function topbar(app, { active = 'pos' } = {}) {
 
   const el = h('header', { class: 'topbar' },
     h('div', { class: 'topbar-left' }, name, sub),
-    h('div', { class: 'topbar-mid' }, state, syncButton, result),
-    h('div', { class: 'topbar-right' }, ordersButton, h('div', { class: 'menu-wrap' }, menuButton, menu)));
+    h('div', { class: 'topbar-mid' }, state, syncButton, result, printer),
+    h('div', { class: 'topbar-right' }, ordersButton, paidButton, h('div', { class: 'menu-wrap' }, menuButton, menu)));
+
+  /** Reads the printer's state; a till without a printer (or offline) shows nothing. */
+  let printerAlive = true;
+  let printerTimer = null;
+  async function refreshPrinter() {
+    clearTimeout(printerTimer);
+    let status = null;
+    try {
+      status = await till.api.printerStatus(till.config.id);
+    } catch {
+      status = null; // the server is unreachable: the sync state says so already
+    }
+    if (!printerAlive) return;
+    const said = printerStateLabel(status);
+    printer.hidden = !said;
+    printer.textContent = said ? said.label : '';
+    printer.className = `printer-state tone-${said ? said.tone : 'busy'}`;
+    printer.dataset.state = status ? status.state : 'unknown';
+    printer.dataset.queued = String(status ? status.queued : 0);
+    printerTimer = setTimeout(refreshPrinter, PRINTER_POLL_MS);
+  }
 
   let resultTimer = null;
   function update(event) {
@@ -91,8 +122,21 @@ export function topbar(app, { active = 'pos' } = {}) {
     }
   }
   update();
+  refreshPrinter();
   const off = till.subscribe((e) => {
     if (['sync', 'pending', 'orders', 'manual_sync', 'welcome', 'storage'].includes(e.type)) update(e);
+    // A payment queues a receipt: look at the printer soon after.
+    if (e.type === 'removed' && e.reason === 'paid') { clearTimeout(printerTimer); printerTimer = setTimeout(refreshPrinter, 1500); }
   });
-  return { el, destroy: () => { off(); clearTimeout(resultTimer); document.removeEventListener('click', onDocumentClick); } };
+  return {
+    el,
+    refreshPrinter,
+    destroy: () => {
+      off();
+      printerAlive = false;
+      clearTimeout(resultTimer);
+      clearTimeout(printerTimer);
+      document.removeEventListener('click', onDocumentClick);
+    },
+  };
 }

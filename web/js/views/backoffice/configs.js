@@ -1,6 +1,7 @@
 // configs.js: the back office's counters (configs): the list with each counter's
-// links, a form to create or rename one (auto-share), and its "Sync with"
-// multi-select (PUT /configs/{id}/sync_with; links are two-way).
+// links and receipt printer, a form to create or rename one (auto-share, the
+// printer's "host:port"), and its "Sync with" multi-select (PUT
+// /configs/{id}/sync_with; links are two-way).
 
 import { h, replace } from '../../dom.js';
 import { toast } from '../ui.js';
@@ -16,7 +17,7 @@ async function mountConfigs(ctx, id) {
       sectionHead('Counters', h('a', { class: 'btn btn-primary', href: '#/office/configs/new', testid: 'bo-new' }, '+ New counter')),
       h('p', { class: 'muted' }, 'Linked counters see and edit each other’s shared drafts. Links work both ways.'),
       h('div', { class: 'table-wrap' }, h('table', { class: 'table', testid: 'bo-list' },
-        h('thead', {}, h('tr', {}, h('th', {}, 'Name'), h('th', {}, 'Sync with'), h('th', {}, 'Auto-share'), h('th', {}, 'Session'))),
+        h('thead', {}, h('tr', {}, h('th', {}, 'Name'), h('th', {}, 'Sync with'), h('th', {}, 'Auto-share'), h('th', {}, 'Printer'), h('th', {}, 'Session'))),
         h('tbody', {}, configs.length ? configs.map((c) => h('tr', {
           testid: 'bo-row', 'data-id': c.id, class: 'clickable', tabindex: '0',
           onclick: () => { location.hash = `#/office/configs/${c.id}`; },
@@ -25,7 +26,8 @@ async function mountConfigs(ctx, id) {
         h('td', {}, c.name),
         h('td', { 'data-col': 'sync_with' }, (c.sync_with || []).map((o) => byId.has(o) ? byId.get(o).name : `#${o}`).join(', ') || h('span', { class: 'muted' }, '—')),
         h('td', { 'data-col': 'auto_share' }, c.auto_share ? 'yes' : 'no'),
-        h('td', {}, c.open_session_id ? `open (#${c.open_session_id})` : 'closed'))) : h('tr', {}, h('td', { colspan: 4, class: 'empty' }, 'No counters yet.'))))));
+        h('td', { 'data-col': 'printer' }, c.printer || h('span', { class: 'muted' }, '—')),
+        h('td', {}, c.open_session_id ? `open (#${c.open_session_id})` : 'closed'))) : h('tr', {}, h('td', { colspan: 5, class: 'empty' }, 'No counters yet.'))))));
     return;
   }
 
@@ -35,6 +37,10 @@ async function mountConfigs(ctx, id) {
   const linked = new Set(existing ? existing.sync_with || [] : []);
   const name = h('input', { type: 'text', id: 'f-name', testid: 'bo-field-name', value: existing ? existing.name : '', required: true });
   const autoShare = h('input', { type: 'checkbox', id: 'f-auto_share', testid: 'bo-field-auto_share', checked: !!(existing && existing.auto_share) });
+  const printer = h('input', {
+    type: 'text', id: 'f-printer', testid: 'bo-field-printer', value: existing && existing.printer ? existing.printer : '',
+    placeholder: '192.168.1.50:9100', maxlength: 262, spellcheck: 'false', autocomplete: 'off',
+  });
   const syncWith = h('fieldset', { class: 'checks sync-with', testid: 'sync-with', 'aria-label': 'Sync with' },
     h('legend', {}, 'Sync with'),
     others.length ? others.map((c) => h('label', { class: 'check' },
@@ -56,9 +62,11 @@ async function mountConfigs(ctx, id) {
           const body = {};
           if (n !== existing.name) body.name = n;
           if (autoShare.checked !== !!existing.auto_share) body.auto_share = autoShare.checked;
+          const p = printer.value.trim() || null;
+          if (p !== (existing.printer || null)) body.printer = p;
           if (Object.keys(body).length) await ctx.api.patch(`/configs/${existing.id}`, body);
         } else {
-          await ctx.api.post('/configs', { name: n, auto_share: autoShare.checked, sync_with: selectedLinks() });
+          await ctx.api.post('/configs', { name: n, auto_share: autoShare.checked, sync_with: selectedLinks(), printer: printer.value.trim() || null });
         }
         toast('Counter saved', 'info');
         location.hash = '#/office/configs';
@@ -71,6 +79,8 @@ async function mountConfigs(ctx, id) {
   },
   h('div', { class: 'field' }, h('label', { for: 'f-name' }, 'Name'), name),
   h('div', { class: 'field field-check' }, autoShare, h('label', { for: 'f-auto_share' }, 'Auto-share new drafts with linked counters')),
+  h('div', { class: 'field' }, h('label', { for: 'f-printer' }, 'Receipt printer'), printer,
+    h('p', { class: 'muted small' }, 'The network receipt printer of this counter, as host:port (ESC/POS over TCP, usually port 9100). It prints every receipt paid here and opens the cash drawer for cash. Leave empty for none.')),
   existing ? null : syncWith,
   error,
   h('div', { class: 'form-actions' },
