@@ -3,7 +3,7 @@
 //! page, and per counter both ways: started at Counter 1, paid at Counter 2.
 
 use crate::shop::{Shop, run};
-use crate::till::{Screenshots, Till, js_str};
+use crate::till::{Till, js_str};
 use futures_util::FutureExt;
 
 const TEST_NAME: &str = "dashboard";
@@ -56,7 +56,7 @@ async fn story(shop: &Shop) {
         "office",
         shop.chrome.open_browser("office").await,
         &shop.server.base_url,
-        Screenshots::for_test(TEST_NAME),
+        shop.shots.clone(),
     );
     office.sign_in("admin", "admin").await;
     office.click_tid("backoffice-link").await;

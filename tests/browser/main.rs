@@ -27,3 +27,4 @@ mod staff;
 mod stock;
 mod tabs;
 mod till;
+mod whole_day;
