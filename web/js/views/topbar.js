@@ -69,6 +69,9 @@ export function topbar(app, { active = 'pos' } = {}) {
   let printerTimer = null;
   async function refreshPrinter() {
     clearTimeout(printerTimer);
+    // Once the session is closed (its report may still be on screen) the till's
+    // token is revoked: asking would only be refused.
+    if (!app.auth.terminal_token) return;
     let status = null;
     try {
       status = await till.api.printerStatus(till.config.id);
