@@ -77,6 +77,12 @@ impl Node {
         }
     }
 
+    /// The tokens of the open connections, each once, in order: what a driver
+    /// that may have missed revocations (its listener dropped) checks again.
+    pub fn connection_tokens(&self) -> Vec<TokenKey> {
+        self.connections_per_token.keys().cloned().collect()
+    }
+
     /// The terminal showed it is alive without a message (a pong, a ping frame).
     pub fn on_heard(&mut self, conn_id: ConnId, now: Timestamp) {
         if let Some(connection) = self.connections.get_mut(&conn_id) {

@@ -92,6 +92,9 @@ pub(super) struct Hearing {
     listing_retry_at: Option<Instant>,
     listings: mpsc::UnboundedSender<StoreResult<Vec<(OrderId, u64)>>>,
     listed: mpsc::UnboundedReceiver<StoreResult<Vec<(OrderId, u64)>>>,
+    /// Tokens of this node's connections found revoked after a drop.
+    revocations: mpsc::UnboundedSender<Vec<String>>,
+    revoked: mpsc::UnboundedReceiver<Vec<String>>,
     health: Arc<Health>,
 }
 
@@ -99,6 +102,8 @@ pub(super) struct Hearing {
 pub(super) enum HearingEvent {
     Heard(Heard),
     Listed(StoreResult<Vec<(OrderId, u64)>>),
+    /// Tokens revoked while the listener was down.
+    Revoked(Vec<String>),
 }
 
 /// News taken from the listener at once, so a burst of commits elsewhere
@@ -115,7 +120,10 @@ impl Hearing {
         health: Arc<Health>,
     ) -> Self {
         let (listings, listed) = mpsc::unbounded_channel();
+        let (revocations, revoked) = mpsc::unbounded_channel();
         Hearing {
+            revocations,
+            revoked,
             heard: spawn_listener(listener, shutdown),
             ended: false,
             down: None,
@@ -137,6 +145,7 @@ impl Hearing {
                     None => self.ended = true,
                 },
                 Some(listed) = self.listed.recv() => return HearingEvent::Listed(listed),
+                Some(revoked) = self.revoked.recv() => return HearingEvent::Revoked(revoked),
             }
         }
     }
@@ -171,6 +180,19 @@ impl Hearing {
                 tracing::info!(
                     "change listener: caught up with what other nodes changed meanwhile"
                 );
+            }
+            HearingEvent::Revoked(token_hashes) => {
+                if !token_hashes.is_empty() {
+                    tracing::info!(
+                        n_tokens = token_hashes.len(),
+                        "tokens revoked while the change listener was down: closing their connections"
+                    );
+                }
+                let tokens: Vec<TokenKey> = token_hashes
+                    .iter()
+                    .map(|hash| TokenKey::new(hash))
+                    .collect();
+                node.on_tokens_revoked(&tokens);
             }
             HearingEvent::Listed(Err(error)) => {
                 tracing::warn!(%error, "could not list the drafts after the change listener came back; trying again");
@@ -243,8 +265,36 @@ impl Hearing {
                 }
                 self.listing_retry_at = None;
                 self.ask_listing(store);
+                self.recheck_tokens(node, store);
             }
         }
+    }
+
+    /// Revocations told meanwhile are lost too: the tokens of this node's
+    /// connections are looked up again, and those revoked are closed (4001).
+    fn recheck_tokens(&self, node: &Node, store: &Arc<dyn SyncStore>) {
+        let token_hashes: Vec<String> = node
+            .connection_tokens()
+            .iter()
+            .map(|token| token.0.to_string())
+            .collect();
+        if token_hashes.is_empty() {
+            return;
+        }
+        let store = store.clone();
+        let revocations = self.revocations.clone();
+        tokio::spawn(async move {
+            match store.revoked_tokens(&token_hashes).await {
+                Ok(revoked) => {
+                    let _ = revocations.send(revoked);
+                }
+                // The connections' own requests still check their tokens;
+                // only a live socket of a revoked token lingers until the next drop.
+                Err(error) => {
+                    tracing::warn!(%error, "could not check the connections' tokens after the change listener came back");
+                }
+            }
+        });
     }
 
     fn ask_listing(&mut self, store: &Arc<dyn SyncStore>) {

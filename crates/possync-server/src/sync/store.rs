@@ -51,6 +51,9 @@ pub trait SyncStore: Send + Sync + 'static {
         now: Timestamp,
     ) -> StoreResult<String>;
     async fn commit_batch(&self, entries: &[CommitEntry]) -> StoreResult<()>;
+    /// Which of these tokens (by hash) are revoked or gone: a node whose
+    /// listener dropped may have missed their revocation.
+    async fn revoked_tokens(&self, token_hashes: &[String]) -> StoreResult<Vec<String>>;
     async fn close_session(
         &self,
         session_id: SessionId,
@@ -137,6 +140,23 @@ impl SyncStore for ShopStore {
 
     async fn commit_batch(&self, entries: &[CommitEntry]) -> StoreResult<()> {
         self.0.commit_batch(entries).await
+    }
+
+    async fn revoked_tokens(&self, token_hashes: &[String]) -> StoreResult<Vec<String>> {
+        // One lookup per token of this node's connections, after a listener
+        // drop only; the lookup is by primary key.
+        let mut revoked = Vec::new();
+        for hash in token_hashes {
+            let live = self
+                .0
+                .find_token(hash)
+                .await?
+                .is_some_and(|record| record.revoked_at.is_none());
+            if !live {
+                revoked.push(hash.clone());
+            }
+        }
+        Ok(revoked)
     }
 
     async fn close_session(

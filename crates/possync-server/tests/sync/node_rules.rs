@@ -337,6 +337,9 @@ impl SyncStore for LandsThenFails {
         }
         Ok(())
     }
+    async fn revoked_tokens(&self, token_hashes: &[String]) -> StoreResult<Vec<String>> {
+        self.inner.revoked_tokens(token_hashes).await
+    }
     async fn close_session(
         &self,
         session_id: SessionId,

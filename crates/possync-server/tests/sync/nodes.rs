@@ -710,3 +710,39 @@ async fn a_token_revoked_on_one_node_closes_its_connections_on_the_others() {
     // Other terminals keep working.
     untouched.barrier().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revocation_missed_while_the_listener_was_down_still_closes_the_connection() {
+    use sqlx::{Connection, Executor};
+    let Some(nodes) = spawn_nodes(2).await else {
+        return;
+    };
+    let shop = &nodes.shop;
+    let mut revoked = nodes.node(1).counter(shop.counter_1).await;
+    let mut kept = nodes.node(1).counter(shop.counter_2).await;
+    let mut database = sqlx::PgConnection::connect(&nodes.database.url())
+        .await
+        .unwrap();
+    // A revocation whose notification never reaches the nodes (as if sent
+    // while their listeners were down): written straight into the database.
+    sqlx::query("UPDATE tokens SET revoked_at = 1 WHERE hash = $1")
+        .bind(possync_server::auth::token_hash(&revoked.token))
+        .execute(&mut database)
+        .await
+        .unwrap();
+    // The listeners' connections drop; once back, the nodes cannot know what
+    // they missed, and look their connections' tokens up again.
+    database
+        .execute(
+            format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE application_name = 'possync-listener' AND datname = '{}'",
+                nodes.database.name()
+            )
+            .as_str(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(revoked.closed_with().await, Some(4001));
+    kept.barrier().await;
+}
