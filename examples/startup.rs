@@ -46,6 +46,7 @@ fn name(text: &str) -> Name {
 async fn shop(store: &SqliteStore) -> Result<(Config, Session, Product, PaymentMethod)> {
     let config = store
         .create_config(&ConfigNew {
+            restrict_price_control: false,
             name: name("Counter 1"),
             sync_with: vec![],
             auto_share: false,
@@ -110,6 +111,7 @@ async fn write_orders(store: &SqliteStore, count: usize, paid: bool) -> Result<(
     let at = Timestamp::from_unix_millis(1_800_000_000_000);
     let context_reference = String::from("Counter 1");
     let context = ApplyContext {
+        rights: possync_core::Rights::FULL,
         by: &by,
         now: at,
         catalog: &catalog,
@@ -167,6 +169,7 @@ async fn write_orders(store: &SqliteStore, count: usize, paid: bool) -> Result<(
             entries.push(CommitEntry::Accepted {
                 order: next.clone(),
                 entry: HistoryEntry {
+                    approved_by: None,
                     version: next.version,
                     op_id: OpId(Uuid::now_v7()),
                     op,

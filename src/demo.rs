@@ -283,6 +283,7 @@ async fn seed(store: &dyn Store) -> Result<DemoOutcome> {
 
     let bar = store
         .create_config(&ConfigNew {
+            restrict_price_control: false,
             name: name("Bar")?,
             sync_with: Vec::new(),
             auto_share: false,
@@ -291,6 +292,7 @@ async fn seed(store: &dyn Store) -> Result<DemoOutcome> {
         .await?;
     let counter_1 = store
         .create_config(&ConfigNew {
+            restrict_price_control: false,
             name: name("Counter 1")?,
             sync_with: Vec::new(),
             auto_share: false,
@@ -299,6 +301,7 @@ async fn seed(store: &dyn Store) -> Result<DemoOutcome> {
         .await?;
     let counter_2 = store
         .create_config(&ConfigNew {
+            restrict_price_control: false,
             name: name("Counter 2")?,
             sync_with: vec![counter_1.id],
             auto_share: false,

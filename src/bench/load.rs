@@ -184,6 +184,7 @@ pub async fn connect_all(
 /// The op a bench terminal sends: one more of the order's line.
 pub fn add_one(order_id: OrderId, line_id: LineId) -> OpRequest {
     OpRequest {
+        approval: None,
         op_id: OpId(Uuid::now_v7()),
         order_id,
         op: Op::AddQty {
@@ -217,6 +218,7 @@ pub async fn create_drafts(
     let mut ops = drafts.iter().flat_map(|draft| {
         [
             OpRequest {
+                approval: None,
                 op_id: OpId(Uuid::now_v7()),
                 order_id: draft.order_id,
                 op: Op::Create {
@@ -227,6 +229,7 @@ pub async fn create_drafts(
                 },
             },
             OpRequest {
+                approval: None,
                 op_id: OpId(Uuid::now_v7()),
                 order_id: draft.order_id,
                 op: Op::AddLine {

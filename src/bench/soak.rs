@@ -533,6 +533,7 @@ async fn cashier(soak: Arc<Soak>, counter: Counter, index: u64) -> Result<()> {
         ops.push(Op::pay_exactly(soak.cash, total));
         for op in ops {
             let request = OpRequest {
+                approval: None,
                 op_id: OpId(Uuid::now_v7()),
                 order_id,
                 op,
@@ -748,6 +749,7 @@ fn hostile_frame(round: u64, terminal: TerminalId) -> Message {
             known: BTreeMap::new(),
         })),
         5 => Message::text(wire::encode(&ClientMessage::Op(OpRequest {
+            approval: None,
             op_id: OpId(Uuid::now_v7()),
             order_id: OrderId(Uuid::now_v7()),
             op: Op::add_qty(LineId(Uuid::now_v7()), Quantity::ONE),

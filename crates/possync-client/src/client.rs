@@ -360,6 +360,7 @@ impl Client {
         let requests = ops
             .into_iter()
             .map(|(order_id, op)| OpRequest {
+                approval: None,
                 op_id: OpId(Uuid::now_v7()),
                 order_id,
                 op,
@@ -459,6 +460,7 @@ fn view_of(shared: &Shared, terminal: TerminalId, order_id: OrderId) -> Option<O
     };
     let catalog = shared.catalog.view();
     let context = ApplyContext {
+        rights: possync_core::Rights::FULL,
         by: &by,
         now: now(),
         catalog: &catalog,

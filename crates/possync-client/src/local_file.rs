@@ -192,6 +192,7 @@ impl LocalFile {
             let order_id: String = row.get(1);
             let op: String = row.get(2);
             outbox.push(OpRequest {
+                approval: None,
                 op_id: op_id.parse().map_err(corrupt)?,
                 order_id: order_id.parse().map_err(corrupt)?,
                 op: serde_json::from_str(&op).map_err(corrupt)?,

@@ -291,6 +291,7 @@ mod tests {
                 known: BTreeMap::from([(order_id, 7)]),
             },
             ClientMessage::Op(OpRequest {
+                approval: None,
                 op_id: OpId(Uuid::now_v7()),
                 order_id,
                 op: Op::AddQty {

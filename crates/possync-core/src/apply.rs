@@ -14,6 +14,7 @@ use crate::limits::{
 use crate::numbers::{Discount, Money, Quantity};
 use crate::op::{Op, PaymentInput, Reject, RejectCode};
 use crate::order::{By, Line, LineTax, Lock, Order, OrderState, Origin, Payment, Totals};
+use crate::rights::Rights;
 use crate::text::{Name, Note};
 use crate::timestamp::Timestamp;
 use crate::totals::{order_totals, recompute_line};
@@ -46,6 +47,8 @@ pub struct ApplyContext<'a> {
     pub auto_share: bool,
     /// The human reference a new order gets ("Counter 1 - 0042").
     pub reference: &'a str,
+    /// What the acting terminal may do with money (see [`crate::rights`]).
+    pub rights: Rights,
 }
 
 impl std::fmt::Debug for ApplyContext<'_> {
@@ -56,6 +59,7 @@ impl std::fmt::Debug for ApplyContext<'_> {
             .field("lease_ms", &self.lease_ms)
             .field("auto_share", &self.auto_share)
             .field("reference", &self.reference)
+            .field("rights", &self.rights)
             .finish_non_exhaustive()
     }
 }
@@ -106,6 +110,7 @@ pub fn apply(
     let Some(current) = current else {
         return Err(reject(RejectCode::NotFound, "no such order"));
     };
+    ctx.rights.check(op)?;
     match current.state {
         OrderState::Draft => {}
         OrderState::Paid => return Err(reject(RejectCode::Paid, "this order is already paid")),
@@ -113,8 +118,12 @@ pub fn apply(
             return Err(reject(RejectCode::Cancelled, "this order was cancelled"));
         }
     }
+    // A manager's approval lets another terminal release a lock whose
+    // holder vanished before its lease ends (PROTOCOL.md "Manager approval").
+    let approved_release = matches!(op, Op::CancelPayment {}) && ctx.rights.approved_by.is_some();
     if let Some(lock) = current.live_lock(ctx.now)
         && lock.terminal != ctx.by.terminal
+        && !approved_release
     {
         return Err(reject(
             RejectCode::Locked,

@@ -461,6 +461,10 @@ pub struct User {
     /// The counters a cashier may open or join, ascending. A manager may open any.
     #[serde(default)]
     pub config_ids: Vec<ConfigId>,
+    /// Whether the user has a PIN (to approve an op at a till). The PIN itself
+    /// is write-only: only its hash is stored, and it is never answered.
+    #[serde(default)]
+    pub has_pin: bool,
 }
 
 fn active_by_default() -> bool {
@@ -483,6 +487,9 @@ pub struct UserNew {
     pub password: Password,
     #[serde(default)]
     pub config_ids: Vec<ConfigId>,
+    /// A PIN to approve ops at a till (managers), 4 to 8 digits.
+    #[serde(default)]
+    pub pin: Option<crate::rights::Pin>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -493,6 +500,9 @@ pub struct UserChanges {
     pub password: Option<Password>,
     pub active: Option<bool>,
     pub config_ids: Option<Vec<ConfigId>>,
+    /// A new PIN, or `null` to remove it.
+    #[serde(default, deserialize_with = "present")]
+    pub pin: Option<Option<crate::rights::Pin>>,
 }
 
 /// A POS configuration: one counter or till, with the configs it syncs with.
@@ -508,6 +518,10 @@ pub struct Config {
     /// config's receipts and opens its cash drawer; `None`: no printer.
     #[serde(default)]
     pub printer: Option<PrinterAddress>,
+    /// Prices, discounts, negative quantities and refunds need a manager: a
+    /// cashier's such op is refused `forbidden` unless a manager approves it.
+    #[serde(default)]
+    pub restrict_price_control: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -520,6 +534,8 @@ pub struct ConfigNew {
     pub auto_share: bool,
     #[serde(default)]
     pub printer: Option<PrinterAddress>,
+    #[serde(default)]
+    pub restrict_price_control: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -530,6 +546,7 @@ pub struct ConfigChanges {
     /// `Some(None)` (JSON null) removes the printer.
     #[serde(default, deserialize_with = "present")]
     pub printer: Option<Option<PrinterAddress>>,
+    pub restrict_price_control: Option<bool>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

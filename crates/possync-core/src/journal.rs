@@ -2,7 +2,7 @@
 //! what the history of an order shows, and the first answer given to each op
 //! (so that a resend, even after a restart, gets that answer again).
 
-use crate::ids::{OpId, OrderId};
+use crate::ids::{OpId, OrderId, UserId};
 use crate::op::{Op, Reject};
 use crate::order::{By, Order};
 use crate::timestamp::Timestamp;
@@ -16,6 +16,9 @@ pub struct HistoryEntry {
     pub op: Op,
     pub by: By,
     pub at: Timestamp,
+    /// The manager who approved this op at the till (PROTOCOL.md "Manager approval").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approved_by: Option<UserId>,
 }
 
 /// The first final answer given to an op, kept so a resend gets it again.

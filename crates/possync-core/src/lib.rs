@@ -21,6 +21,7 @@ pub mod payment;
 pub mod printing;
 pub mod receipt;
 pub mod report;
+pub mod rights;
 pub mod sales;
 pub mod stock;
 pub mod text;
@@ -55,6 +56,10 @@ pub use receipt::{
 pub use report::{
     CashMove, CashSummary, PaidOrderSummary, PaymentTotal, ReportError, ReportTax, SessionActivity,
     SessionReport, session_report,
+};
+pub use rights::{
+    Approval, ApprovalClaim, PIN_DIGITS_MAX, PIN_DIGITS_MIN, Pin, PinError, Rights,
+    needs_price_control,
 };
 pub use sales::{
     CounterSales, SaleFact, SaleLine, SalesGrouping, SalesNames, SalesPeriod, SalesPeriodError,

@@ -103,6 +103,7 @@ fn step(
 ) -> Order {
     let by = by(session_id);
     let context = ApplyContext {
+        rights: possync_core::Rights::FULL,
         by: &by,
         now: at,
         catalog: &Cafe,

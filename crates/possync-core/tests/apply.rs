@@ -154,6 +154,7 @@ fn at_second(step: usize) -> Timestamp {
 fn apply_as(who: Who, now: Timestamp, current: Option<&Order>, op: &Op) -> Result<Applied, Reject> {
     let by = who.by();
     let ctx = ApplyContext {
+        rights: possync_core::Rights::FULL,
         by: &by,
         now,
         catalog: &TestCatalog,

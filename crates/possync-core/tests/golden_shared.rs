@@ -268,6 +268,7 @@ fn op_sequences_match_the_golden_cases() {
                 Err(_) => json!({"reject": "invalid"}),
                 Ok(op) => {
                     let ctx = ApplyContext {
+                        rights: possync_core::Rights::FULL,
                         by,
                         now,
                         catalog: &catalog,

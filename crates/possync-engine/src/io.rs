@@ -40,6 +40,9 @@ pub struct Peer {
     pub token: TokenKey,
     pub session: Session,
     pub config: Config,
+    /// The role of the user who opened or joined the session with this token:
+    /// a cashier's money ops may need a manager's approval.
+    pub role: Role,
 }
 
 /// Who acts: a terminal of a session. Ops, presence and `by` name it.
@@ -48,6 +51,8 @@ pub struct Source {
     pub session_id: SessionId,
     pub config_id: ConfigId,
     pub terminal: TerminalId,
+    /// The role of the user behind the terminal's token.
+    pub role: Role,
 }
 
 /// A server message with its JSON text, encoded once however many
@@ -129,6 +134,8 @@ pub struct ConfigInfo {
     pub id: ConfigId,
     pub name: Name,
     pub auto_share: bool,
+    /// Cashiers' money ops need a manager's approval (`restrict_price_control`).
+    pub restrict_price_control: bool,
 }
 
 /// An order another node (or this one) committed, as the store announced it:

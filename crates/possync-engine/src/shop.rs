@@ -196,7 +196,14 @@ impl ShopState {
 
     /// Decides `request` from `by` against the current state. Pure: the node
     /// records what it decides.
-    pub fn decide(&self, by: &By, request: &OpRequest, now: Timestamp, lease_ms: i64) -> Verdict {
+    pub fn decide(
+        &self,
+        by: &By,
+        role: Role,
+        request: &OpRequest,
+        now: Timestamp,
+        lease_ms: i64,
+    ) -> Verdict {
         let order_id = request.order_id;
         let is_create = matches!(request.op, Op::Create { .. });
         let current = self.drafts.get(&order_id);
@@ -217,10 +224,15 @@ impl ShopState {
             };
             return Verdict::Rejected(reject);
         }
-        let auto_share = self
-            .configs
-            .get(&by.config_id)
-            .is_some_and(|config| config.auto_share);
+        let config = self.configs.get(&by.config_id);
+        let auto_share = config.is_some_and(|config| config.auto_share);
+        // The node's copy of the config is reloaded whenever a manager changes
+        // it, so a counter's restriction holds from the next op on.
+        let rights = Rights {
+            price_control_restricted: role == Role::Cashier
+                && config.is_some_and(|config| config.restrict_price_control),
+            approved_by: Approval::verified_user(request.approval.as_deref()),
+        };
         let reference = order_reference(&by.config_name, order_id);
         let context = ApplyContext {
             by,
@@ -229,6 +241,7 @@ impl ShopState {
             lease_ms,
             auto_share,
             reference: &reference,
+            rights,
         };
         match apply(current, order_id, &request.op, &context) {
             Err(reject) => Verdict::Rejected(reject),

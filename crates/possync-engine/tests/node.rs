@@ -63,6 +63,7 @@ fn configs() -> Vec<ConfigInfo> {
         id,
         name: name(config_name),
         auto_share: false,
+        restrict_price_control: false,
     })
     .collect()
 }
@@ -340,7 +341,9 @@ impl Shop {
                 auto_share: false,
                 open_session_id: None,
                 printer: None,
+                restrict_price_control: false,
             },
+            role: Role::Manager,
         }
     }
 
@@ -421,6 +424,7 @@ impl Shop {
 
     fn op_request(&mut self, order_id: Uuid, op: Op) -> OpRequest {
         OpRequest {
+            approval: None,
             op_id: OpId(self.fresh()),
             order_id: OrderId(order_id),
             op,
@@ -548,6 +552,7 @@ fn a_terminal_id_belongs_to_the_token_that_first_used_it() {
         session_id: Shop::session(COUNTER_2),
         config_id: COUNTER_2,
         terminal,
+        role: Role::Manager,
     };
     shop.node.on_http_op(
         RequestId(1),
@@ -1175,6 +1180,7 @@ fn closing_a_session_is_atomic_with_its_ops() {
         session_id: Shop::session(COUNTER_1),
         config_id: COUNTER_1,
         terminal: TerminalId(Uuid::from_u128(1)),
+        role: Role::Manager,
     };
     shop.node.on_http_op(
         RequestId(10),
@@ -1306,6 +1312,7 @@ fn an_op_whose_store_read_returns_into_a_full_batch_waits_for_the_commit() {
         op_id: OpId(v7(-86_400_000, 7)),
         order_id: OrderId(shop.fresh()),
         op: create(false),
+        approval: None,
     };
     let old_id = old.op_id;
     let reads = shop.node.stats().store_reads;
@@ -1781,6 +1788,7 @@ fn a_batch_refused_for_a_session_closed_elsewhere_drops_only_that_sessions_ops()
         session_id: Shop::session(COUNTER_1),
         config_id: COUNTER_1,
         terminal: TerminalId(Uuid::from_u128(1)),
+        role: Role::Manager,
     };
     shop.node.on_http_op(
         RequestId(7),

@@ -681,6 +681,7 @@ fn check_step(
 ) -> Option<Order> {
     let by = actor.by();
     let apply_context = ApplyContext {
+        rights: possync_core::Rights::FULL,
         by: &by,
         now,
         catalog: &FuzzCatalog,

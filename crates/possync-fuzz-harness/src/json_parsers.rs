@@ -52,6 +52,7 @@ where
 fn sample_order() -> Order {
     let by = Actor::Counter.by();
     let context = ApplyContext {
+        rights: possync_core::Rights::FULL,
         by: &by,
         now: Timestamp::from_unix_millis(1_795_000_000_000),
         catalog: &FuzzCatalog,

@@ -6,7 +6,8 @@
 //! are encoded once per message, however many connections receive them.
 
 use possync_core::{
-    By, Config, Op, OpId, Order, OrderId, Patch, RejectCode, Session, TerminalId, Timestamp,
+    Approval, ApprovalClaim, By, Config, Op, OpId, Order, OrderId, PIN_DIGITS_MAX, PIN_DIGITS_MIN,
+    Patch, RejectCode, Session, TerminalId, Timestamp,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -50,6 +51,13 @@ pub struct OpRequest {
     pub op_id: OpId,
     pub order_id: OrderId,
     pub op: Op,
+    /// A manager's approval, sent as `op.approval`. Decoding yields
+    /// [`Approval::Claimed`]; the server checks the PIN and hands the node
+    /// [`Approval::Verified`]. Never serialized: a PIN is neither stored in an
+    /// outbox nor echoed. Boxed: most ops carry none, and an op waits in
+    /// queues where its size counts.
+    #[serde(skip)]
+    pub approval: Option<Box<Approval>>,
 }
 
 /// Why a frame was refused. When the frame was an op whose `op_id` and
@@ -217,13 +225,31 @@ pub fn decode_op_body(
         ..error
     };
     let op = op.ok_or_else(|| with_ids(invalid("an op needs an \"op\" object")))?;
+    let approval = decode_approval(op.get("approval")).map_err(with_ids)?;
     let op: Op = serde_json::from_value(op.clone())
         .map_err(|error| with_ids(invalid(format!("bad op: {error}"))))?;
     Ok(OpRequest {
         op_id,
         order_id,
         op,
+        approval: approval.map(|claim| Box::new(Approval::Claimed(claim))),
     })
+}
+
+/// Parses a manager's approval (`{"user_id", "pin"}`) wherever one is sent:
+/// inside an op object, or at the top of a refund. Absent or null: none.
+/// A refusal never quotes the PIN.
+pub fn decode_approval(approval: Option<&Value>) -> Result<Option<ApprovalClaim>, DecodeError> {
+    match approval {
+        None | Some(Value::Null) => Ok(None),
+        Some(value) => serde_json::from_value::<ApprovalClaim>(value.clone())
+            .map(Some)
+            .map_err(|_| {
+                invalid(format!(
+                    "\"approval\" must be {{\"user_id\": <a manager's id>, \"pin\": \"<{PIN_DIGITS_MIN} to {PIN_DIGITS_MAX} digits>\"}}"
+                ))
+            }),
+    }
 }
 
 /// Why the server closes a sync connection: the WebSocket close code and a
@@ -417,6 +443,43 @@ mod tests {
             decode_client_message(r#"{"type":"ping","t":5}"#).unwrap(),
             ClientMessage::Ping { .. }
         ));
+    }
+
+    #[test]
+    fn an_approval_inside_the_op_is_claimed_and_its_pin_never_echoed() {
+        let frame = |approval: &str| {
+            format!(
+                r#"{{"type":"op","op_id":"{OP_ID}","order_id":"{ORDER_ID}","op":{{"kind":"share","approval":{approval}}}}}"#
+            )
+        };
+        let Ok(ClientMessage::Op(request)) =
+            decode_client_message(&frame(r#"{"user_id":7,"pin":"4821"}"#))
+        else {
+            panic!("an op with an approval decodes");
+        };
+        let Some(Approval::Claimed(claim)) = request.approval.as_deref() else {
+            panic!("decoding only ever claims an approval");
+        };
+        assert_eq!((claim.user_id.0, claim.pin.as_str()), (7, "4821"));
+        assert_eq!(request.op, Op::Share {});
+        let Ok(ClientMessage::Op(request)) = decode_client_message(&frame("null")) else {
+            panic!("a null approval is none");
+        };
+        assert_eq!(request.approval, None);
+        for bad in [
+            r#"{"user_id":7,"pin":"48211234567"}"#,
+            r#"{"user_id":7,"pin":"48a1"}"#,
+            r#"{"user_id":7}"#,
+            r#"{"user_id":"x","pin":"4821"}"#,
+            r#"{"user_id":7,"pin":"4821","why":"x"}"#,
+            r#""4821""#,
+        ] {
+            let error = decode_client_message(&frame(bad)).unwrap_err();
+            assert_eq!(error.code, RejectCode::Invalid, "{bad}");
+            assert!(error.op.is_some(), "answered as a reject of the op: {bad}");
+            assert!(!error.message.contains("4821"), "{}", error.message);
+            assert!(!error.message.contains("48a1"), "{}", error.message);
+        }
     }
 
     #[test]

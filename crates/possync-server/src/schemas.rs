@@ -48,6 +48,27 @@ pub struct User {
     pub active: bool,
     /// The counters (config ids) a cashier may open or join, ascending; a manager opens any.
     pub config_ids: Vec<i64>,
+    /// Whether the user has a PIN to approve ops at a till (the PIN itself is never sent).
+    pub has_pin: bool,
+}
+
+/// A manager who can approve an op at a till (active, with a PIN).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Approver {
+    pub id: i64,
+    pub name: String,
+}
+
+/// A manager's approval of one op: inside the op object of an op, at the top
+/// of a refund. Wrong PINs are throttled like logins; the PIN is never stored
+/// or echoed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Approval {
+    /// The approving manager's user id.
+    pub user_id: i64,
+    /// 4 to 8 digits.
+    #[schema(format = Password, pattern = "^[0-9]{4,8}$")]
+    pub pin: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -61,6 +82,9 @@ pub struct UserNew {
     /// The counters a cashier may open or join (at most 1000 ids).
     #[schema(default = json!([]))]
     pub config_ids: Option<Vec<i64>>,
+    /// A PIN to approve ops at a till: 4 to 8 digits, stored hashed, never answered.
+    #[schema(format = Password, pattern = "^[0-9]{4,8}$")]
+    pub pin: Option<String>,
 }
 
 /// A new `password` or `active: false` revokes every token of the user at once
@@ -73,6 +97,9 @@ pub struct UserChanges {
     pub active: Option<bool>,
     /// Replaces the user's counters (at most 1000 ids).
     pub config_ids: Option<Vec<i64>>,
+    /// A new PIN (4 to 8 digits), or `null` to remove it.
+    #[schema(format = Password, pattern = "^[0-9]{4,8}$")]
+    pub pin: Option<String>,
 }
 
 /// One entry of the audit trail: who did what, when.
@@ -85,7 +112,9 @@ pub struct AuditEntry {
     pub user_id: i64,
     /// What was done: `links.set`, `config.create`, `config.update`, `product.create`,
     /// `product.update` (and the same for categories, taxes, customers and payment
-    /// methods), `user.create`, `user.update`, `session.close`.
+    /// methods), `user.create`, `user.update`, `session.close`, and `op.approve`
+    /// (a manager's approval of an op at a till, recorded with the op: its `op_id`,
+    /// `kind`, `version`, and the counter, session and terminal that sent it).
     pub action: String,
     /// What it was done to, e.g. `config 3`.
     pub target: String,
@@ -107,6 +136,9 @@ pub struct Config {
     /// "host:port" of the counter's network receipt printer (raw ESC/POS
     /// over TCP, usually port 9100), or null: no printer.
     pub printer: Option<String>,
+    /// A cashier's `set_price`, `set_discount`, negative quantity, `add_line` with its
+    /// own price or discount, and refund need a manager's approval.
+    pub restrict_price_control: bool,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -118,6 +150,8 @@ pub struct ConfigNew {
     pub auto_share: Option<bool>,
     /// "host:port" (a DNS name, an IPv4 address or `[IPv6]`, a port 1 to 65535).
     pub printer: Option<String>,
+    #[schema(default = false)]
+    pub restrict_price_control: Option<bool>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -126,6 +160,7 @@ pub struct ConfigChanges {
     pub auto_share: Option<bool>,
     /// "host:port", or null to remove the printer; absent leaves it.
     pub printer: Option<String>,
+    pub restrict_price_control: Option<bool>,
 }
 
 /// How a counter's receipt printer is doing.
@@ -515,7 +550,10 @@ pub enum DecimalInput {
 }
 
 /// One edit of one order: `kind` says which, and which fields it has (the
-/// ops table of the protocol). Fields of other kinds are ignored.
+/// ops table of the protocol). Fields of other kinds are ignored. Any op may
+/// carry a manager's `approval`; it matters for the money ops a counter with
+/// `restrict_price_control` keeps for managers, and for `cancel_payment` of a
+/// lock another terminal holds.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Op {
@@ -535,22 +573,27 @@ pub enum Op {
         unit_price: Option<i64>,
         discount: Option<DecimalInput>,
         note: Option<String>,
+        approval: Option<Approval>,
     },
     AddQty {
         line_id: Uuid,
         delta: DecimalInput,
+        approval: Option<Approval>,
     },
     SetQty {
         line_id: Uuid,
         qty: DecimalInput,
+        approval: Option<Approval>,
     },
     SetPrice {
         line_id: Uuid,
         unit_price: i64,
+        approval: Option<Approval>,
     },
     SetDiscount {
         line_id: Uuid,
         discount: DecimalInput,
+        approval: Option<Approval>,
     },
     SetLineNote {
         line_id: Uuid,
@@ -566,7 +609,9 @@ pub enum Op {
         note: String,
     },
     BeginPayment {},
-    CancelPayment {},
+    CancelPayment {
+        approval: Option<Approval>,
+    },
     Pay {
         payments: Vec<PaymentInput>,
         expected_total: i64,
@@ -586,6 +631,8 @@ pub struct HistoryEntry {
     pub by: By,
     #[schema(format = DateTime)]
     pub at: String,
+    /// The manager who approved this op at the till (absent when none did).
+    pub approved_by: Option<i64>,
 }
 
 /// Liveness: `ok`, `degraded` (still serving, with the reasons), or `stopped`.

@@ -589,6 +589,7 @@ impl Simulation {
                 op: None,
             }),
             Say::OpOnUnknownOrder => Ok(ClientMessage::Op(OpRequest {
+                approval: None,
                 op_id: OpId(self.fresh_uuid()),
                 order_id: OrderId(self.fresh_uuid()),
                 op: Op::set_note(Note::parse("hello?").unwrap_or_default()),
@@ -833,6 +834,7 @@ impl Simulation {
             token: terminal.token.clone(),
             session: shop::session(terminal.session_id, terminal.config_id),
             config: shop::config(terminal.config_id, &self.store.links),
+            role: Role::Manager,
         }
     }
 
@@ -929,6 +931,7 @@ impl Simulation {
                 session_id: terminal.session_id,
                 config_id: terminal.config_id,
                 terminal: terminal.id,
+                role: Role::Manager,
             };
             let token = terminal.token.clone();
             let request_id = RequestId(self.next_request);
@@ -1001,6 +1004,7 @@ impl Simulation {
         if orders.is_empty() || self.rng.gen_range(0..10) == 0 {
             let share = self.rng.gen_bool(0.5);
             return Some(OpRequest {
+                approval: None,
                 op_id,
                 order_id: OrderId(self.fresh_uuid()),
                 op: Op::create_shared(share),
@@ -1070,6 +1074,7 @@ impl Simulation {
             _ => Op::cancel(),
         };
         Some(OpRequest {
+            approval: None,
             op_id,
             order_id,
             op,
@@ -1156,9 +1161,11 @@ impl Simulation {
                 session_id: terminal.session_id,
                 config_id: terminal.config_id,
                 terminal: victim,
+                role: Role::Manager,
             };
             let token = terminal.token.clone();
             let request = OpRequest {
+                approval: None,
                 op_id: OpId(self.fresh_uuid()),
                 order_id: OrderId(self.fresh_uuid()),
                 op: Op::create(),

@@ -18,6 +18,7 @@ pub fn configs() -> Vec<ConfigInfo> {
             id: ConfigId(*id),
             name: name(config_name),
             auto_share: *id == 2,
+            restrict_price_control: false,
         })
         .collect()
 }
@@ -34,6 +35,7 @@ pub fn config(config_id: ConfigId, links: &SyncLinks) -> Config {
         auto_share: config_id.0 == 2,
         open_session_id: None,
         printer: None,
+        restrict_price_control: false,
     }
 }
 

@@ -10,6 +10,7 @@ use std::sync::Arc;
 pub async fn configs_and_links<S: Store + ?Sized>(store: Arc<S>) {
     let store = &*store;
     let config_new = |config_name: &str, sync_with: Vec<ConfigId>| ConfigNew {
+        restrict_price_control: false,
         name: name(config_name),
         sync_with,
         auto_share: false,
@@ -133,6 +134,7 @@ pub async fn configs_and_links<S: Store + ?Sized>(store: Arc<S>) {
             .update_config(
                 c1.id,
                 &ConfigChanges {
+                    restrict_price_control: None,
                     name: Some(name("Bar")),
                     auto_share: Some(true),
                     printer: None,

@@ -270,6 +270,7 @@ pub(crate) async fn open_shop<S: Store + ?Sized>(store: &S) -> Shop {
     let counter_1 = ok(
         store
             .create_config(&ConfigNew {
+                restrict_price_control: false,
                 name: name("Counter 1"),
                 sync_with: vec![],
                 auto_share: false,
@@ -281,6 +282,7 @@ pub(crate) async fn open_shop<S: Store + ?Sized>(store: &S) -> Shop {
     let counter_2 = ok(
         store
             .create_config(&ConfigNew {
+                restrict_price_control: false,
                 name: name("Counter 2"),
                 sync_with: vec![counter_1.id],
                 auto_share: false,
@@ -337,6 +339,7 @@ impl Till {
         let now = tick();
         let reference = format!("{} - {}", self.by.config_name, order_id);
         let ctx = ApplyContext {
+            rights: possync_core::Rights::FULL,
             by: &self.by,
             now,
             catalog: &self.catalog,
@@ -352,6 +355,7 @@ impl Till {
             ),
         };
         let entry = HistoryEntry {
+            approved_by: None,
             version: order.version,
             op_id: OpId(next_uuid()),
             op,

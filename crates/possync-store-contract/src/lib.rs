@@ -25,6 +25,7 @@ mod payments;
 pub mod postgres_cluster;
 pub mod postgres_database;
 mod printing;
+mod rights;
 mod sessions;
 mod shared_database;
 mod terminals;
@@ -41,6 +42,7 @@ pub use payments::{
     shop_and_cash_moves, stock_adjustments,
 };
 pub use printing::print_queue;
+pub use rights::money_rights;
 pub use sessions::{concurrent_session_opens, sessions};
 pub use shared_database::{
     a_session_close_and_its_ops_take_turns, concurrent_payments_keep_numbers_and_stock,
@@ -92,6 +94,7 @@ macro_rules! store_contract_tests {
             contract_terminal_bindings => terminal_bindings,
             contract_link_history => link_history,
             contract_print_queue => print_queue,
+            contract_money_rights => money_rights,
         );
     };
     (@tests $fresh_store:path, $wrap:expr; $($test_name:ident => $behaviour:ident),* $(,)?) => {

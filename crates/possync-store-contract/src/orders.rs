@@ -223,6 +223,7 @@ pub async fn commit_batch_is_all_or_nothing<S: Store + ?Sized>(store: Arc<S>) {
     let reused = CommitEntry::Accepted {
         order,
         entry: HistoryEntry {
+            approved_by: None,
             op_id: create_op_id,
             ..entry
         },

@@ -124,6 +124,7 @@ pub async fn payment_effects<S: Store + ?Sized>(store: Arc<S>) {
     let mut after_paid = paid.clone();
     after_paid.version += 1;
     let entry = HistoryEntry {
+        approved_by: None,
         version: after_paid.version,
         op_id: OpId(next_uuid()),
         op: Op::SetNote {

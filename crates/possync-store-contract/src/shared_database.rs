@@ -151,6 +151,7 @@ pub async fn one_op_on_two_writers_applies_once<S: Store + ?Sized>(a: Arc<S>, b:
     let reused = CommitEntry::Accepted {
         order: moved,
         entry: possync_store::HistoryEntry {
+            approved_by: None,
             op_id: ok(a.order_history(order.id).await, "history")[1].op_id,
             ..entry
         },

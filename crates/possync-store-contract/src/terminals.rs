@@ -54,6 +54,7 @@ pub async fn terminal_bindings<S: Store + ?Sized>(store: Arc<S>) {
 pub async fn link_history<S: Store + ?Sized>(store: Arc<S>) {
     let store = &*store;
     let config_new = |config_name: &str, sync_with: Vec<ConfigId>| ConfigNew {
+        restrict_price_control: false,
         name: name(config_name),
         sync_with,
         auto_share: false,

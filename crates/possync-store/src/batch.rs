@@ -19,6 +19,43 @@ pub(crate) struct BatchPlan<'a> {
     /// Rejects and unchanged acks, written with `ON CONFLICT DO NOTHING`: the
     /// first answer to an op wins, so a resend answered again keeps the first.
     pub(crate) first_answers: Vec<OutcomeRow>,
+    /// The audit trail's entries of the approved ops (action [`APPROVAL_ACTION`]).
+    pub(crate) approvals: Vec<ApprovalRow>,
+}
+
+/// The audit trail's action for an op a manager approved at a till.
+pub(crate) const APPROVAL_ACTION: &str = "op.approve";
+
+/// An audit row for one approved op: the approving manager, the order, and
+/// what was approved (never the PIN, which never reaches the store).
+pub(crate) struct ApprovalRow {
+    pub(crate) at: i64,
+    pub(crate) user_id: i64,
+    pub(crate) target: String,
+    pub(crate) details: String,
+}
+
+impl ApprovalRow {
+    fn encode(order_id: OrderId, entry: &HistoryEntry) -> StoreResult<Option<ApprovalRow>> {
+        let Some(user_id) = entry.approved_by else {
+            return Ok(None);
+        };
+        let details = serde_json::json!({
+            "op_id": entry.op_id,
+            "kind": entry.op.kind(),
+            "version": entry.version,
+            "config_id": entry.by.config_id,
+            "config_name": entry.by.config_name,
+            "session_id": entry.by.session_id,
+            "terminal": entry.by.terminal,
+        });
+        Ok(Some(ApprovalRow {
+            at: entry.at.unix_millis(),
+            user_id: user_id.0,
+            target: format!("order {order_id}"),
+            details: encode_json(&details, "approval")?,
+        }))
+    }
 }
 
 /// The accepted entries of one order in a batch, at contiguous versions.
@@ -39,6 +76,7 @@ pub(crate) struct HistoryRow {
     pub(crate) op: String,
     pub(crate) by: String,
     pub(crate) at: i64,
+    pub(crate) approved_by: Option<i64>,
 }
 
 /// A row of `op_outcomes`, encoded.
@@ -61,10 +99,12 @@ impl<'a> BatchPlan<'a> {
         let mut answered: BTreeSet<OpId> = BTreeSet::new();
         let mut accepted_outcomes = Vec::new();
         let mut first_answers = Vec::new();
+        let mut approvals = Vec::new();
         for entry in entries {
             match entry {
                 CommitEntry::Accepted { order, entry } => {
                     check_accepted(order, entry)?;
+                    approvals.extend(ApprovalRow::encode(order.id, entry)?);
                     let history = HistoryRow::encode(entry)?;
                     match run_index.get(&order.id) {
                         Some(&index) => {
@@ -136,6 +176,7 @@ impl<'a> BatchPlan<'a> {
             orders,
             accepted_outcomes,
             first_answers,
+            approvals,
         })
     }
 }
@@ -168,6 +209,7 @@ impl HistoryRow {
             op: encode_json(&entry.op, "op")?,
             by: encode_json(&entry.by, "author of an op")?,
             at: entry.at.unix_millis(),
+            approved_by: entry.approved_by.map(|user_id| user_id.0),
         })
     }
 }

@@ -208,6 +208,8 @@ pub struct UserEdit<'a> {
     pub name: Option<&'a Name>,
     pub role: Option<Role>,
     pub password_hash: Option<&'a str>,
+    /// `Some(None)` removes the user's PIN.
+    pub pin_hash: Option<Option<&'a str>>,
     pub active: Option<bool>,
     /// Replaces the user's counters.
     pub config_ids: Option<&'a [ConfigId]>,
@@ -244,6 +246,8 @@ pub trait Store: Send + Sync + 'static {
     async fn update_user(&self, user_id: UserId, edit: &UserEdit<'_>) -> StoreResult<User>;
     /// The user and their password hash, for login.
     async fn find_login(&self, login: &Login) -> StoreResult<Option<(User, String)>>;
+    /// A user and the hash of their PIN (`None`: no PIN), to check an approval.
+    async fn find_pin(&self, user_id: UserId) -> StoreResult<Option<(User, Option<String>)>>;
     /// Stores a token by its hash (the token itself is never stored). A token
     /// without `expires_at` lives as long as its owner (a terminal token: its session).
     async fn create_token(

@@ -79,6 +79,7 @@ pub(crate) struct UserRow {
     pub(crate) active: bool,
     /// The user's config ids, comma-separated, in no particular order (NULL: none).
     pub(crate) config_ids: Option<String>,
+    pub(crate) has_pin: bool,
 }
 
 impl UserRow {
@@ -105,6 +106,7 @@ impl UserRow {
             role: Role::parse(&self.role).ok_or_else(|| corrupt("user role", &self.role))?,
             active: self.active,
             config_ids,
+            has_pin: self.has_pin,
         })
     }
 }
@@ -206,6 +208,7 @@ pub(crate) struct ConfigRow {
     pub(crate) name: String,
     pub(crate) auto_share: bool,
     pub(crate) printer: Option<String>,
+    pub(crate) restrict_price_control: bool,
 }
 
 pub(crate) fn decode_printer(text: Option<String>) -> StoreResult<Option<PrinterAddress>> {
@@ -343,6 +346,7 @@ pub(crate) fn decode_configs(
                 auto_share: row.auto_share,
                 open_session_id: open_sessions.get(&id).copied(),
                 printer: decode_printer(row.printer)?,
+                restrict_price_control: row.restrict_price_control,
             })
         })
         .collect()
@@ -446,6 +450,7 @@ pub(crate) struct HistoryReadRow {
     pub(crate) op: String,
     pub(crate) by_json: String,
     pub(crate) at: i64,
+    pub(crate) approved_by: Option<i64>,
 }
 
 /// An order's history, checked to run from version 1 without a gap.
@@ -480,6 +485,7 @@ pub(crate) fn decode_history_from(
             op: decode_json(&row.op, "op")?,
             by: decode_json(&row.by_json, "author of an op")?,
             at: timestamp(row.at),
+            approved_by: row.approved_by.map(UserId),
         });
     }
     Ok(history)
@@ -625,6 +631,7 @@ pub(crate) struct LoginRow {
     pub(crate) role: String,
     pub(crate) active: bool,
     pub(crate) config_ids: Option<String>,
+    pub(crate) has_pin: bool,
     pub(crate) password_hash: String,
 }
 
@@ -637,9 +644,24 @@ impl LoginRow {
             role: self.role,
             active: self.active,
             config_ids: self.config_ids,
+            has_pin: self.has_pin,
         }
         .decode()?;
         Ok((user, self.password_hash))
+    }
+}
+
+/// A user with their PIN's hash, as an approval reads it.
+#[derive(sqlx::FromRow)]
+pub(crate) struct PinRow {
+    #[sqlx(flatten)]
+    pub(crate) user: UserRow,
+    pub(crate) pin_hash: Option<String>,
+}
+
+impl PinRow {
+    pub(crate) fn decode(self) -> StoreResult<(User, Option<String>)> {
+        Ok((self.user.decode()?, self.pin_hash))
     }
 }
 

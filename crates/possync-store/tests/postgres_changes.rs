@@ -75,6 +75,7 @@ fn create_entry(order_id: OrderId, config: &Config, session: &Session) -> Commit
         }
     }
     let context = ApplyContext {
+        rights: possync_core::Rights::FULL,
         by: &by,
         now: at,
         catalog: &NoCatalog,
@@ -87,6 +88,7 @@ fn create_entry(order_id: OrderId, config: &Config, session: &Session) -> Commit
     };
     CommitEntry::Accepted {
         entry: HistoryEntry {
+            approved_by: None,
             version: order.version,
             op_id: OpId(fresh_uuid()),
             op,
@@ -177,6 +179,7 @@ async fn every_committed_change_is_told_and_nothing_else() {
 
     let counter = store
         .create_config(&ConfigNew {
+            restrict_price_control: false,
             name: name("Counter"),
             sync_with: vec![],
             auto_share: false,
@@ -188,6 +191,7 @@ async fn every_committed_change_is_told_and_nothing_else() {
     assert_eq!(next(&mut listener).await, StoreChange::Links);
     let bar = store
         .create_config(&ConfigNew {
+            restrict_price_control: false,
             name: name("Bar"),
             sync_with: vec![],
             auto_share: false,

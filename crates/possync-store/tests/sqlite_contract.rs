@@ -257,6 +257,7 @@ async fn manager_and_config(store: &SqliteStore) -> (possync_core::UserId, possy
         .expect("create a manager");
     let config = store
         .create_config(&possync_core::ConfigNew {
+            restrict_price_control: false,
             name: possync_core::Name::parse("Counter 1").expect("a name"),
             sync_with: vec![],
             auto_share: false,

@@ -268,6 +268,7 @@ impl Node {
                     session_id: connection.peer.session.id,
                     config_id: connection.peer.config.id,
                     terminal,
+                    role: connection.peer.role,
                 });
                 self.ask_binding(terminal, token, BindWaiter::Hello(conn_id));
             }
@@ -395,6 +396,7 @@ impl Node {
             session_id: session.id,
             config_id: config.id,
             terminal,
+            role: connection.peer.role,
         });
         config.sync_with = self.shop.links.sync_with(config.id);
         let linked_configs = config

@@ -179,7 +179,10 @@ impl Node {
             self.reject(reply, &source, request, reject, now);
             return;
         }
-        match self.shop.decide(&by, &request, now, self.settings.lease_ms) {
+        match self
+            .shop
+            .decide(&by, source.role, &request, now, self.settings.lease_ms)
+        {
             Verdict::Accepted { before, after } => {
                 self.accept(reply, by, request, before, after, now)
             }
@@ -336,6 +339,7 @@ impl Node {
                 op: request.op.clone(),
                 by,
                 at: now,
+                approved_by: Approval::verified_user(request.approval.as_deref()),
             },
         });
         self.current.decided.push(Decided {

@@ -69,7 +69,12 @@ pub async fn create_config(
         &manager,
         "config.create",
         format!("config {}", config.id),
-        serde_json::json!({"name": config.name, "sync_with": config.sync_with, "auto_share": config.auto_share}),
+        serde_json::json!({
+            "name": config.name,
+            "sync_with": config.sync_with,
+            "auto_share": config.auto_share,
+            "restrict_price_control": config.restrict_price_control,
+        }),
     )
     .await;
     Ok((StatusCode::CREATED, Json(config)))
@@ -96,7 +101,8 @@ pub async fn get_config(
     Ok(Json(state.store.get_config(config_id).await?))
 }
 
-/// Renames a config or changes whether it shares new drafts at once.
+/// Renames a config, changes whether it shares new drafts at once, or whether
+/// its cashiers need a manager's approval for money ops (`restrict_price_control`).
 #[utoipa::path(
     patch,
     path = "/api/v1/configs/{id}",
@@ -126,8 +132,8 @@ pub async fn update_config(
         "config.update",
         format!("config {}", config.id),
         serde_json::json!({
-            "before": {"name": before.name, "auto_share": before.auto_share},
-            "after": {"name": config.name, "auto_share": config.auto_share},
+            "before": {"name": before.name, "auto_share": before.auto_share, "restrict_price_control": before.restrict_price_control},
+            "after": {"name": config.name, "auto_share": config.auto_share, "restrict_price_control": config.restrict_price_control},
         }),
     )
     .await;

@@ -80,6 +80,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(users::list_users, users::create_user))
         .routes(routes!(users::get_user, users::update_user))
+        .routes(routes!(users::list_approvers))
         .routes(routes!(sessions::list_sessions, sessions::open_session))
         .routes(routes!(sessions::close_session))
         .routes(routes!(sessions::session_report))

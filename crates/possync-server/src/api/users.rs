@@ -1,8 +1,10 @@
-//! Staff logins, managed by managers. Passwords are hashed here (argon2, off the
-//! async workers) and never leave the store; no answer contains a hash.
+//! Staff logins, managed by managers. Passwords and PINs are hashed here
+//! (argon2, off the async workers) and never leave the store; no answer
+//! contains a hash, and a user answers only whether they have a PIN
+//! (`has_pin`). `GET /approvers` names the managers a till may ask to approve.
 
 use super::audit;
-use crate::auth::ManagerCaller;
+use crate::auth::{Caller, ManagerCaller};
 use crate::error::ApiError;
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiPath};
@@ -11,8 +13,9 @@ use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use possync_core::{ConfigId, User, UserChanges, UserId, UserNew};
+use possync_core::{ConfigId, Name, Role, User, UserChanges, UserId, UserNew};
 use possync_store::UserEdit;
+use serde::Serialize;
 
 /// The most counters one user may be given: far more than any shop has.
 pub const USER_CONFIG_IDS_MAX: usize = 1000;
@@ -69,7 +72,11 @@ pub async fn create_user(
         .passwords
         .hash(new.password.as_str().to_owned())
         .await?;
-    let user = state
+    let pin_hash = match &new.pin {
+        Some(pin) => Some(state.auth.passwords.hash(pin.as_str().to_owned()).await?),
+        None => None,
+    };
+    let mut user = state
         .store
         .create_user(
             &new.login,
@@ -79,13 +86,25 @@ pub async fn create_user(
             &new.config_ids,
         )
         .await?;
+    if let Some(pin_hash) = &pin_hash {
+        user = state
+            .store
+            .update_user(
+                user.id,
+                &UserEdit {
+                    pin_hash: Some(Some(pin_hash)),
+                    ..UserEdit::default()
+                },
+            )
+            .await?;
+    }
     tracing::info!(user_id = %user.id, login = %user.login.as_str(), role = user.role.as_str(), by = %manager.login.as_str(), "user created");
     audit::record(
         &state,
         &manager,
         "user.create",
         format!("user {}", user.id),
-        serde_json::json!({"login": user.login, "name": user.name, "role": user.role, "config_ids": user.config_ids}),
+        serde_json::json!({"login": user.login, "name": user.name, "role": user.role, "config_ids": user.config_ids, "has_pin": user.has_pin}),
     )
     .await;
     Ok((StatusCode::CREATED, Json(user)))
@@ -153,6 +172,13 @@ pub async fn update_user(
         ),
         None => None,
     };
+    let pin_hash = match &changes.pin {
+        Some(Some(pin)) => Some(Some(
+            state.auth.passwords.hash(pin.as_str().to_owned()).await?,
+        )),
+        Some(None) => Some(None),
+        None => None,
+    };
     let user = state
         .store
         .update_user(
@@ -161,6 +187,7 @@ pub async fn update_user(
                 name: changes.name.as_ref(),
                 role: changes.role,
                 password_hash: password_hash.as_deref(),
+                pin_hash: pin_hash.as_ref().map(Option::as_deref),
                 active: changes.active,
                 config_ids: changes.config_ids.as_deref(),
             },
@@ -185,9 +212,47 @@ pub async fn update_user(
             "before": {"name": before.name, "role": before.role, "active": before.active, "config_ids": before.config_ids},
             "after": {"name": user.name, "role": user.role, "active": user.active, "config_ids": user.config_ids},
             "password_changed": password_hash.is_some(),
+            "pin_changed": pin_hash.is_some(),
+            "has_pin": user.has_pin,
         }),
     )
     .await;
     tracing::info!(user_id = %user.id, by = %manager.login.as_str(), password_changed = password_hash.is_some(), "user changed");
     Ok(Json(user))
+}
+
+/// A manager a till may ask to approve an op: active, with a PIN.
+#[derive(Debug, Serialize)]
+pub struct Approver {
+    pub id: UserId,
+    pub name: Name,
+}
+
+/// The managers who can approve an op at a till (active, with a PIN), for the
+/// till's approval dialog. Names and ids only; anyone logged in may ask.
+#[utoipa::path(
+    get,
+    path = "/api/v1/approvers",
+    tag = "users",
+    responses(
+        (status = 200, description = "Active managers with a PIN", body = Vec<schemas::Approver>),
+        (status = 401, description = "No or bad token", body = schemas::ErrorBody),
+    )
+)]
+pub async fn list_approvers(
+    State(state): State<AppState>,
+    _caller: Caller,
+) -> ApiResult<Json<Vec<Approver>>> {
+    let approvers = state
+        .store
+        .list_users()
+        .await?
+        .into_iter()
+        .filter(|user| user.active && user.role == Role::Manager && user.has_pin)
+        .map(|user| Approver {
+            id: user.id,
+            name: user.name,
+        })
+        .collect();
+    Ok(Json(approvers))
 }

@@ -3,12 +3,14 @@
 //! - [`password`]: argon2id hashes of passwords and PINs, under one bound on parallel runs;
 //! - [`token`]: bearer tokens, where a request carries one, cookies, CSRF tokens, log redaction;
 //! - [`throttle`]: failed logins limited per (login, address) and per address;
-//! - [`caller`]: the extractors that turn a request's token into a [`Caller`].
+//! - [`caller`]: the extractors that turn a request's token into a [`Caller`];
+//! - [`approval`]: a manager's PIN, checked before an approved op reaches the sync node.
 //!
 //! This module needs only [`AuthState`] (the store, the clock and its own
 //! settings), never the whole application state: extractors work with any router
 //! state from which an `AuthState` can be taken (`AuthState: FromRef<S>`).
 
+pub mod approval;
 pub mod caller;
 pub mod password;
 pub mod throttle;
@@ -93,6 +95,8 @@ pub struct AuthState {
     pub settings: Arc<AuthSettings>,
     pub passwords: Arc<PasswordChecker>,
     pub throttle: Arc<LoginThrottle>,
+    /// Wrong PINs of manager approvals, counted apart from logins.
+    pub pins: Arc<LoginThrottle>,
 }
 
 impl AuthState {
@@ -103,6 +107,7 @@ impl AuthState {
                 settings.password_checks_waiting_max,
             )),
             throttle: Arc::new(LoginThrottle::new(settings.throttle)),
+            pins: Arc::new(LoginThrottle::new(settings.throttle)),
             settings: Arc::new(settings),
             store,
             clock,

@@ -3,7 +3,8 @@
 //! batch, same idempotency, a rate limit per token) and answers the same
 //! `ack` or `reject` message.
 
-use crate::auth::TerminalCaller;
+use crate::auth::approval::verify_claim;
+use crate::auth::{ClientAddress, TerminalCaller};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath};
 use crate::schemas;
@@ -107,6 +108,7 @@ fn terminal_of(headers: &HeaderMap, terminal: &TerminalCaller) -> ApiResult<Term
 pub async fn post_op(
     State(state): State<AppState>,
     terminal: TerminalCaller,
+    ClientAddress(address): ClientAddress,
     headers: HeaderMap,
     ApiPath(order_id): ApiPath<OrderId>,
     ApiJson(body): ApiJson<Value>,
@@ -117,14 +119,25 @@ pub async fn post_op(
         .cloned()
         .and_then(|value| serde_json::from_value(value).ok())
         .ok_or_else(|| ApiError::invalid("the body needs an \"op_id\" UUID"))?;
-    let request = match decode_op_body(op_id, order_id, body.get("op")) {
+    let mut request = match decode_op_body(op_id, order_id, body.get("op")) {
         Ok(request) => request,
         Err(error) => return Ok(answer_response(error.to_server_message())),
     };
+    // The PIN is checked here, in this request's task, never in the node's loop.
+    if let Err(reject) = verify_claim(&state.auth, &mut request.approval, address).await {
+        return Ok(answer_response(ServerMessage::Reject {
+            op_id,
+            order_id,
+            code: reject.code,
+            message: reject.message,
+            order: None,
+        }));
+    }
     let source = Source {
         session_id: terminal.session.id,
         config_id: terminal.config.id,
         terminal: terminal_id,
+        role: terminal.user.role,
     };
     let answer = state
         .sync

@@ -84,6 +84,7 @@ impl SyncStore for ShopStore {
                 id: config.id,
                 name: config.name,
                 auto_share: config.auto_share,
+                restrict_price_control: config.restrict_price_control,
             })
             .collect())
     }

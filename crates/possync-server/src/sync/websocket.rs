@@ -8,9 +8,15 @@
 //! socket, tells the actor how much it wrote (the node counts the queue
 //! against its bounds and paces catch-up by it), sends a ping every
 //! heartbeat, and sends the close frame the node asks for.
+//!
+//! One check happens here rather than in the node: the PIN of a manager's
+//! approval (an argon2 run, see `auth::approval`). The reader awaits it
+//! before it reads the next frame, so the terminal's ops keep their order and
+//! the node only ever sees a verified approval.
 
 use super::actor::{Command, Outgoing, SyncHandle};
-use crate::auth::TerminalCaller;
+use crate::auth::approval::verify_claim;
+use crate::auth::{AuthState, ClientAddress, TerminalCaller};
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::extract::State;
@@ -20,7 +26,8 @@ use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt};
 use possync_core::RejectCode;
 use possync_engine::{ConnId, Peer, TokenKey};
-use possync_protocol::{DecodeError, decode_client_message};
+use possync_protocol::{ClientMessage, DecodeError, decode_client_message};
+use std::net::IpAddr;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -52,6 +59,7 @@ const FLUSH_REPORT_FRAMES: u32 = 64;
 pub async fn sync_socket(
     State(state): State<AppState>,
     terminal: TerminalCaller,
+    ClientAddress(address): ClientAddress,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
     let upgrade = match upgrade {
@@ -64,10 +72,10 @@ pub async fn sync_socket(
         // made an idle terminal cost 137 KiB; a terminal's frames are small.
         .read_buffer_size(SOCKET_READ_BUFFER_BYTES)
         .write_buffer_size(0)
-        .on_upgrade(move |socket| connection(socket, state, terminal))
+        .on_upgrade(move |socket| connection(socket, state, terminal, address))
 }
 
-async fn connection(socket: WebSocket, state: AppState, terminal: TerminalCaller) {
+async fn connection(socket: WebSocket, state: AppState, terminal: TerminalCaller, address: IpAddr) {
     let sync = state.sync.clone();
     let conn = sync.next_conn_id();
     let (outbox, queue) = mpsc::unbounded_channel();
@@ -76,6 +84,7 @@ async fn connection(socket: WebSocket, state: AppState, terminal: TerminalCaller
         token: TokenKey::new(&terminal.token_hash),
         session: terminal.session,
         config: terminal.config,
+        role: terminal.user.role,
     };
     let (mut sink, mut stream) = socket.split();
     if sync
@@ -109,7 +118,11 @@ async fn connection(socket: WebSocket, state: AppState, terminal: TerminalCaller
         heartbeat,
         writer_done.clone(),
     ));
-    read_frames(&mut stream, conn, &sync, &writer_done).await;
+    let approvals = Approvals {
+        auth: state.auth.clone(),
+        address,
+    };
+    read_frames(&mut stream, conn, &sync, &approvals, &writer_done).await;
     // The node forgets the connection and the actor drops its queue: the
     // writer ends once it has sent what is queued.
     let _ = sync.send(Command::Disconnect { conn }).await;
@@ -133,11 +146,41 @@ fn close_message(code: u16, reason: &'static str) -> Message {
     }))
 }
 
+/// What the reader needs to check the approvals a terminal sends.
+struct Approvals {
+    auth: AuthState,
+    address: IpAddr,
+}
+
+impl Approvals {
+    /// A decoded op with a claimed approval leaves with a verified one, or
+    /// becomes the reject of that op (a wrong PIN, too many of them). A
+    /// refused approval is not the op's final answer: the terminal may send
+    /// the same op again with the right PIN.
+    async fn check(
+        &self,
+        message: Result<ClientMessage, DecodeError>,
+    ) -> Result<ClientMessage, DecodeError> {
+        let Ok(ClientMessage::Op(mut request)) = message else {
+            return message;
+        };
+        match verify_claim(&self.auth, &mut request.approval, self.address).await {
+            Ok(()) => Ok(ClientMessage::Op(request)),
+            Err(reject) => Err(DecodeError {
+                code: reject.code,
+                message: reject.message,
+                op: Some((request.op_id, request.order_id)),
+            }),
+        }
+    }
+}
+
 /// Reads until the socket closes or the writer ended the connection.
 async fn read_frames(
     stream: &mut futures_util::stream::SplitStream<WebSocket>,
     conn: ConnId,
     sync: &SyncHandle,
+    approvals: &Approvals,
     writer_done: &CancellationToken,
 ) {
     loop {
@@ -150,7 +193,7 @@ async fn read_frames(
         let command = match message {
             Message::Text(text) => Command::Message {
                 conn,
-                message: decode_client_message(text.as_str()),
+                message: approvals.check(decode_client_message(text.as_str())).await,
             },
             Message::Binary(_) => Command::Message {
                 conn,

@@ -192,7 +192,7 @@ async fn configs_can_be_read_renamed_and_set_to_auto_share() {
     assert_eq!(status, 200, "{config}");
     assert_eq!(
         config,
-        json!({"id": a, "name": "Bar", "sync_with": [], "auto_share": false, "open_session_id": null, "printer": null})
+        json!({"id": a, "name": "Bar", "sync_with": [], "auto_share": false, "open_session_id": null, "printer": null, "restrict_price_control": false})
     );
     let (status, config) = app
         .patch(

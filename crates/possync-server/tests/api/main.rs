@@ -11,6 +11,7 @@ mod catalog;
 mod connections;
 mod links;
 mod matrix;
+mod money;
 mod openapi;
 mod orders;
 mod printing;

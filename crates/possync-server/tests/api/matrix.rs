@@ -326,6 +326,7 @@ const ROUTES: &[Route] = &[
     ("POST", "/api/v1/users", Some(r#"{"login": "user{n}", "name": "User", "role": "cashier", "password": "password{n}"}"#), Fresh::Nothing, [401, 401, 401, 403, 403, 201, 403, 403, 403, 401]),
     ("GET", "/api/v1/users/{temp_user}", None, Fresh::Nothing,                                           [401, 401, 401, 403, 403, 200, 403, 403, 403, 401]),
     ("PATCH", "/api/v1/users/{temp_user}", Some(r#"{"name": "Temp"}"#), Fresh::Nothing,                  [401, 401, 401, 403, 403, 200, 403, 403, 403, 401]),
+    ("GET", "/api/v1/approvers", None, Fresh::Nothing,                                                   [401, 401, 401, 200, 200, 200, 200, 200, 200, 401]),
     ("GET", "/api/v1/sessions", None, Fresh::Nothing,                                                    [401, 401, 401, 200, 200, 200, 403, 403, 403, 401]),
     ("POST", "/api/v1/sessions", Some(r#"{"config_id": {counter_1}}"#), Fresh::Nothing,                  [401, 401, 401, 200, 403, 200, 403, 403, 403, 401]),
     ("POST", "/api/v1/sessions/{spare_session}/close", Some("{}"), Fresh::SpareSession,                  [401, 401, 401, 200, 403, 200, 403, 403, 403, 401]),

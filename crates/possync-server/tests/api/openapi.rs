@@ -46,6 +46,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/users"),
     ("get", "/api/v1/users/{id}"),
     ("patch", "/api/v1/users/{id}"),
+    ("get", "/api/v1/approvers"),
     ("get", "/api/v1/sessions"),
     ("post", "/api/v1/sessions"),
     ("post", "/api/v1/sessions/{id}/close"),
@@ -576,6 +577,7 @@ async fn the_order_and_history_schemas_match_the_core_types() {
         }
     }
     let context = ApplyContext {
+        rights: possync_core::Rights::FULL,
         by: &by,
         now: Timestamp::from_unix_millis(1_800_000_000_000),
         catalog: &Catalog,
@@ -700,6 +702,7 @@ async fn the_order_and_history_schemas_match_the_core_types() {
         Op::Cancel { reason: None },
     ] {
         let entry = possync_store::HistoryEntry {
+            approved_by: None,
             version: 1,
             op_id: OpId(uuid::Uuid::from_u128(3)),
             op,

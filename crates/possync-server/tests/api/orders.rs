@@ -49,6 +49,7 @@ impl OrderWriter<'_> {
         let now = Timestamp::from_unix_millis(1_800_000_000_000 + i64::try_from(n).unwrap() * 1000);
         let reference = format!("{} - {n:04}", by.config_name);
         let context = ApplyContext {
+            rights: possync_core::Rights::FULL,
             by,
             now,
             catalog: &self.catalog,
@@ -61,6 +62,7 @@ impl OrderWriter<'_> {
             panic!("{op:?} changed nothing");
         };
         let entry = HistoryEntry {
+            approved_by: None,
             version: order.version,
             op_id: OpId(Uuid::from_u128(
                 0x0190_0000_0000_7000_8000_0000_0000_0000 + u128::from(n),

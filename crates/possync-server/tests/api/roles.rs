@@ -104,8 +104,16 @@ async fn the_catalog_is_readable_by_users_and_terminals_but_users_by_managers_on
         let keys: Vec<&String> = user.as_object().unwrap().keys().collect();
         assert_eq!(
             keys,
-            ["active", "config_ids", "id", "login", "name", "role"],
-            "no password hash in a user object"
+            [
+                "active",
+                "config_ids",
+                "has_pin",
+                "id",
+                "login",
+                "name",
+                "role"
+            ],
+            "no password or PIN hash in a user object"
         );
     }
     let manager_only = [

@@ -180,6 +180,7 @@ async fn a_catch_up_of_nine_thousand_drafts_completes() {
             CommitEntry::Accepted {
                 order,
                 entry: HistoryEntry {
+                    approved_by: None,
                     version: 1,
                     op_id: OpId(Uuid::now_v7()),
                     op,

@@ -24,7 +24,7 @@
 
 use super::changes::notify_orders;
 use super::{PostgresStore, commit_tx};
-use crate::batch::{BatchPlan, OrderRun, accepting_sessions, newly_paid};
+use crate::batch::{APPROVAL_ACTION, BatchPlan, OrderRun, accepting_sessions, newly_paid};
 use crate::database_errors::{conflict_on_unique, order_write_error, unavailable};
 use crate::rows::{decode_quantity, decode_u64, encode_count, encode_json, encode_version};
 use crate::{CommitEntry, Conflict, StoreError, StoreResult};
@@ -98,7 +98,27 @@ pub(super) async fn commit_batch(
         })
         .collect();
     record_payments(&mut tx, entries, paid_before).await?;
+    write_approvals(&mut tx, &plan).await?;
     commit_tx(tx).await
+}
+
+/// The audit trail's entry for each approved op, in the op's transaction:
+/// an approval is in the trail exactly when its op took effect.
+async fn write_approvals(conn: &mut PgConnection, plan: &BatchPlan<'_>) -> StoreResult<()> {
+    for approval in &plan.approvals {
+        sqlx::query(
+            "INSERT INTO audit_log (at, user_id, action, target, details) VALUES ($1, $2, $3, $4, $5::jsonb)",
+        )
+        .bind(approval.at)
+        .bind(approval.user_id)
+        .bind(APPROVAL_ACTION)
+        .bind(&approval.target)
+        .bind(&approval.details)
+        .execute(&mut *conn)
+        .await
+        .map_err(unavailable("could not record an approval in the audit trail"))?;
+    }
+    Ok(())
 }
 
 /// Locks the stored rows of the batch's orders and answers their versions and states.
@@ -247,6 +267,7 @@ async fn write_history(conn: &mut PgConnection, plan: &BatchPlan<'_>) -> StoreRe
     let mut ops = Vec::new();
     let mut bys = Vec::new();
     let mut ats = Vec::new();
+    let mut approvers = Vec::new();
     for run in &plan.orders {
         for row in &run.history {
             order_ids.push(run.last.id.0);
@@ -255,12 +276,13 @@ async fn write_history(conn: &mut PgConnection, plan: &BatchPlan<'_>) -> StoreRe
             ops.push(row.op.as_str());
             bys.push(row.by.as_str());
             ats.push(row.at);
+            approvers.push(row.approved_by);
         }
     }
     sqlx::query(
-        "INSERT INTO order_ops (order_id, version, op_id, op, by_json, at) \
+        "INSERT INTO order_ops (order_id, version, op_id, op, by_json, at, approved_by) \
          SELECT * FROM UNNEST($1::uuid[], $2::bigint[], $3::text[]::uuid[], $4::text[]::jsonb[], \
-                              $5::text[]::jsonb[], $6::bigint[])",
+                              $5::text[]::jsonb[], $6::bigint[], $7::bigint[])",
     )
     .bind(&order_ids)
     .bind(&versions)
@@ -268,6 +290,7 @@ async fn write_history(conn: &mut PgConnection, plan: &BatchPlan<'_>) -> StoreRe
     .bind(&ops)
     .bind(&bys)
     .bind(&ats)
+    .bind(&approvers)
     .execute(&mut *conn)
     .await
     .map_err(conflict_on_unique(

@@ -23,11 +23,13 @@ async fn read_links(conn: &mut PgConnection) -> StoreResult<SyncLinks> {
 /// Configs with their links and open session filled in; all of them, or only `only`.
 async fn load_configs(conn: &mut PgConnection, only: Option<ConfigId>) -> StoreResult<Vec<Config>> {
     let rows: Vec<ConfigRow> = match only {
-        Some(config_id) => {
-            sqlx::query_as("SELECT id, name, auto_share, printer FROM configs WHERE id = $1")
-                .bind(config_id.0)
-        }
-        None => sqlx::query_as("SELECT id, name, auto_share, printer FROM configs ORDER BY id"),
+        Some(config_id) => sqlx::query_as(
+            "SELECT id, name, auto_share, printer, restrict_price_control FROM configs WHERE id = $1",
+        )
+        .bind(config_id.0),
+        None => sqlx::query_as(
+            "SELECT id, name, auto_share, printer, restrict_price_control FROM configs ORDER BY id",
+        ),
     }
     .fetch_all(&mut *conn)
     .await
@@ -125,11 +127,12 @@ pub(super) async fn get_config(store: &PostgresStore, config_id: ConfigId) -> St
 pub(super) async fn create_config(store: &PostgresStore, new: &ConfigNew) -> StoreResult<Config> {
     let mut tx = store.write_tx().await?;
     let config_id: i64 = sqlx::query_scalar(
-        "INSERT INTO configs (name, auto_share, printer) VALUES ($1, $2, $3) RETURNING id",
+        "INSERT INTO configs (name, auto_share, printer, restrict_price_control) VALUES ($1, $2, $3, $4) RETURNING id",
     )
     .bind(new.name.as_str())
     .bind(new.auto_share)
     .bind(new.printer.as_ref().map(PrinterAddress::to_string))
+    .bind(new.restrict_price_control)
     .fetch_one(&mut *tx)
     .await
     .map_err(unavailable("could not create a config"))?;
@@ -149,7 +152,8 @@ pub(super) async fn update_config(
     let mut tx = store.write_tx().await?;
     let updated = sqlx::query(
         "UPDATE configs SET name = COALESCE($1, name), auto_share = COALESCE($2, auto_share), \
-             printer = CASE WHEN $3 THEN $4 ELSE printer END WHERE id = $5",
+             printer = CASE WHEN $3 THEN $4 ELSE printer END, \
+             restrict_price_control = COALESCE($6, restrict_price_control) WHERE id = $5",
     )
     .bind(changes.name.as_ref().map(Name::as_str))
     .bind(changes.auto_share)
@@ -162,6 +166,7 @@ pub(super) async fn update_config(
             .map(|printer| printer.to_string()),
     )
     .bind(config_id.0)
+    .bind(changes.restrict_price_control)
     .execute(&mut *tx)
     .await
     .map_err(unavailable("could not update a config"))?;

@@ -332,6 +332,10 @@ impl Store for PostgresStore {
         users::find_login(self, login).await
     }
 
+    async fn find_pin(&self, user_id: UserId) -> StoreResult<Option<(User, Option<String>)>> {
+        users::find_pin(self, user_id).await
+    }
+
     async fn create_token(
         &self,
         token_hash: &str,

@@ -69,7 +69,7 @@ pub(super) async fn order_history(
     order_id: OrderId,
 ) -> StoreResult<Vec<HistoryEntry>> {
     let rows: Vec<HistoryReadRow> = sqlx::query_as(
-        "SELECT version, op_id::text AS op_id, op::text AS op, by_json::text AS by_json, at \
+        "SELECT version, op_id::text AS op_id, op::text AS op, by_json::text AS by_json, at, approved_by \
          FROM order_ops WHERE order_id = $1 ORDER BY version",
     )
     .bind(order_id.0)
@@ -146,7 +146,7 @@ pub(super) async fn order_history_page(
     let after = i64::try_from(after_version)
         .map_err(|_| StoreError::Invalid("a version past the largest one".to_owned()))?;
     let rows: Vec<HistoryReadRow> = sqlx::query_as(
-        "SELECT version, op_id::text AS op_id, op::text AS op, by_json::text AS by_json, at \
+        "SELECT version, op_id::text AS op_id, op::text AS op, by_json::text AS by_json, at, approved_by \
          FROM order_ops WHERE order_id = $1 AND version > $2 ORDER BY version LIMIT $3",
     )
     .bind(order_id.0)

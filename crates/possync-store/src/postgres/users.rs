@@ -5,7 +5,7 @@ use super::{PostgresStore, commit_notifying, commit_tx};
 use crate::database_errors::{conflict_on_unique, unavailable, violation};
 use crate::rows::decode_json;
 use crate::rows::{
-    LoginRow, TokenRow, UserRow, decode_token_record, decode_u64, encode_token_owner,
+    LoginRow, PinRow, TokenRow, UserRow, decode_token_record, decode_u64, encode_token_owner,
 };
 use crate::{
     AuditEntry, AuditNew, Conflict, StoreError, StoreResult, TokenOwner, TokenRecord, UserEdit,
@@ -16,7 +16,7 @@ use sqlx::error::ErrorKind;
 /// The columns a [`UserRow`] is read from, the user's counters included.
 macro_rules! user_columns {
     () => {
-        "id, login, name, role, active, (SELECT string_agg(config_id::text, ',') FROM user_configs WHERE user_id = users.id) AS config_ids"
+        "id, login, name, role, active, (SELECT string_agg(config_id::text, ',') FROM user_configs WHERE user_id = users.id) AS config_ids, pin_hash IS NOT NULL AS has_pin"
     };
 }
 use sqlx::postgres::PgConnection;
@@ -142,13 +142,16 @@ pub(super) async fn update_user(
     }
     sqlx::query(
         "UPDATE users SET name = COALESCE($1, name), role = COALESCE($2, role), \
-         password_hash = COALESCE($3, password_hash), active = COALESCE($4, active) WHERE id = $5",
+         password_hash = COALESCE($3, password_hash), active = COALESCE($4, active), \
+         pin_hash = CASE WHEN $6 THEN $7::text ELSE pin_hash END WHERE id = $5",
     )
     .bind(edit.name.map(Name::as_str))
     .bind(edit.role.map(Role::as_str))
     .bind(edit.password_hash)
     .bind(edit.active)
     .bind(user_id.0)
+    .bind(edit.pin_hash.is_some())
+    .bind(edit.pin_hash.flatten())
     .execute(&mut *tx)
     .await
     .map_err(unavailable("could not update a user"))?;
@@ -174,6 +177,23 @@ pub(super) async fn find_login(
     .await
     .map_err(unavailable("could not find a login"))?
     .map(LoginRow::decode)
+    .transpose()
+}
+
+pub(super) async fn find_pin(
+    store: &PostgresStore,
+    user_id: UserId,
+) -> StoreResult<Option<(User, Option<String>)>> {
+    sqlx::query_as::<_, PinRow>(concat!(
+        "SELECT ",
+        user_columns!(),
+        ", pin_hash FROM users WHERE id = $1"
+    ))
+    .bind(user_id.0)
+    .fetch_optional(&store.pool)
+    .await
+    .map_err(unavailable("could not read a user's PIN"))?
+    .map(PinRow::decode)
     .transpose()
 }
 

@@ -10,7 +10,9 @@
 //! holding exactly what committing the entries one by one would leave.
 
 use super::{SqliteStore, commit_tx};
-use crate::batch::{BatchPlan, OrderRun, OutcomeRow, accepting_sessions, newly_paid};
+use crate::batch::{
+    APPROVAL_ACTION, BatchPlan, OrderRun, OutcomeRow, accepting_sessions, newly_paid,
+};
 use crate::database_errors::{conflict_on_unique, order_write_error, unavailable};
 use crate::rows::{decode_quantity, decode_u64, encode_count, encode_json, encode_version};
 use crate::{CommitEntry, Conflict, StoreError, StoreResult};
@@ -146,7 +148,7 @@ async fn write_order_run(conn: &mut SqliteConnection, run: &OrderRun<'_>) -> Sto
     let order_id = run.order_id_text.as_str();
     insert_rows(
         conn,
-        "INSERT INTO order_ops (order_id, version, op_id, op, by_json, at) ",
+        "INSERT INTO order_ops (order_id, version, op_id, op, by_json, at, approved_by) ",
         "",
         &run.history,
         |mut values, row| {
@@ -156,7 +158,8 @@ async fn write_order_run(conn: &mut SqliteConnection, run: &OrderRun<'_>) -> Sto
                 .push_bind(row.op_id.as_str())
                 .push_bind(row.op.as_str())
                 .push_bind(row.by.as_str())
-                .push_bind(row.at);
+                .push_bind(row.at)
+                .push_bind(row.approved_by);
         },
     )
     .await
@@ -412,5 +415,27 @@ pub(super) async fn commit_batch(store: &SqliteStore, entries: &[CommitEntry]) -
     }
     record_payments(&mut tx, entries, paid).await?;
     write_outcomes(&mut tx, &plan).await?;
+    write_approvals(&mut tx, &plan).await?;
     commit_tx(tx).await
+}
+
+/// The audit trail's entry for each approved op, in the op's transaction:
+/// an approval is in the trail exactly when its op took effect.
+async fn write_approvals(conn: &mut SqliteConnection, plan: &BatchPlan<'_>) -> StoreResult<()> {
+    for approval in &plan.approvals {
+        sqlx::query(
+            "INSERT INTO audit_log (at, user_id, action, target, details) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(approval.at)
+        .bind(approval.user_id)
+        .bind(APPROVAL_ACTION)
+        .bind(&approval.target)
+        .bind(&approval.details)
+        .execute(&mut *conn)
+        .await
+        .map_err(unavailable(
+            "could not record an approval in the audit trail",
+        ))?;
+    }
+    Ok(())
 }

@@ -33,11 +33,13 @@ async fn load_configs(
     only: Option<ConfigId>,
 ) -> StoreResult<Vec<Config>> {
     let rows: Vec<ConfigRow> = match only {
-        Some(config_id) => {
-            sqlx::query_as("SELECT id, name, auto_share, printer FROM configs WHERE id = ?")
-                .bind(config_id.0)
-        }
-        None => sqlx::query_as("SELECT id, name, auto_share, printer FROM configs ORDER BY id"),
+        Some(config_id) => sqlx::query_as(
+            "SELECT id, name, auto_share, printer, restrict_price_control FROM configs WHERE id = ?",
+        )
+        .bind(config_id.0),
+        None => sqlx::query_as(
+            "SELECT id, name, auto_share, printer, restrict_price_control FROM configs ORDER BY id",
+        ),
     }
     .fetch_all(&mut *conn)
     .await
@@ -114,14 +116,17 @@ pub(super) async fn get_config(store: &SqliteStore, config_id: ConfigId) -> Stor
 
 pub(super) async fn create_config(store: &SqliteStore, new: &ConfigNew) -> StoreResult<Config> {
     let mut tx = store.write_tx().await?;
-    let config_id = sqlx::query("INSERT INTO configs (name, auto_share, printer) VALUES (?, ?, ?)")
-        .bind(new.name.as_str())
-        .bind(new.auto_share)
-        .bind(new.printer.as_ref().map(PrinterAddress::to_string))
-        .execute(&mut *tx)
-        .await
-        .map_err(unavailable("could not create a config"))?
-        .last_insert_rowid();
+    let config_id = sqlx::query(
+        "INSERT INTO configs (name, auto_share, printer, restrict_price_control) VALUES (?, ?, ?, ?)",
+    )
+    .bind(new.name.as_str())
+    .bind(new.auto_share)
+    .bind(new.printer.as_ref().map(PrinterAddress::to_string))
+    .bind(new.restrict_price_control)
+    .execute(&mut *tx)
+    .await
+    .map_err(unavailable("could not create a config"))?
+    .last_insert_rowid();
     let config_id = ConfigId(config_id);
     // On a bad link the transaction is dropped, so the config is not created either.
     relink(&mut tx, config_id, &new.sync_with).await?;
@@ -138,7 +143,8 @@ pub(super) async fn update_config(
     let mut tx = store.write_tx().await?;
     let updated = sqlx::query(
         "UPDATE configs SET name = COALESCE(?, name), auto_share = COALESCE(?, auto_share), \
-             printer = CASE WHEN ? THEN ? ELSE printer END WHERE id = ?",
+             printer = CASE WHEN ? THEN ? ELSE printer END, \
+             restrict_price_control = COALESCE(?, restrict_price_control) WHERE id = ?",
     )
     .bind(changes.name.as_ref().map(Name::as_str))
     .bind(changes.auto_share)
@@ -150,6 +156,7 @@ pub(super) async fn update_config(
             .flatten()
             .map(|printer| printer.to_string()),
     )
+    .bind(changes.restrict_price_control)
     .bind(config_id.0)
     .execute(&mut *tx)
     .await

@@ -74,7 +74,7 @@ pub(super) async fn order_history(
     order_id: OrderId,
 ) -> StoreResult<Vec<HistoryEntry>> {
     let rows: Vec<HistoryReadRow> = sqlx::query_as(
-        "SELECT version, op_id, op, by_json, at FROM order_ops WHERE order_id = ? ORDER BY version",
+        "SELECT version, op_id, op, by_json, at, approved_by FROM order_ops WHERE order_id = ? ORDER BY version",
     )
     .bind(order_id.to_string())
     .fetch_all(&store.reader)
@@ -143,7 +143,7 @@ pub(super) async fn order_history_page(
 ) -> StoreResult<Vec<HistoryEntry>> {
     let after = i64::try_from(after_version)
         .map_err(|_| StoreError::Invalid("a version past the largest one".to_owned()))?;
-    let rows: Vec<HistoryReadRow> = sqlx::query_as("SELECT version, op_id, op, by_json, at FROM order_ops WHERE order_id = ? AND version > ? ORDER BY version LIMIT ?")
+    let rows: Vec<HistoryReadRow> = sqlx::query_as("SELECT version, op_id, op, by_json, at, approved_by FROM order_ops WHERE order_id = ? AND version > ? ORDER BY version LIMIT ?")
         .bind(order_id.to_string())
         .bind(after)
         .bind(i64::from(limit))

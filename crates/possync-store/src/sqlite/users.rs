@@ -4,7 +4,7 @@ use super::{SqliteStore, commit_tx};
 use crate::database_errors::{conflict_on_unique, unavailable, violation};
 use crate::rows::decode_json;
 use crate::rows::{
-    LoginRow, TokenRow, UserRow, decode_token_record, decode_u64, encode_token_owner,
+    LoginRow, PinRow, TokenRow, UserRow, decode_token_record, decode_u64, encode_token_owner,
 };
 use crate::{
     AuditEntry, AuditNew, Conflict, StoreError, StoreResult, TokenOwner, TokenRecord, UserEdit,
@@ -15,7 +15,7 @@ use sqlx::error::ErrorKind;
 /// The columns a [`UserRow`] is read from, the user's counters included.
 macro_rules! user_columns {
     () => {
-        "id, login, name, role, active, (SELECT group_concat(config_id) FROM user_configs WHERE user_id = users.id) AS config_ids"
+        "id, login, name, role, active, (SELECT group_concat(config_id) FROM user_configs WHERE user_id = users.id) AS config_ids, pin_hash IS NOT NULL AS has_pin"
     };
 }
 use sqlx::sqlite::SqliteConnection;
@@ -143,12 +143,15 @@ pub(super) async fn update_user(
     }
     sqlx::query(
         "UPDATE users SET name = COALESCE(?, name), role = COALESCE(?, role), \
-         password_hash = COALESCE(?, password_hash), active = COALESCE(?, active) WHERE id = ?",
+         password_hash = COALESCE(?, password_hash), active = COALESCE(?, active), \
+         pin_hash = CASE WHEN ? THEN ? ELSE pin_hash END WHERE id = ?",
     )
     .bind(edit.name.map(Name::as_str))
     .bind(edit.role.map(Role::as_str))
     .bind(edit.password_hash)
     .bind(edit.active)
+    .bind(edit.pin_hash.is_some())
+    .bind(edit.pin_hash.flatten())
     .bind(user_id.0)
     .execute(&mut *tx)
     .await
@@ -175,6 +178,23 @@ pub(super) async fn find_login(
     .await
     .map_err(unavailable("could not find a login"))?
     .map(LoginRow::decode)
+    .transpose()
+}
+
+pub(super) async fn find_pin(
+    store: &SqliteStore,
+    user_id: UserId,
+) -> StoreResult<Option<(User, Option<String>)>> {
+    sqlx::query_as::<_, PinRow>(concat!(
+        "SELECT ",
+        user_columns!(),
+        ", pin_hash FROM users WHERE id = ?"
+    ))
+    .bind(user_id.0)
+    .fetch_optional(&store.reader)
+    .await
+    .map_err(unavailable("could not read a user's PIN"))?
+    .map(PinRow::decode)
     .transpose()
 }
 
