@@ -1,7 +1,7 @@
 // configs.js: the back office's counters (configs): the list with each counter's
-// links and receipt printer, a form to create or rename one (auto-share, the
-// printer's "host:port"), and its "Sync with" multi-select (PUT
-// /configs/{id}/sync_with; links are two-way).
+// links, receipt printer and price control, a form to create or rename one
+// (auto-share, restricted price control, the printer's "host:port"), and its
+// "Sync with" multi-select (PUT /configs/{id}/sync_with; links are two-way).
 
 import { h, replace } from '../../dom.js';
 import { toast } from '../ui.js';
@@ -17,7 +17,7 @@ async function mountConfigs(ctx, id) {
       sectionHead('Counters', h('a', { class: 'btn btn-primary', href: '#/office/configs/new', testid: 'bo-new' }, '+ New counter')),
       h('p', { class: 'muted' }, 'Linked counters see and edit each other’s shared drafts. Links work both ways.'),
       h('div', { class: 'table-wrap' }, h('table', { class: 'table', testid: 'bo-list' },
-        h('thead', {}, h('tr', {}, h('th', {}, 'Name'), h('th', {}, 'Sync with'), h('th', {}, 'Auto-share'), h('th', {}, 'Printer'), h('th', {}, 'Session'))),
+        h('thead', {}, h('tr', {}, h('th', {}, 'Name'), h('th', {}, 'Sync with'), h('th', {}, 'Auto-share'), h('th', {}, 'Price control'), h('th', {}, 'Printer'), h('th', {}, 'Session'))),
         h('tbody', {}, configs.length ? configs.map((c) => h('tr', {
           testid: 'bo-row', 'data-id': c.id, class: 'clickable', tabindex: '0',
           onclick: () => { location.hash = `#/office/configs/${c.id}`; },
@@ -26,8 +26,9 @@ async function mountConfigs(ctx, id) {
         h('td', {}, c.name),
         h('td', { 'data-col': 'sync_with' }, (c.sync_with || []).map((o) => byId.has(o) ? byId.get(o).name : `#${o}`).join(', ') || h('span', { class: 'muted' }, '—')),
         h('td', { 'data-col': 'auto_share' }, c.auto_share ? 'yes' : 'no'),
+        h('td', { 'data-col': 'restrict_price_control' }, c.restrict_price_control ? 'managers' : 'everyone'),
         h('td', { 'data-col': 'printer' }, c.printer || h('span', { class: 'muted' }, '—')),
-        h('td', {}, c.open_session_id ? `open (#${c.open_session_id})` : 'closed'))) : h('tr', {}, h('td', { colspan: 5, class: 'empty' }, 'No counters yet.'))))));
+        h('td', {}, c.open_session_id ? `open (#${c.open_session_id})` : 'closed'))) : h('tr', {}, h('td', { colspan: 6, class: 'empty' }, 'No counters yet.'))))));
     return;
   }
 
@@ -41,6 +42,7 @@ async function mountConfigs(ctx, id) {
     type: 'text', id: 'f-printer', testid: 'bo-field-printer', value: existing && existing.printer ? existing.printer : '',
     placeholder: '192.168.1.50:9100', maxlength: 262, spellcheck: 'false', autocomplete: 'off',
   });
+  const restrict = h('input', { type: 'checkbox', id: 'f-restrict_price_control', testid: 'bo-field-restrict_price_control', checked: !!(existing && existing.restrict_price_control) });
   const syncWith = h('fieldset', { class: 'checks sync-with', testid: 'sync-with', 'aria-label': 'Sync with' },
     h('legend', {}, 'Sync with'),
     others.length ? others.map((c) => h('label', { class: 'check' },
@@ -64,9 +66,10 @@ async function mountConfigs(ctx, id) {
           if (autoShare.checked !== !!existing.auto_share) body.auto_share = autoShare.checked;
           const p = printer.value.trim() || null;
           if (p !== (existing.printer || null)) body.printer = p;
+          if (restrict.checked !== !!existing.restrict_price_control) body.restrict_price_control = restrict.checked;
           if (Object.keys(body).length) await ctx.api.patch(`/configs/${existing.id}`, body);
         } else {
-          await ctx.api.post('/configs', { name: n, auto_share: autoShare.checked, sync_with: selectedLinks(), printer: printer.value.trim() || null });
+          await ctx.api.post('/configs', { name: n, auto_share: autoShare.checked, restrict_price_control: restrict.checked, sync_with: selectedLinks(), printer: printer.value.trim() || null });
         }
         toast('Counter saved', 'info');
         location.hash = '#/office/configs';
@@ -79,6 +82,7 @@ async function mountConfigs(ctx, id) {
   },
   h('div', { class: 'field' }, h('label', { for: 'f-name' }, 'Name'), name),
   h('div', { class: 'field field-check' }, autoShare, h('label', { for: 'f-auto_share' }, 'Auto-share new drafts with linked counters')),
+  h('div', { class: 'field field-check' }, restrict, h('label', { for: 'f-restrict_price_control' }, 'Prices, discounts and returns need a manager (a cashier asks for a manager’s PIN)')),
   h('div', { class: 'field' }, h('label', { for: 'f-printer' }, 'Receipt printer'), printer,
     h('p', { class: 'muted small' }, 'The network receipt printer of this counter, as host:port (ESC/POS over TCP, usually port 9100). It prints every receipt paid here and opens the cash drawer for cash. Leave empty for none.')),
   existing ? null : syncWith,

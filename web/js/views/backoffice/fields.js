@@ -1,5 +1,5 @@
 // fields.js: form fields of the generic resource forms, by kind (text, money, qty,
-// percent, select, multi, checkbox, password, choice): the input for a value, and
+// percent, select, multi, checkbox, password, pin, choice): the input for a value, and
 // the value read back in the API's shape, with a message when it is not valid.
 
 import { h } from '../../dom.js';
@@ -21,6 +21,9 @@ export function fieldInput(lookups, f, value) {
       return h('input', { type: 'text', inputmode: 'decimal', id: idAttr, testid, value: value == null ? '' : String(value) });
     case 'password':
       return h('input', { type: 'password', id: idAttr, testid, autocomplete: 'new-password', placeholder: value === undefined ? '' : 'unchanged' });
+    case 'pin':
+      // Write-only like a password: the server answers only whether there is one.
+      return h('input', { type: 'password', id: idAttr, testid, inputmode: 'numeric', autocomplete: 'new-password', maxlength: '8', placeholder: value === undefined ? '4 to 8 digits' : 'unchanged' });
     case 'select': {
       const opts = lookups.get(f.options);
       return h('select', { id: idAttr, testid },
@@ -66,6 +69,11 @@ export function readField(f, input) {
     case 'choice': return input.value;
     case 'multi': return [...input.querySelectorAll('input:checked')].map((c) => Number(c.value));
     case 'password': return input.value;
+    case 'pin': {
+      const v = input.value.trim();
+      if (v && !/^[0-9]{4,8}$/.test(v)) throw new Error(`${f.label}: 4 to 8 digits`);
+      return v;
+    }
     default: {
       const v = input.value.trim();
       if (f.required && !v) throw new Error(`${f.label} is required`);

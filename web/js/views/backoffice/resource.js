@@ -3,7 +3,8 @@
 // or edit one item. A collection is described once (see catalog.js, users.js):
 //   {key, title: 'Products', item: 'Product', fields: [{name, label, type, ...}], columns: [field names]}
 // Field kinds are in fields.js; `fixedOnEdit` fields are shown read-only on edit,
-// `requiredOnCreate` passwords must be given on create and are sent only when typed,
+// `requiredOnCreate` passwords must be given on create; passwords and PINs are
+// secrets, sent only when typed (an untouched one stays as it is),
 // and a field with `onlyWhen: '<checkbox field>'` means nothing unless that box is
 // ticked: its cell is blank and its input disabled (on hand without stock tracking).
 // An `editOnly` field is left out of the create form (a new user is always active).
@@ -46,7 +47,7 @@ function cellText(def, lookups, column, row) {
 /** A column's heading: the field's short `column` label, else its form label. */
 function columnLabel(def, column) {
   const f = fieldOf(def, column);
-  return f ? f.column || f.label : column;
+  return f ? f.column || f.label : (def.columnLabels && def.columnLabels[column]) || column;
 }
 
 function numericClass(def, column) {
@@ -97,8 +98,8 @@ function resourceForm(ctx, def, existing) {
       if (existing && f.fixedOnEdit) continue;
       if (!existing && f.editOnly) continue;
       const v = readField(f, inputs[f.name]);
-      if (f.type === 'password') {
-        if (v) out.password = v;
+      if (f.type === 'password' || f.type === 'pin') {
+        if (v) out[f.name] = v;
         else if (!existing && f.requiredOnCreate) throw new Error(`${f.label} is required`);
         continue;
       }
