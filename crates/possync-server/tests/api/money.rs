@@ -236,8 +236,11 @@ async fn a_wrong_pin_is_refused_changes_nothing_and_is_throttled_like_a_login() 
     // PINs are counted apart from logins: the manager still logs in.
     shop.login(MANAGER_LOGIN, MANAGER_PASSWORD).await;
 
-    // A minute later the right PIN works again.
+    // A minute later the right PIN works again. (The minute also ends this
+    // terminal's heartbeats on the server's clock: the till reconnects.)
     shop.clock.advance_millis(61_000);
+    cashier.close().await;
+    let mut cashier = shop.counter(shop.counter_1).await;
     cashier
         .ok(order_id, with_approval(discount, manager_id, PIN))
         .await;
