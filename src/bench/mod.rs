@@ -484,7 +484,9 @@ fn print_summary(outcome: &Outcome, floors: &Floors, quick: bool) {
     for sample in &measured.error_samples {
         println!("   error: {sample}");
     }
-    if !quick {
+    // The targets are those of one node on its SQLite file; `--nodes 2` has
+    // its own (the ratio of the two runs, printed after them).
+    if !quick && outcome.label.is_none() {
         for target in scenarios::targets(outcome.scenario) {
             let (met, text) = check(target, measured, relay, &floors.fsync);
             println!("   target {}: {text}", if met { "met" } else { "MISSED" });
