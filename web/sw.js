@@ -54,6 +54,7 @@ const SHELL_FILES = [
   '/js/views/backoffice/shell.js',
   '/js/views/backoffice/stock.js',
   '/js/views/backoffice/users.js',
+  '/js/views/dialogs/approval.js',
   '/js/views/dialogs/cashmove.js',
   '/js/views/dialogs/countedcash.js',
   '/js/views/dialogs/customerpicker.js',

@@ -10,6 +10,7 @@
 //! Without chromium or chromedriver the tests say so loudly and pass; with
 //! `POSSYNC_REQUIRE_BROWSER=1` (CI) they fail instead.
 
+mod approval;
 mod awareness;
 mod bar_day;
 mod chrome;

@@ -118,6 +118,20 @@ impl Api {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
+    /// `(status, body)` of a PATCH with a bearer token.
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> (u16, Value) {
+        let response = self
+            .client
+            .patch(format!("{}{path}", self.base_url))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
     pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Value {
         let mut request = self
             .client

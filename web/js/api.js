@@ -56,8 +56,8 @@ export class Api {
     return (await this.exchange('GET', path, undefined, { accept: 'text/html', raw: true })).data;
   }
 
-  async exchange(method, path, body, { accept = 'application/json', raw = false } = {}) {
-    const headers = { Accept: accept };
+  async exchange(method, path, body, { accept = 'application/json', raw = false, headers: extra = {} } = {}) {
+    const headers = { ...extra, Accept: accept };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     if (this.token) headers.Authorization = `Bearer ${this.token}`;
     const controller = new AbortController();

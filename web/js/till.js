@@ -416,6 +416,21 @@ export class Till {
     return r;
   }
 
+  /** Sends `op` once more, as a new op, with a manager's approval ({user_id, pin}),
+   * straight over HTTP (`POST /orders/{id}/ops`) as this terminal: the PIN is never
+   * written to the outbox or the device. The change comes back over the socket like
+   * any other. Resolves with {ok} or {ok:false, code, message}. */
+  async sendApproved(order_id, op, approval) {
+    const { approval: _dropped, ...plain } = op;
+    const body = { op_id: uuidv7(), op: { ...plain, approval } };
+    try {
+      await this.api.exchange('POST', `/orders/${order_id}/ops`, body, { headers: { 'X-Possync-Terminal': this.terminalId } });
+      return { ok: true };
+    } catch (err) {
+      return { ok: false, code: err.code || 'unreachable', message: err.message || 'The server cannot be reached' };
+    }
+  }
+
   /** Resolves with the server's answer to `entry` ({ok, code?, message?}). */
   answer(entry, timeout_ms = ANSWER_TIMEOUT_MS) {
     return new Promise((resolve) => {

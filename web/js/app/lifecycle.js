@@ -1,13 +1,16 @@
 // lifecycle.js: the life of this terminal's till. Opening or joining a session
 // (terminal token), starting the Till for it and stopping it, noticing that the
 // session ended elsewhere (closed from the back office, token revoked), and
-// closing it from the till's menu with the counted cash and its report.
+// closing it from the till's menu with the counted cash and its report; and asking
+// a manager to approve a money op the server refused for rights.
 
 import { Api, ApiError } from '../api.js';
 import { Till } from '../till.js';
 import { toast } from '../views/ui.js';
 import { askCountedCash, openDraftsWarning } from '../views/dialogs/countedcash.js';
 import { showSessionReportDialog } from '../views/dialogs/sessionreport.js';
+import { askApproval } from '../views/dialogs/approval.js';
+import { describeOp, needsPriceControl } from '../wording.js';
 
 export class TillLifecycle {
   /** @param {object} app  the app context (auth record, profile, router, account) */
@@ -80,6 +83,29 @@ export class TillLifecycle {
     }
     if (e.type === 'auth_failed') this.sessionEnded();
     if (e.type === 'disconnected' && e.failures % 3 === 1) this.checkTerminal();
+    if (e.type === 'reject' && e.code === 'forbidden' && e.op && needsPriceControl(e.op)) this.askManager(e);
+  }
+
+  /** A price, discount or return refused at a counter that keeps them for managers:
+   * a manager may approve it on the spot. One dialog at a time: a refusal that
+   * comes while it is open (the numpad sends a discount as it is typed, "1" then
+   * "10") replaces the op it approves, so the manager approves what is on screen. */
+  async askManager(e) {
+    const till = this.app.till;
+    if (!till) return;
+    this.refusedOp = e;
+    if (this.approving) return;
+    this.approving = true;
+    const words = (refused) => `${describeOp(refused.op, { productName: (id) => till.catalog.products.get(id)?.name })}: this counter keeps prices, discounts and returns for managers.`;
+    try {
+      await askApproval(till, {
+        what: words(e),
+        send: (approval) => till.sendApproved(this.refusedOp.order_id, this.refusedOp.op, approval),
+      });
+    } finally {
+      this.approving = false;
+      this.refusedOp = null;
+    }
   }
 
   /** After failed connects, ask over HTTP whether the terminal token still holds:
