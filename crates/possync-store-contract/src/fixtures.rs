@@ -492,6 +492,13 @@ pub(crate) async fn assert_links_symmetric<S: Store + ?Sized>(store: &S) {
             "config {} against load_links",
             config.id
         );
+        // One config read alone (its own links and session only) is the same.
+        assert_eq!(
+            &ok(store.get_config(config.id).await, "get config"),
+            config,
+            "config {} read alone against the list",
+            config.id
+        );
         for linked in &config.sync_with {
             assert_ne!(
                 *linked, config.id,

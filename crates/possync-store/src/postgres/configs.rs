@@ -34,12 +34,38 @@ async fn load_configs(conn: &mut PgConnection, only: Option<ConfigId>) -> StoreR
     .fetch_all(&mut *conn)
     .await
     .map_err(unavailable("could not read configs"))?;
-    let links = read_links(conn).await?;
-    let open_sessions: Vec<(i64, i64)> =
-        sqlx::query_as("SELECT config_id, id FROM sessions WHERE state = 'open'")
+    // One config (every terminal's connection asks for its own) reads only
+    // its links and its open session, not the whole shop's.
+    let (links, open_sessions): (SyncLinks, Vec<(i64, i64)>) = match only {
+        Some(config_id) => {
+            let pairs: Vec<(i64, i64)> = sqlx::query_as(
+                "SELECT config_a, config_b FROM sync_links WHERE config_a = $1 OR config_b = $1",
+            )
+            .bind(config_id.0)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(unavailable("could not read sync links"))?;
+            let open_sessions = sqlx::query_as(
+                "SELECT config_id, id FROM sessions WHERE state = 'open' AND config_id = $1",
+            )
+            .bind(config_id.0)
             .fetch_all(&mut *conn)
             .await
             .map_err(unavailable("could not read open sessions"))?;
+            let links =
+                SyncLinks::from_pairs(pairs.into_iter().map(|(a, b)| (ConfigId(a), ConfigId(b))));
+            (links, open_sessions)
+        }
+        None => {
+            let links = read_links(conn).await?;
+            let open_sessions =
+                sqlx::query_as("SELECT config_id, id FROM sessions WHERE state = 'open'")
+                    .fetch_all(&mut *conn)
+                    .await
+                    .map_err(unavailable("could not read open sessions"))?;
+            (links, open_sessions)
+        }
+    };
     decode_configs(rows, &links, open_sessions)
 }
 
