@@ -5,7 +5,9 @@
 //! - tracked stock warns when an order wants more than is on hand, and on-hand moves
 //!   at the other counter without a reload once the order is paid;
 //! - the sync state leaves "Live" within seconds of the network going silent;
-//! - a payment lock whose holder vanished shows the time left on its lease.
+//! - a payment lock whose holder vanished shows the time left on its lease, and a
+//!   manager releases it early with their PIN ("Release (manager)"); the history
+//!   names the manager.
 
 use crate::chrome::set_viewport;
 use crate::proxy::Proxy;
@@ -42,6 +44,32 @@ async fn open_from_orders(till: &Till, order_id: &str) {
     .await;
     till.wait("the till screen", "location.hash === '#/pos'")
         .await;
+}
+
+const MANAGER_PIN: &str = "8642";
+
+/// Gives the demo manager a PIN, to approve at a till; answers the manager's
+/// token and user id.
+async fn set_manager_pin(shop: &Shop) -> (String, serde_json::Value) {
+    let login = shop
+        .api
+        .post(
+            "/login",
+            None,
+            serde_json::json!({"login": "admin", "password": "admin"}),
+        )
+        .await;
+    let token = login["token"].as_str().unwrap();
+    let (status, user) = shop
+        .api
+        .patch(
+            &format!("/users/{}", login["user"]["id"]),
+            token,
+            serde_json::json!({"pin": MANAGER_PIN}),
+        )
+        .await;
+    assert_eq!(status, 200, "{user}");
+    (token.to_owned(), login["user"]["id"].clone())
 }
 
 async fn story(shop: &Shop) {
@@ -192,6 +220,33 @@ async fn story(shop: &Shop) {
         )
         .await;
     counter_1.shot_both("abandoned-lock-lease").await;
+
+    // ---- a manager releases it before the lease ends ---------------------------------
+    let (manager, manager_id) = set_manager_pin(shop).await;
+    counter_1.click_tid("lock-release").await;
+    counter_1
+        .wait("the approval dialog", "!!$('approval-dialog')")
+        .await;
+    counter_1.type_into("approval-pin", MANAGER_PIN).await;
+    counter_1.click_tid("approval-ok").await;
+    counter_1
+        .wait(
+            "the lock released",
+            "!$('approval-dialog') && !$('lock-badge') && !$('lock-release')",
+        )
+        .await;
+    counter_1.shot("abandoned-lock-released").await;
+    let (status, history) = shop
+        .api
+        .get(&format!("/orders/{locked_order_id}/history"), &manager)
+        .await;
+    assert_eq!(status, 200, "{history}");
+    let released = history.as_array().unwrap().last().unwrap();
+    assert_eq!(released["op"]["kind"], "cancel_payment", "{released}");
+    assert_eq!(
+        released["approved_by"], manager_id,
+        "the history names who released it"
+    );
     shop.chrome
         .check_console(&counter_1.name, &counter_1.client, &[])
         .await;

@@ -21,6 +21,7 @@ import { topbar } from './topbar.js';
 import { money, promptText, confirmDialog } from './ui.js';
 import { orderLines } from './orderlines.js';
 import { pickCustomer } from './dialogs/customerpicker.js';
+import { askApproval } from './dialogs/approval.js';
 
 const MODE_LABELS = { qty: 'Qty', discount: 'Disc %', price: 'Price' };
 const FLASH_MS = 1200;
@@ -150,6 +151,15 @@ export function mountPos(root, app) {
     replace(banner,
       lock ? h('div', { class: 'lock-badge', testid: 'lock-badge' }, `Being paid at ${lock.config_name || 'another counter'}`) : null,
       lock && till.abandonedLock(order) ? h('div', { class: 'lock-lease', testid: 'lock-lease' }, abandonedLockText(lock, now)) : null,
+      // A manager may end a vanished till's lock before its lease does
+      // (`cancel_payment` with approval; the history names the manager).
+      lock && till.abandonedLock(order) ? h('button', {
+        class: 'btn btn-small', testid: 'lock-release',
+        onclick: () => askApproval(till, {
+          what: `Release the payment lock of ${lock.config_name || 'another counter'} on ${orderLabel(order)} now, before its lease ends.`,
+          send: (approval) => till.sendApproved(order.id, { kind: 'cancel_payment' }, approval),
+        }),
+      }, 'Release (manager)') : null,
       present.length ? h('div', { class: 'presence', testid: 'presence' }, `Also open at ${[...new Set(present.map((t) => t.config_name))].join(', ')}`) : null,
       order && order.updated_by && order.updated_by.terminal !== till.terminalId && order.version > 0
         ? h('div', { class: 'last-change', testid: 'last-change' }, `Last change ${timeAgo(order.updated_at, now)} at ${order.updated_by.config_name}`) : null);
