@@ -3,8 +3,8 @@
 //! two cash sales go through and the top bar says "Printer offline, 2 queued";
 //! the printer comes on and prints both; the till's Paid screen lists the
 //! session's receipts by number, shows one as the server prints it, and Reprint
-//! sends a copy marked REPRINT. The printer is a loopback TCP listener that
-//! keeps every job's bytes.
+//! sends a copy marked REPRINT; closing the session prints its report there
+//! too. The printer is a loopback TCP listener that keeps every job's bytes.
 
 use crate::chrome::free_port;
 use crate::shop::{Shop, run};
@@ -166,4 +166,26 @@ async fn story(shop: &Shop) {
         "a reprint never opens the drawer"
     );
     till.shot("reprinted").await;
+
+    // Closing the session: the report goes to the receipt printer too.
+    till.click_tid("paid-back").await;
+    till.click_tid("menu-button").await;
+    till.click_tid("menu-close-session").await;
+    till.type_into("counted-cash", "4.40").await;
+    till.click_tid("close-session-confirm").await;
+    till.wait("the session report", "!!$('session-report-dialog')")
+        .await;
+    till.click_tid("report-print-printer").await;
+    let report = printer.next_job().await;
+    assert!(report.contains("SESSION REPORT"), "{report}");
+    assert!(
+        report.contains("Cash drawer") && report.contains("Expected"),
+        "{report}"
+    );
+    assert!(
+        !report.contains("\u{1b}p"),
+        "a report never opens the drawer"
+    );
+    till.shot("session-report-sent-to-printer").await;
+    till.click_tid("report-done").await;
 }

@@ -44,10 +44,10 @@ pub use payment::{
     Invoice, OnHand, PaymentEffects, PaymentError, PaymentLedger, StockLevel, StockMove,
 };
 pub use printing::{
-    InvalidPrinterAddress, PRINT_JOBS_QUEUED_PER_PRINTER_MAX, PrintInputs, PrintJob, PrintJobNew,
-    PrintKind, PrintLine, PrintOutcome, PrintStyle, PrinterAddress, PrinterCheck, PrinterState,
-    PrinterStatus, RECEIPT_PRINT_COLUMNS, ReceiptPrint, drawer_pulse_due, payment_opens_drawer,
-    receipt_print_job, receipt_print_lines,
+    InvalidPrinterAddress, PRINT_JOBS_QUEUED_PER_PRINTER_MAX, PrintDocument, PrintInputs, PrintJob,
+    PrintJobNew, PrintKind, PrintLine, PrintOutcome, PrintStyle, PrinterAddress, PrinterCheck,
+    PrinterState, PrinterStatus, RECEIPT_PRINT_COLUMNS, ReceiptPrint, drawer_pulse_due,
+    payment_opens_drawer, receipt_print_job, receipt_print_lines, session_report_print_lines,
 };
 pub use receipt::{
     InvoiceDocument, Receipt, ReceiptNames, Shop, ShopChanges, TaxAmount, build_invoice,

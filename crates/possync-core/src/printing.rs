@@ -4,10 +4,11 @@
 //! wide ([`receipt_print_lines`]). The server turns the lines into ESC/POS and
 //! sends them over TCP; nothing here does I/O.
 
-use crate::ids::{ConfigId, OrderId, PaymentMethodId};
+use crate::ids::{ConfigId, OrderId, PaymentMethodId, SessionId};
 use crate::numbers::{Discount, Money};
 use crate::order::{Order, OrderState, Payment};
-use crate::receipt::Receipt;
+use crate::receipt::{Receipt, Shop};
+use crate::report::SessionReport;
 use crate::timestamp::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -170,12 +171,14 @@ pub fn drawer_pulse_due(queued_at: Timestamp, now: Timestamp) -> bool {
 }
 
 /// Why a job was queued: the receipt of a payment (which may open the
-/// drawer), or a copy asked for later (which never does).
+/// drawer), a copy of it asked for later, or a session's report (neither of
+/// which ever does).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PrintKind {
     Receipt,
     Reprint,
+    SessionReport,
 }
 
 impl PrintKind {
@@ -183,6 +186,7 @@ impl PrintKind {
         match self {
             PrintKind::Receipt => "receipt",
             PrintKind::Reprint => "reprint",
+            PrintKind::SessionReport => "session_report",
         }
     }
 
@@ -190,19 +194,41 @@ impl PrintKind {
         match text {
             "receipt" => Some(PrintKind::Receipt),
             "reprint" => Some(PrintKind::Reprint),
+            "session_report" => Some(PrintKind::SessionReport),
             _ => None,
         }
     }
+}
+
+/// What a job prints: a paid order's receipt, or a session's report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PrintDocument {
+    Order(OrderId),
+    SessionReport(SessionId),
 }
 
 /// A job to queue for a config's printer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PrintJobNew {
     pub config_id: ConfigId,
-    pub order_id: OrderId,
+    pub document: PrintDocument,
     pub kind: PrintKind,
     pub open_drawer: bool,
     pub queued_at: Timestamp,
+}
+
+impl PrintJobNew {
+    /// A session's report for the printer of the session's config.
+    pub fn session_report(config_id: ConfigId, session_id: SessionId, at: Timestamp) -> Self {
+        PrintJobNew {
+            config_id,
+            document: PrintDocument::SessionReport(session_id),
+            kind: PrintKind::SessionReport,
+            open_drawer: false,
+            queued_at: at,
+        }
+    }
 }
 
 /// A queued job, as the store holds it.
@@ -210,7 +236,7 @@ pub struct PrintJobNew {
 pub struct PrintJob {
     pub id: i64,
     pub config_id: ConfigId,
-    pub order_id: OrderId,
+    pub document: PrintDocument,
     pub kind: PrintKind,
     pub open_drawer: bool,
     pub queued_at: Timestamp,
@@ -226,7 +252,7 @@ pub enum PrintOutcome {
     /// The printer could not be reached or did not take the bytes: the job
     /// stays queued and is tried again.
     Failed(String),
-    /// The job can never print (its order is gone): it leaves the queue.
+    /// The job can never print (its order or session is gone): it leaves the queue.
     Abandoned(String),
 }
 
@@ -281,7 +307,7 @@ pub fn receipt_print_job(order: &Order, inputs: &PrintInputs, at: Timestamp) -> 
     }
     ReceiptPrint::Queue(PrintJobNew {
         config_id: paid_by.config_id,
-        order_id: order.id,
+        document: PrintDocument::Order(order.id),
         kind: PrintKind::Receipt,
         open_drawer: payment_opens_drawer(&order.payments, &inputs.cash_method_ids),
         queued_at: at,
@@ -527,6 +553,103 @@ pub fn receipt_print_lines(receipt: &Receipt, width: usize, reprint: bool) -> Ve
         for line in wrap(shop.receipt_footer.as_str(), width) {
             out.push(PrintLine::new(Centered, line));
         }
+    }
+    out
+}
+
+/// What the receipt printer prints for a session's report, `width` characters
+/// wide: the shop, the counter and the session, sales and tax per rate, the
+/// payments per method, and the cash drawer down to the counted difference, a
+/// shortage or surplus spelled out.
+pub fn session_report_print_lines(
+    report: &SessionReport,
+    config_name: &str,
+    shop: &Shop,
+    width: usize,
+) -> Vec<PrintLine> {
+    use PrintStyle::*;
+    let mut out = Vec::new();
+    let amount = |label: &str, money: Money| two_columns(label, &money.to_string(), width);
+    for line in wrap(shop.name.as_str(), width / 2) {
+        out.push(PrintLine::new(Title, line));
+    }
+    out.push(PrintLine::new(Centered, "SESSION REPORT"));
+    out.push(PrintLine::new(Plain, ""));
+    let session = &report.session;
+    out.push(PrintLine::new(
+        Bold,
+        format!("{config_name}, session {}", session.id),
+    ));
+    out.push(PrintLine::new(
+        Plain,
+        format!("Opened {}", session.opened_at),
+    ));
+    match session.closed_at {
+        Some(closed_at) => out.push(PrintLine::new(Plain, format!("Closed {closed_at}"))),
+        None => out.push(PrintLine::new(Plain, "Still open")),
+    }
+    let rule = "-".repeat(width);
+    out.push(PrintLine::new(Plain, rule.clone()));
+    out.push(PrintLine::new(
+        Plain,
+        two_columns("Orders paid", &report.orders_paid.to_string(), width),
+    ));
+    out.push(PrintLine::new(Bold, amount("Sales", report.sales_total)));
+    for tax in &report.taxes {
+        out.push(PrintLine::new(
+            Plain,
+            amount(&format!("{} on {}", tax.name, tax.base), tax.amount),
+        ));
+    }
+    out.push(PrintLine::new(Plain, amount("Tax", report.tax_total)));
+    out.push(PrintLine::new(Plain, rule.clone()));
+    out.push(PrintLine::new(Bold, "Payments"));
+    for payment in &report.payments {
+        out.push(PrintLine::new(
+            Plain,
+            amount(payment.name.as_str(), payment.amount),
+        ));
+    }
+    out.push(PrintLine::new(Plain, rule.clone()));
+    let cash = &report.cash;
+    out.push(PrintLine::new(Bold, "Cash drawer"));
+    out.push(PrintLine::new(Plain, amount("Opening", cash.opening)));
+    out.push(PrintLine::new(
+        Plain,
+        amount("Cash received", cash.payments),
+    ));
+    out.push(PrintLine::new(
+        Plain,
+        amount("Change given", cash.change_given),
+    ));
+    out.push(PrintLine::new(Plain, amount("Net cash", cash.net)));
+    out.push(PrintLine::new(Plain, amount("Cash in/out", cash.moves)));
+    for cash_move in &report.cash_moves {
+        out.push(PrintLine::new(
+            Plain,
+            amount(
+                &format!("  {}", cash_move.reason.as_str()),
+                cash_move.amount,
+            ),
+        ));
+    }
+    out.push(PrintLine::new(Bold, amount("Expected", cash.expected)));
+    match (cash.counted, cash.difference) {
+        (Some(counted), Some(difference)) => {
+            out.push(PrintLine::new(Plain, amount("Counted", counted)));
+            out.push(PrintLine::new(Bold, amount("Difference", difference)));
+            let verdict = if difference < Money::ZERO {
+                // Money is bounded symmetrically, so the negation always exists.
+                let short = Money::new(-difference.minor()).unwrap_or(difference);
+                format!("*** SHORT BY {short} ***")
+            } else if difference > Money::ZERO {
+                format!("*** OVER BY {difference} ***")
+            } else {
+                "The drawer is right".to_owned()
+            };
+            out.push(PrintLine::new(Centered, verdict));
+        }
+        _ => out.push(PrintLine::new(Plain, "Not counted")),
     }
     out
 }

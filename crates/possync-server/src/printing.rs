@@ -163,7 +163,7 @@ impl PrintTask {
         };
         match &outcome {
             PrintOutcome::Printed => {
-                tracing::info!(job = job.id, %config_id, %printer, order_id = %job.order_id, "printing: printed")
+                tracing::info!(job = job.id, %config_id, %printer, document = ?job.document, "printing: printed")
             }
             PrintOutcome::Failed(error) => {
                 tracing::warn!(job = job.id, %config_id, %printer, %error, attempts = job.attempts, "printing: the printer did not take the job; it stays queued")
@@ -188,7 +188,13 @@ impl PrintTask {
     /// The bytes of a job, or why it cannot be printed now (the store failed:
     /// try again) or ever (its order is gone or not paid: drop it).
     async fn job_bytes(&self, job: &PrintJob) -> Result<Vec<u8>, PrintOutcome> {
-        let order = match self.store.get_order(job.order_id).await {
+        let order_id = match job.document {
+            PrintDocument::Order(order_id) => order_id,
+            PrintDocument::SessionReport(session_id) => {
+                return self.report_bytes(session_id).await;
+            }
+        };
+        let order = match self.store.get_order(order_id).await {
             Ok(Some(order)) if order.state == OrderState::Paid => order,
             Ok(_) => {
                 return Err(PrintOutcome::Abandoned(
@@ -207,6 +213,29 @@ impl PrintTask {
         );
         let open_drawer = job.open_drawer && drawer_pulse_due(job.queued_at, self.clock.now());
         escpos_bytes(&lines, open_drawer)
+            .map_err(|error| PrintOutcome::Abandoned(format!("ESC/POS encoding failed: {error}")))
+    }
+}
+
+impl PrintTask {
+    /// The bytes of a session's report.
+    async fn report_bytes(&self, session_id: SessionId) -> Result<Vec<u8>, PrintOutcome> {
+        let report = match self.store.session_report(session_id).await {
+            Ok(report) => report,
+            Err(StoreError::NotFound(_)) => {
+                return Err(PrintOutcome::Abandoned("the session is gone".to_owned()));
+            }
+            Err(error) => return Err(PrintOutcome::Failed(error.to_string())),
+        };
+        let failed = |error: StoreError| PrintOutcome::Failed(error.to_string());
+        let config_name = match self.store.get_config(report.session.config_id).await {
+            Ok(config) => config.name.as_str().to_owned(),
+            Err(StoreError::NotFound(_)) => format!("Counter #{}", report.session.config_id),
+            Err(error) => return Err(failed(error)),
+        };
+        let shop = self.store.get_shop().await.map_err(failed)?;
+        let lines = session_report_print_lines(&report, &config_name, &shop, RECEIPT_PRINT_COLUMNS);
+        escpos_bytes(&lines, false)
             .map_err(|error| PrintOutcome::Abandoned(format!("ESC/POS encoding failed: {error}")))
     }
 }

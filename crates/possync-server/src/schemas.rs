@@ -181,14 +181,24 @@ pub struct PrinterStatus {
     pub last_error: Option<String>,
 }
 
+/// What a print job prints: exactly one of the two.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PrintDocument {
+    #[schema(required = false)]
+    pub order: Option<Uuid>,
+    #[schema(required = false)]
+    pub session_report: Option<i64>,
+}
+
 /// A job queued for a receipt printer.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PrintJob {
     pub id: i64,
     pub config_id: i64,
-    pub order_id: Uuid,
-    /// `receipt` (queued by the payment) or `reprint`.
-    #[schema(pattern = "^(receipt|reprint)$")]
+    /// What it prints: `{"order": <uuid>}` (a receipt) or `{"session_report": <session id>}`.
+    pub document: PrintDocument,
+    /// `receipt` (queued by the payment), `reprint` or `session_report`.
+    #[schema(pattern = "^(receipt|reprint|session_report)$")]
     pub kind: String,
     /// Whether printing it opens the cash drawer.
     pub open_drawer: bool,

@@ -58,8 +58,8 @@ pub async fn print_queue<S: Store + ?Sized>(store: Arc<S>) {
     )
     .expect("the receipt job");
     assert_eq!(
-        (job.order_id, job.kind, job.open_drawer, job.attempts),
-        (paid.id, PrintKind::Receipt, true, 1)
+        (job.document, job.kind, job.open_drawer, job.attempts),
+        (PrintDocument::Order(paid.id), PrintKind::Receipt, true, 1)
     );
     // Taken: nobody else gets it (nor the next job) until the lease runs out.
     assert_eq!(
@@ -75,7 +75,7 @@ pub async fn print_queue<S: Store + ?Sized>(store: Arc<S>) {
         store
             .queue_print_job(&PrintJobNew {
                 config_id: shop.counter_1.id,
-                order_id: paid.id,
+                document: PrintDocument::Order(paid.id),
                 kind: PrintKind::Reprint,
                 open_drawer: false,
                 queued_at: tick(),
@@ -194,7 +194,7 @@ pub async fn print_queue<S: Store + ?Sized>(store: Arc<S>) {
             store
                 .queue_print_job(&PrintJobNew {
                     config_id: shop.counter_1.id,
-                    order_id: paid.id,
+                    document: PrintDocument::Order(paid.id),
                     kind: PrintKind::Reprint,
                     open_drawer: false,
                     queued_at: tick(),
@@ -207,7 +207,7 @@ pub async fn print_queue<S: Store + ?Sized>(store: Arc<S>) {
         store
             .queue_print_job(&PrintJobNew {
                 config_id: shop.counter_1.id,
-                order_id: paid.id,
+                document: PrintDocument::Order(paid.id),
                 kind: PrintKind::Reprint,
                 open_drawer: false,
                 queued_at: tick(),
@@ -240,6 +240,33 @@ pub async fn print_queue<S: Store + ?Sized>(store: Arc<S>) {
     assert_eq!(ok(store.queued_printers().await, "no printer"), vec![]);
     let status = ok(store.printer_status(shop.counter_1.id).await, "status");
     assert_eq!(status.state, PrinterState::None);
+    // A session's report is a job too, with the session instead of an order.
+    let report_job = ok(
+        store
+            .queue_print_job(&PrintJobNew::session_report(
+                shop.counter_2.id,
+                till_2.by.session_id,
+                tick(),
+            ))
+            .await,
+        "queue a session report",
+    );
+    let taken = ok(
+        store
+            .take_print_job(shop.counter_2.id, tick(), later.plus_millis(600_000))
+            .await,
+        "take the report",
+    )
+    .expect("the report job");
+    assert_eq!(
+        (taken.id, taken.document, taken.kind, taken.open_drawer),
+        (
+            report_job.id,
+            PrintDocument::SessionReport(till_2.by.session_id),
+            PrintKind::SessionReport,
+            false
+        )
+    );
     expect_not_found(
         store.printer_status(ConfigId(999_999)).await,
         "config",

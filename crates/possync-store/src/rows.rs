@@ -220,7 +220,8 @@ pub(crate) fn decode_printer(text: Option<String>) -> StoreResult<Option<Printer
 pub(crate) struct PrintJobRow {
     pub(crate) id: i64,
     pub(crate) config_id: i64,
-    pub(crate) order_id: String,
+    pub(crate) order_id: Option<String>,
+    pub(crate) session_id: Option<i64>,
     pub(crate) kind: String,
     pub(crate) open_drawer: bool,
     pub(crate) queued_at: i64,
@@ -229,12 +230,26 @@ pub(crate) struct PrintJobRow {
 
 impl PrintJobRow {
     pub(crate) fn decode(self) -> StoreResult<PrintJob> {
+        let kind =
+            PrintKind::parse(&self.kind).ok_or_else(|| corrupt("print job kind", &self.kind))?;
         Ok(PrintJob {
             id: self.id,
             config_id: ConfigId(self.config_id),
-            order_id: OrderId(decode_uuid(&self.order_id, "print job order id")?),
-            kind: PrintKind::parse(&self.kind)
-                .ok_or_else(|| corrupt("print job kind", &self.kind))?,
+            document: match (kind, self.order_id, self.session_id) {
+                (PrintKind::SessionReport, None, Some(session_id)) => {
+                    PrintDocument::SessionReport(SessionId(session_id))
+                }
+                (PrintKind::Receipt | PrintKind::Reprint, Some(order_id), None) => {
+                    PrintDocument::Order(OrderId(decode_uuid(&order_id, "print job order id")?))
+                }
+                _ => {
+                    return Err(corrupt(
+                        "print job",
+                        format!("job {} prints nothing", self.id),
+                    ));
+                }
+            },
+            kind,
             open_drawer: self.open_drawer,
             queued_at: timestamp(self.queued_at),
             attempts: u32::try_from(self.attempts)

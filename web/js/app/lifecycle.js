@@ -164,7 +164,15 @@ export class TillLifecycle {
       this.stop();
       app.auth.terminal_token = null;
       app.saveAuth();
-      await showSessionReportDialog(report, { configName: till.config.name });
+      // The counter's receipt printer prints the report too, when it has one.
+      const userApi = app.account.userApi();
+      const printer = await userApi.printerStatus(till.config.id).catch(() => null);
+      await showSessionReportDialog(report, {
+        configName: till.config.name,
+        printOnPrinter: printer && printer.state !== 'none'
+          ? () => userApi.post(`/sessions/${report.session.id}/print`, {})
+          : null,
+      });
       app.router.go('#/session');
     } catch (err) {
       app.account.handleUserError(err);

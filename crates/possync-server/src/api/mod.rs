@@ -102,6 +102,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(reports::sales))
         .routes(routes!(printing::printer_status))
         .routes(routes!(printing::print_order))
+        .routes(routes!(printing::print_session_report))
 }
 
 /// The OpenAPI document of [`routes`], as served at `/api/v1/openapi.json`.

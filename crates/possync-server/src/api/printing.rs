@@ -1,6 +1,7 @@
 //! Receipt printers: how a config's printer is doing (`GET
 //! /configs/{id}/printer`, what the till shows as "printer offline, 2
-//! queued") and reprinting a paid order's receipt (`POST /orders/{id}/print`).
+//! queued"), reprinting a paid order's receipt (`POST /orders/{id}/print`)
+//! and printing a session's report (`POST /sessions/{id}/print`).
 //! The printing itself is done by [`crate::printing`] in the background.
 
 use super::receipts::readable_paid_order;
@@ -98,7 +99,7 @@ pub async fn print_order(
         .store
         .queue_print_job(&PrintJobNew {
             config_id,
-            order_id,
+            document: PrintDocument::Order(order_id),
             kind: PrintKind::Reprint,
             open_drawer: false,
             queued_at: state.clock.now(),
@@ -106,5 +107,64 @@ pub async fn print_order(
         .await?;
     state.printing.wake();
     tracing::info!(%order_id, %config_id, job = job.id, user = %caller.user().login.as_str(), "receipt reprint queued");
+    Ok((StatusCode::ACCEPTED, Json(job)))
+}
+
+/// Prints a session's report on the receipt printer of the session's counter
+/// (the session report's last bullet in issue 12: "on paper and on the receipt
+/// printer"). A manager, a user of that session, or a terminal of it may.
+#[utoipa::path(
+    post,
+    path = "/api/v1/sessions/{id}/print",
+    tag = "sessions",
+    params(("id" = i64, Path, description = "Session id")),
+    responses(
+        (status = 202, description = "Queued for the printer", body = schemas::PrintJob),
+        (status = 400, description = "Not an integer id", body = schemas::ErrorBody),
+        (status = 401, description = "No or bad token", body = schemas::ErrorBody),
+        (status = 403, description = "Not a manager nor a user or terminal of that session", body = schemas::ErrorBody),
+        (status = 404, description = "No such session", body = schemas::ErrorBody),
+        (status = 409, description = "The counter has no printer (`no_printer`), or its queue is full (`print_queue_full`)", body = schemas::ErrorBody),
+    )
+)]
+pub async fn print_session_report(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(session_id): ApiPath<SessionId>,
+) -> ApiResult<(StatusCode, Json<PrintJob>)> {
+    let session = state.store.get_session(session_id).await?;
+    let allowed = match &caller {
+        Caller::User(user) => {
+            user.role == Role::Manager
+                || state
+                    .store
+                    .session_user_ids(session_id)
+                    .await?
+                    .contains(&user.id)
+        }
+        Caller::Terminal(terminal) => terminal.session.id == session_id,
+    };
+    if !allowed {
+        return Err(ApiError::forbidden(
+            "only a manager or a user of this session may print its report",
+        ));
+    }
+    let config = state.store.get_config(session.config_id).await?;
+    if config.printer.is_none() {
+        return Err(ApiError::conflict(
+            "no_printer",
+            format!("{} has no receipt printer", config.name),
+        ));
+    }
+    let job = state
+        .store
+        .queue_print_job(&PrintJobNew::session_report(
+            config.id,
+            session_id,
+            state.clock.now(),
+        ))
+        .await?;
+    state.printing.wake();
+    tracing::info!(%session_id, config_id = %config.id, job = job.id, user = %caller.user().login.as_str(), "session report print queued");
     Ok((StatusCode::ACCEPTED, Json(job)))
 }

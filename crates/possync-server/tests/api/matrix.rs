@@ -345,6 +345,7 @@ const ROUTES: &[Route] = &[
     ("GET", "/api/v1/orders/{paid_order}/receipt", None, Fresh::Nothing,                                 [401, 401, 401, 403, 403, 200, 200, 404, 404, 401]),
     // A reprint goes to a printer: Counter 1 has none here (409 no_printer), so who may is what shows.
     ("POST", "/api/v1/orders/{paid_order}/print", Some("{}"), Fresh::Nothing,                           [401, 401, 401, 403, 403, 409, 409, 404, 404, 401]),
+    ("POST", "/api/v1/sessions/{session_1}/print", Some("{}"), Fresh::Nothing,                             [401, 401, 401, 409, 403, 409, 409, 403, 403, 401]),
     ("GET", "/api/v1/configs/{counter_1}/printer", None, Fresh::Nothing,                                 [401, 401, 401, 200, 200, 200, 200, 200, 200, 401]),
     ("GET", "/api/v1/invoices", None, Fresh::Nothing,                                                    [401, 401, 401, 403, 403, 200, 403, 403, 403, 401]),
     ("GET", "/api/v1/invoices/{invoice}", None, Fresh::Nothing,                                          [401, 401, 401, 403, 403, 200, 200, 404, 404, 401]),

@@ -70,6 +70,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/reports/sales"),
     ("get", "/api/v1/configs/{id}/printer"),
     ("post", "/api/v1/orders/{id}/print"),
+    ("post", "/api/v1/sessions/{id}/print"),
 ];
 
 const HTTP_METHODS: [&str; 8] = [

@@ -695,3 +695,122 @@ async fn on_postgres_a_payment_queues_its_receipt_and_the_printer_gets_it() {
     .await;
     assert_eq!(online["printer"], printer.address.to_string());
 }
+
+#[tokio::test]
+async fn a_session_report_prints_on_its_counters_printer_with_the_drawer_spelled_out() {
+    let shop = Shop::open_with(quick_printing()).await;
+    let mut printer = FakePrinter::start().await;
+    let (status, _) = set_printer(&shop, shop.counter_2, json!(printer.address.to_string())).await;
+    assert_eq!(status, 200);
+    let mut counter_2 = shop.counter(shop.counter_2).await;
+    let bar = shop.counter(shop.bar).await;
+    sell_espresso(
+        &shop,
+        &mut counter_2,
+        json!([{"method_id": shop.cash, "amount": 500}]),
+    )
+    .await;
+    printer.next_job().await;
+    let session = counter_2.welcome["session"]["id"].as_i64().unwrap();
+    let (status, body) = shop
+        .post(
+            &format!("/api/v1/sessions/{session}/cash_moves"),
+            &shop.manager_token,
+            json!({"amount": 1000, "reason": "Float"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let (status, report) = shop
+        .post(
+            &format!("/api/v1/sessions/{session}/close"),
+            &shop.manager_token,
+            json!({"counted_cash": 1200}),
+        )
+        .await;
+    assert_eq!(status, 200, "{report}");
+
+    let (status, job) = shop
+        .post(
+            &format!("/api/v1/sessions/{session}/print"),
+            &shop.manager_token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 202, "{job}");
+    assert_eq!(job["kind"], "session_report");
+    assert_eq!(job["document"], json!({"session_report": session}));
+    let printed = printer.next_job().await;
+    for line in [
+        "SESSION REPORT",
+        &format!("Counter 2, session {session}"),
+        "Payments",
+        "Cash drawer",
+        "Float",
+    ] {
+        assert!(
+            printed.lines.iter().any(|l| l.trim().starts_with(line)),
+            "{line:?} missing from\n{}",
+            printed.text()
+        );
+    }
+    assert_eq!(printed.line_starting("Orders paid"), "Orders paid 1");
+    assert_eq!(printed.line_starting("Sales"), "Sales 2.20");
+    assert_eq!(printed.line_starting("VAT 10%"), "VAT 10% on 2.00 0.20");
+    assert_eq!(
+        printed.line_starting("Cash "),
+        "Cash 5.00",
+        "cash received, by method"
+    );
+    assert_eq!(printed.line_starting("Cash received"), "Cash received 5.00");
+    assert_eq!(printed.line_starting("Change given"), "Change given 2.80");
+    assert_eq!(printed.line_starting("Cash in/out"), "Cash in/out 10.00");
+    assert_eq!(printed.line_starting("Expected"), "Expected 12.20");
+    assert_eq!(printed.line_starting("Counted"), "Counted 12.00");
+    assert_eq!(printed.line_starting("Difference"), "Difference -0.20");
+    assert!(
+        printed.has_line("*** SHORT BY 0.20 ***"),
+        "{}",
+        printed.text()
+    );
+    assert_eq!(printed.cuts, 1);
+    assert!(
+        printed.drawer_pulses.is_empty(),
+        "a report never opens the drawer"
+    );
+
+    // Who may not, and a counter without a printer.
+    let (status, body) = shop
+        .post(
+            &format!("/api/v1/sessions/{session}/print"),
+            &bar.token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (403, Some("forbidden")),
+        "{body}"
+    );
+    let (bar_session, _) = shop.open_session(shop.bar).await;
+    let (status, body) = shop
+        .post(
+            &format!("/api/v1/sessions/{bar_session}/print"),
+            &shop.manager_token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (409, Some("no_printer")),
+        "{body}"
+    );
+    let (status, _) = shop
+        .post(
+            "/api/v1/sessions/999999/print",
+            &shop.manager_token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 404);
+    assert!(!printer.has_job());
+}

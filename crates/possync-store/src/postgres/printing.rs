@@ -79,12 +79,27 @@ async fn print_inputs(conn: &mut PgConnection, config_id: ConfigId) -> StoreResu
     })
 }
 
+fn order_of(job: &PrintJobNew) -> Option<OrderId> {
+    match job.document {
+        PrintDocument::Order(order_id) => Some(order_id),
+        PrintDocument::SessionReport(_) => None,
+    }
+}
+
+fn session_of(job: &PrintJobNew) -> Option<SessionId> {
+    match job.document {
+        PrintDocument::SessionReport(session_id) => Some(session_id),
+        PrintDocument::Order(_) => None,
+    }
+}
+
 async fn insert_job(conn: &mut PgConnection, job: &PrintJobNew) -> StoreResult<i64> {
     let inserted: i64 = sqlx::query_scalar(
-        "INSERT INTO print_jobs (config_id, order_id, kind, open_drawer, queued_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        "INSERT INTO print_jobs (config_id, order_id, session_id, kind, open_drawer, queued_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
     )
     .bind(job.config_id.0)
-    .bind(job.order_id.0)
+    .bind(order_of(job).map(|order_id| order_id.0))
+    .bind(session_of(job).map(|session_id| session_id.0))
     .bind(job.kind.as_str())
     .bind(job.open_drawer)
     .bind(job.queued_at.unix_millis())
@@ -118,7 +133,7 @@ pub(super) async fn queue_print_job(
     Ok(PrintJob {
         id,
         config_id: job.config_id,
-        order_id: job.order_id,
+        document: job.document,
         kind: job.kind,
         open_drawer: job.open_drawer,
         queued_at: job.queued_at,
@@ -160,7 +175,7 @@ pub(super) async fn take_print_job(
         "UPDATE print_jobs SET leased_until = $1, attempts = attempts + 1 \
          WHERE id = (SELECT id FROM print_jobs WHERE config_id = $2 AND done_at IS NULL ORDER BY id LIMIT 1) \
            AND (leased_until IS NULL OR leased_until <= $3) \
-         RETURNING id, config_id, order_id::text AS order_id, kind, open_drawer, queued_at, attempts",
+         RETURNING id, config_id, order_id::text AS order_id, session_id, kind, open_drawer, queued_at, attempts",
     )
     .bind(lease_until.unix_millis())
     .bind(config_id.0)

@@ -6,7 +6,7 @@
 
 import { h } from '../../dom.js';
 import { formatMoney } from '../../money.js';
-import { openDialog } from '../ui.js';
+import { openDialog, toast } from '../ui.js';
 
 /** What the counted cash says about the drawer: `{tone, label}`, tone one of
  * `none` (not counted), `even`, `short` or `over`. */
@@ -72,13 +72,29 @@ export function renderSessionReport(report, { configName = '', userName = () => 
     ] : null);
 }
 
-/** The report in a dialog, with Print and Done; resolves when closed. */
-export function showSessionReportDialog(report, { configName = '', userName } = {}) {
+/** The report in a dialog, with Print, Print on the receipt printer (when
+ * `printOnPrinter` is given: POST /sessions/{id}/print) and Done; resolves when closed. */
+export function showSessionReportDialog(report, { configName = '', userName, printOnPrinter = null } = {}) {
+  const onPrinter = printOnPrinter ? h('button', {
+    class: 'btn', testid: 'report-print-printer',
+    onclick: async () => {
+      onPrinter.disabled = true;
+      try {
+        await printOnPrinter();
+        toast('Sent to the receipt printer', 'info');
+      } catch (err) {
+        toast(err.message, 'warn');
+      } finally {
+        onPrinter.disabled = false;
+      }
+    },
+  }, 'Print on receipt printer') : null;
   return openDialog((close) => h('div', { class: 'dialog-form dialog-wide' },
     h('h2', {}, 'Session closed'),
     renderSessionReport(report, { configName, userName }),
     h('div', { class: 'dialog-actions' },
       h('button', { class: 'btn', testid: 'report-print', onclick: () => window.print() }, 'Print'),
+      onPrinter,
       h('button', { class: 'btn btn-primary', testid: 'report-done', onclick: () => close(true) }, 'Done'))),
   { testid: 'session-report-dialog', label: 'Session report' });
 }
