@@ -470,7 +470,10 @@ async fn with_the_printer_off_payments_succeed_and_the_queue_prints_once_it_is_b
     .await;
     assert_eq!(online["last_error"], Value::Null, "{online}");
 
-    // Once it is back, a cash sale opens the drawer again.
+    // Once it is back, a cash sale opens the drawer again (from a new
+    // connection of the same session: three minutes without heartbeats may
+    // have closed the first one).
+    let mut counter_2 = shop.counter(shop.counter_2).await;
     sell_espresso(
         &shop,
         &mut counter_2,
