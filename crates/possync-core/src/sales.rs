@@ -138,7 +138,8 @@ impl SalesPeriod {
 }
 
 fn check_offset(utc_offset_minutes: i32) -> Result<(), SalesPeriodError> {
-    if utc_offset_minutes.abs() > UTC_OFFSET_MINUTES_MAX {
+    // Not `abs()`: the offset comes from a query string, and `i32::MIN.abs()` overflows.
+    if !(-UTC_OFFSET_MINUTES_MAX..=UTC_OFFSET_MINUTES_MAX).contains(&utc_offset_minutes) {
         return Err(SalesPeriodError::Offset);
     }
     Ok(())

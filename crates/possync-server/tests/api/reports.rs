@@ -256,6 +256,11 @@ async fn the_report_is_for_managers_and_bad_periods_are_refused_in_words() {
             "group per day instead",
         ),
         ("?utc_offset_minutes=900".to_owned(), "at most 14 hours"),
+        // The smallest i32, whose absolute value does not exist (found by schemathesis).
+        (
+            "?utc_offset_minutes=-2147483648".to_owned(),
+            "at most 14 hours",
+        ),
         ("?utc_offset_minutes=noon".to_owned(), ""),
     ];
     for (query, says) in refusals {
