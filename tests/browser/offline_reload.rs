@@ -241,6 +241,10 @@ async fn story(chrome: &Chrome, mut server: Server, data_dir: &std::path::Path) 
         "/^Taken offline at .+; received by the server\\.$/.test(txt($('receipt-offline')) || '') && !/^Order /.test(txt($('receipt-reference')) || '')",
     )
     .await;
+    // ... with the receipt number the server assigned when the payment arrived
+    // (the first payment of this session of Counter 1).
+    till.wait_text("receipt-number", "Receipt Counter 1/0001")
+        .await;
     till.shot("offline-receipt-confirmed").await;
     chrome
         .check_console(&till.name, &till.client, &["ERR_CONNECTION_REFUSED"])
