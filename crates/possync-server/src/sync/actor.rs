@@ -444,8 +444,12 @@ impl Actor {
             return;
         }
         let node = &self.node;
+        // A handler that stopped waiting (its bounded wait ran out) leaves a
+        // closed sender: dropped here, so a store that stays slow cannot make
+        // the list grow with every back-office request.
         let (settled, waiting) = std::mem::take(&mut self.reload_waiters)
             .into_iter()
+            .filter(|(_, applied)| !applied.is_closed())
             .partition(|(what, _)| !node.is_reloading(*what));
         self.reload_waiters = waiting;
         for (_, applied) in settled {
