@@ -231,6 +231,73 @@ impl std::fmt::Debug for ScenarioContext<'_> {
 }
 
 pub async fn run(scenario: Scenario, context: ScenarioContext<'_>) -> Result<Measured> {
+    let manager = context.manager.clone();
+    let commits_before = CommitStats::read(&manager).await;
+    let mut measured = run_scenario(scenario, context).await?;
+    if let (Some(before), Some(after)) = (commits_before, CommitStats::read(&manager).await)
+        && let Some(note) = after.since(&before)
+    {
+        measured.notes.push(note);
+    }
+    Ok(measured)
+}
+
+/// The server's group commits, from its own `/metrics` (the bench's manager
+/// may read them): how many ops each commit carried and how long it took.
+#[derive(Debug, Clone, Copy)]
+struct CommitStats {
+    commits: f64,
+    entries: f64,
+    seconds: f64,
+}
+
+impl CommitStats {
+    /// `None` when the server does not answer them (a restarted server
+    /// starts counting again; a server behind `--url` may refuse).
+    async fn read(manager: &possync_client::http::HttpApi) -> Option<CommitStats> {
+        let text = reqwest::Client::new()
+            .get(format!("{}/metrics", manager.base_url()))
+            .bearer_auth(manager.token())
+            .send()
+            .await
+            .ok()?
+            .error_for_status()
+            .ok()?
+            .text()
+            .await
+            .ok()?;
+        let value = |name: &str| {
+            text.lines().find_map(|line| {
+                line.strip_prefix(name)?
+                    .strip_prefix(' ')?
+                    .parse::<f64>()
+                    .ok()
+            })
+        };
+        Some(CommitStats {
+            commits: value("possync_commit_batch_ops_count")?,
+            entries: value("possync_commit_batch_ops_sum")?,
+            seconds: value("possync_commit_seconds_sum")?,
+        })
+    }
+
+    fn since(&self, before: &CommitStats) -> Option<String> {
+        let commits = self.commits - before.commits;
+        if commits < 1.0 || self.seconds < before.seconds {
+            return None;
+        }
+        let entries = self.entries - before.entries;
+        let seconds = self.seconds - before.seconds;
+        Some(format!(
+            "{commits:.0} group commits: {:.1} entries and {:.2} ms each on average, {:.2} s committing in all",
+            entries / commits,
+            seconds * 1_000.0 / commits,
+            seconds
+        ))
+    }
+}
+
+async fn run_scenario(scenario: Scenario, context: ScenarioContext<'_>) -> Result<Measured> {
     match scenario {
         Scenario::Pair => closed_loop(context, 1).await,
         Scenario::Fanout => {

@@ -80,15 +80,21 @@ pub(crate) fn conflict_on_unique(
 /// A write of an order (or of what its payment leaves) that breaks a constraint
 /// of the schema is `Invalid`, naming the order; anything else is `Unavailable`.
 pub(crate) fn order_write_error(order_id: OrderId) -> impl FnOnce(sqlx::Error) -> StoreError {
+    orders_write_error(format!("order {order_id}"))
+}
+
+/// [`order_write_error`] for a statement that writes several orders at once:
+/// `orders` names them for the caller ("order <id>", "an order of the batch").
+pub(crate) fn orders_write_error(orders: String) -> impl FnOnce(sqlx::Error) -> StoreError {
     move |error| match violation(&error) {
         Some(ErrorKind::ForeignKeyViolation) => StoreError::Invalid(format!(
-            "order {order_id} refers to an unknown config, session, payment method, product or customer"
+            "{orders} refers to an unknown config, session, payment method, product or customer"
         )),
         Some(ErrorKind::CheckViolation) => {
             // The constraint's text names tables and columns: it goes to the log only.
-            tracing::warn!(%error, %order_id, "store: an order breaks a check of the schema");
+            tracing::warn!(%error, %orders, "store: an order breaks a check of the schema");
             StoreError::Invalid(format!(
-                "order {order_id} is inconsistent (for example paid without a payer)"
+                "{orders} is inconsistent (for example paid without a payer)"
             ))
         }
         _ => unavailable("could not write an order")(error),

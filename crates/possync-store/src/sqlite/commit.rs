@@ -11,9 +11,11 @@
 
 use super::{SqliteStore, commit_tx};
 use crate::batch::{
-    APPROVAL_ACTION, BatchPlan, OrderRun, OutcomeRow, accepting_sessions, newly_paid,
+    APPROVAL_ACTION, BatchPlan, HistoryRow, OrderRun, OutcomeRow, accepting_sessions, newly_paid,
 };
-use crate::database_errors::{conflict_on_unique, order_write_error, unavailable};
+use crate::database_errors::{
+    conflict_on_unique, order_write_error, orders_write_error, unavailable,
+};
 use crate::rows::{decode_quantity, decode_u64, encode_count, encode_json, encode_version};
 use crate::{CommitEntry, Conflict, StoreError, StoreResult};
 use possync_core::*;
@@ -22,11 +24,29 @@ use sqlx::sqlite::SqliteConnection;
 use sqlx::{QueryBuilder, Sqlite};
 use std::collections::{BTreeMap, BTreeSet};
 
-/// Rows in one multi-row INSERT at most: 64 rows of at most 6 columns bind
-/// 384 values, far below SQLite's limit (32,766; 999 before SQLite 3.32).
-const ROWS_PER_INSERT_MAX: usize = 64;
+/// Rows in one multi-row statement at most: 1,024 rows of at most 13 columns
+/// bind 13,312 values, below SQLite's limit (32,766 since SQLite 3.32; the
+/// bundled library is newer). A full batch (1,024 ops) then takes one
+/// statement per kind of row.
+const ROWS_PER_STATEMENT_MAX: usize = 1_024;
 
-/// Inserts `rows` with as few statements as [`ROWS_PER_INSERT_MAX`] allows.
+/// How many of `len` rows the next statement takes: a multiple of 64 up to
+/// [`ROWS_PER_STATEMENT_MAX`], or below 64 the largest power of two. The
+/// statement text depends on the number of rows, so this keeps to 22 texts
+/// per kind of statement (a full batch of 1,000 rows in two statements), all
+/// of which stay prepared in the writer's statement cache
+/// ([`super::WRITER_STATEMENTS_CACHED`]); one text per batch size would crowd
+/// it and be compiled again and again.
+fn chunk_len(len: usize) -> usize {
+    const STEP: usize = 64;
+    if len >= STEP {
+        (len.min(ROWS_PER_STATEMENT_MAX) / STEP) * STEP
+    } else {
+        1 << len.max(1).ilog2()
+    }
+}
+
+/// Inserts `rows` with as few statements as [`ROWS_PER_STATEMENT_MAX`] allows.
 /// `head` is `INSERT INTO table (columns) `, `tail` what follows the values
 /// (a conflict clause, or nothing); `bind_row` binds one row's values.
 async fn insert_rows<'r, R>(
@@ -35,23 +55,18 @@ async fn insert_rows<'r, R>(
     tail: &'static str,
     rows: &'r [R],
     bind_row: impl Fn(Separated<'_, 'r, Sqlite, &'static str>, &'r R),
-) -> Result<(), sqlx::Error> {
+) -> Result<u64, sqlx::Error> {
     let mut rest = rows;
+    let mut rows_affected = 0;
     while !rest.is_empty() {
-        // Each statement takes the largest power of two of the rows left. The
-        // statement text depends on the number of rows, so this keeps to 7
-        // texts per kind of insert, which all stay prepared in sqlx's statement
-        // cache (100 statements per connection); one text per batch size would
-        // crowd it and be compiled again and again.
-        let chunk_len = 1 << rest.len().min(ROWS_PER_INSERT_MAX).ilog2();
-        let (chunk, after) = rest.split_at(chunk_len);
+        let (chunk, after) = rest.split_at(chunk_len(rest.len()));
         let mut builder = QueryBuilder::<Sqlite>::new(head);
         builder.push_values(chunk, &bind_row);
         builder.push(tail);
-        builder.build().execute(&mut *conn).await?;
+        rows_affected += builder.build().execute(&mut *conn).await?.rows_affected();
         rest = after;
     }
-    Ok(())
+    Ok(rows_affected)
 }
 
 /// Refuses a batch that accepts an op of a closed session: inside the write
@@ -61,99 +76,161 @@ async fn check_open_sessions(
     conn: &mut SqliteConnection,
     entries: &[CommitEntry],
 ) -> StoreResult<()> {
-    for session_id in accepting_sessions(entries) {
-        let state: Option<String> = sqlx::query_scalar("SELECT state FROM sessions WHERE id = ?")
-            .bind(session_id.0)
+    let session_ids: Vec<SessionId> = accepting_sessions(entries).into_iter().collect();
+    for chunk in session_ids.chunks(ROWS_PER_STATEMENT_MAX) {
+        let mut builder = QueryBuilder::<Sqlite>::new(
+            "SELECT id FROM sessions WHERE state <> 'open' AND id IN (",
+        );
+        let mut ids = builder.separated(", ");
+        for session_id in chunk {
+            ids.push_bind(session_id.0);
+        }
+        builder.push(") LIMIT 1");
+        let closed: Option<i64> = builder
+            .build_query_scalar()
             .fetch_optional(&mut *conn)
             .await
             .map_err(unavailable("could not read the batch's sessions"))?;
-        if state.is_some_and(|state| state != "open") {
-            return Err(Conflict::SessionClosed(session_id).into());
+        if let Some(session_id) = closed {
+            return Err(Conflict::SessionClosed(SessionId(session_id)).into());
         }
     }
     Ok(())
 }
 
-/// Moves one order from its stored version to the run's last version: one
-/// version check and one write of the order row for all of the run's ops,
-/// then their history rows. Answers whether the order was paid before.
-async fn write_order_run(conn: &mut SqliteConnection, run: &OrderRun<'_>) -> StoreResult<bool> {
-    let stored: Option<(i64, String)> =
-        sqlx::query_as("SELECT version, state FROM orders WHERE id = ?")
-            .bind(&run.order_id_text)
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(unavailable("could not read an order's version"))?;
-    let (stored_version, was_paid) = match stored {
-        None => (0, false),
-        Some((version, state)) => (
-            decode_u64(version, "order version")?,
-            state == OrderState::Paid.as_str(),
-        ),
-    };
-    // Versions are contiguous: the run's first op applies to exactly the
-    // stored version (the later ones were checked against each other).
-    if stored_version + 1 != run.first_version {
-        return Err(Conflict::OrderVersion {
-            order_id: run.last.id,
-            current: stored_version,
-            next: run.first_version,
+/// The stored version and state of each order of the batch that exists.
+async fn stored_versions(
+    conn: &mut SqliteConnection,
+    runs: &[OrderRun<'_>],
+) -> StoreResult<BTreeMap<String, (i64, String)>> {
+    let mut stored = BTreeMap::new();
+    let mut rest = runs;
+    while !rest.is_empty() {
+        let (chunk, after) = rest.split_at(chunk_len(rest.len()));
+        let mut builder =
+            QueryBuilder::<Sqlite>::new("SELECT id, version, state FROM orders WHERE id IN (");
+        let mut ids = builder.separated(", ");
+        for run in chunk {
+            ids.push_bind(run.order_id_text.as_str());
         }
-        .into());
+        builder.push(")");
+        let rows: Vec<(String, i64, String)> = builder
+            .build_query_as()
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(unavailable("could not read the orders' versions"))?;
+        stored.extend(
+            rows.into_iter()
+                .map(|(id, version, state)| (id, (version, state))),
+        );
+        rest = after;
     }
-    let order = run.last;
-    let body = encode_json(order, "order")?;
-    // The WHERE on the update repeats the version check in the statement itself,
-    // as the PostgreSQL store must: only one writer can move an order on from
-    // the version it read.
-    let written = sqlx::query(
+    Ok(stored)
+}
+
+/// Moves every order of the batch from its stored version to its run's last
+/// version: the versions of all orders read in one statement, each
+/// checked, then every order row written once, whole JSON body included, and
+/// every history row appended, all with multi-row statements. Answers, per
+/// order, whether it was paid before the batch.
+///
+/// Each statement costs a round trip to sqlx's connection thread, and on a
+/// busy machine each round trip waits for both threads to be scheduled: a
+/// statement per order cost more than the rows themselves (BENCHMARKS.md,
+/// "Statements per commit").
+async fn write_order_runs(
+    conn: &mut SqliteConnection,
+    runs: &[OrderRun<'_>],
+) -> StoreResult<BTreeMap<OrderId, bool>> {
+    let stored = stored_versions(conn, runs).await?;
+    let mut paid = BTreeMap::new();
+    let mut rows = Vec::with_capacity(runs.len());
+    for run in runs {
+        let (stored_version, was_paid) = match stored.get(&run.order_id_text) {
+            None => (0, false),
+            Some((version, state)) => (
+                decode_u64(*version, "order version")?,
+                state == OrderState::Paid.as_str(),
+            ),
+        };
+        // Versions are contiguous: the run's first op applies to exactly the
+        // stored version (the later ones were checked against each other).
+        if stored_version + 1 != run.first_version {
+            return Err(Conflict::OrderVersion {
+                order_id: run.last.id,
+                current: stored_version,
+                next: run.first_version,
+            }
+            .into());
+        }
+        paid.insert(run.last.id, was_paid);
+        rows.push(OrderRow {
+            id: run.order_id_text.as_str(),
+            order: run.last,
+            version: encode_version(run.last.version)?,
+            body: encode_json(run.last, "order")?,
+        });
+    }
+    // The versions were read in this IMMEDIATE transaction, which holds
+    // SQLite's one write lock from its start: nothing can move an order
+    // between the read and this write, so the write needs no version check of
+    // its own (the PostgreSQL store, with concurrent writers, has one).
+    let written = insert_rows(
+        conn,
         "INSERT INTO orders (id, state, origin_config_id, origin_session_id, shared, version, paid_by_session_id, \
-                             total_minor, tax_minor, change_minor, body, created_at, updated_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
-         ON CONFLICT (id) DO UPDATE SET \
+                             total_minor, tax_minor, change_minor, body, created_at, updated_at) ",
+        " ON CONFLICT (id) DO UPDATE SET \
              state = excluded.state, shared = excluded.shared, version = excluded.version, \
              paid_by_session_id = excluded.paid_by_session_id, total_minor = excluded.total_minor, \
              tax_minor = excluded.tax_minor, change_minor = excluded.change_minor, body = excluded.body, \
-             updated_at = excluded.updated_at \
-         WHERE orders.version = ?",
+             updated_at = excluded.updated_at",
+        &rows,
+        |mut values, row| {
+            let order = row.order;
+            values
+                .push_bind(row.id)
+                .push_bind(order.state.as_str())
+                .push_bind(order.origin.config_id.0)
+                .push_bind(order.origin.session_id.0)
+                .push_bind(order.shared)
+                .push_bind(row.version)
+                .push_bind(order.paid_by.as_ref().map(|by| by.session_id.0))
+                .push_bind(order.totals.total.minor())
+                .push_bind(order.totals.tax.minor())
+                .push_bind(order.change.minor())
+                .push_bind(row.body.as_str())
+                .push_bind(order.created_at.unix_millis())
+                .push_bind(order.updated_at.unix_millis());
+        },
     )
-    .bind(&run.order_id_text)
-    .bind(order.state.as_str())
-    .bind(order.origin.config_id.0)
-    .bind(order.origin.session_id.0)
-    .bind(order.shared)
-    .bind(encode_version(order.version)?)
-    .bind(order.paid_by.as_ref().map(|by| by.session_id.0))
-    .bind(order.totals.total.minor())
-    .bind(order.totals.tax.minor())
-    .bind(order.change.minor())
-    .bind(&body)
-    .bind(order.created_at.unix_millis())
-    .bind(order.updated_at.unix_millis())
-    .bind(encode_version(stored_version)?)
-    .execute(&mut *conn)
     .await
-    .map_err(order_write_error(order.id))?;
-    if written.rows_affected() != 1 {
-        // The row moved between the read and the write: another writer won.
-        return Err(Conflict::OrderVersion {
-            order_id: order.id,
-            current: stored_version,
-            next: run.first_version,
-        }
-        .into());
-    }
+    .map_err(|error| match runs {
+        [run] => order_write_error(run.last.id)(error),
+        _ => orders_write_error("an order of the batch".to_owned())(error),
+    })?;
+    assert_eq!(
+        written,
+        rows.len() as u64,
+        "every order row of the batch is inserted or updated"
+    );
 
-    // After the order row: the history's foreign key needs it.
-    let order_id = run.order_id_text.as_str();
+    // After the order rows: the history's foreign key needs them.
+    let history: Vec<(&str, &HistoryRow)> = runs
+        .iter()
+        .flat_map(|run| {
+            run.history
+                .iter()
+                .map(|row| (run.order_id_text.as_str(), row))
+        })
+        .collect();
     insert_rows(
         conn,
         "INSERT INTO order_ops (order_id, version, op_id, op, by_json, at, approved_by) ",
         "",
-        &run.history,
-        |mut values, row| {
+        &history,
+        |mut values, (order_id, row)| {
             values
-                .push_bind(order_id)
+                .push_bind(*order_id)
                 .push_bind(row.version)
                 .push_bind(row.op_id.as_str())
                 .push_bind(row.op.as_str())
@@ -167,7 +244,15 @@ async fn write_order_run(conn: &mut SqliteConnection, run: &OrderRun<'_>) -> Sto
         Conflict::OpAnswered,
         "could not append an op",
     ))?;
-    Ok(was_paid)
+    Ok(paid)
+}
+
+/// An order row, encoded, as the batch leaves it.
+struct OrderRow<'a> {
+    id: &'a str,
+    order: &'a Order,
+    version: i64,
+    body: String,
 }
 
 /// Records what each payment leaves behind. `paid` says, for every order of
@@ -408,11 +493,7 @@ pub(super) async fn commit_batch(store: &SqliteStore, entries: &[CommitEntry]) -
     // dropped transaction rolls back every entry.
     let mut tx = store.write_tx().await?;
     check_open_sessions(&mut tx, entries).await?;
-    let mut paid = BTreeMap::new();
-    for run in &plan.orders {
-        let was_paid = write_order_run(&mut tx, run).await?;
-        paid.insert(run.last.id, was_paid);
-    }
+    let paid = write_order_runs(&mut tx, &plan.orders).await?;
     record_payments(&mut tx, entries, paid).await?;
     write_outcomes(&mut tx, &plan).await?;
     write_approvals(&mut tx, &plan).await?;

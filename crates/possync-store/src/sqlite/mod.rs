@@ -46,6 +46,11 @@ use std::time::Duration;
 /// The schema, embedded in the binary so a deployment is one file.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
+/// Prepared statements the writer keeps: a group commit's multi-row
+/// statements come in up to 22 sizes per kind of row (`commit::chunk_len`),
+/// five kinds, beside every other write; sqlx's default (100) would evict them.
+pub(crate) const WRITER_STATEMENTS_CACHED: usize = 256;
+
 /// Reader connections at most by default: enough for the back office and
 /// catch-ups on a small machine.
 pub const READ_CONNECTIONS_MAX_DEFAULT: u32 = 4;
@@ -126,7 +131,11 @@ impl SqliteStore {
             // the last connection closing would checkpoint the WAL mid-run.
             .idle_timeout(None)
             .max_lifetime(None)
-            .connect_with(options.clone())
+            .connect_with(
+                options
+                    .clone()
+                    .statement_cache_capacity(WRITER_STATEMENTS_CACHED),
+            )
             .await
             .map_err(open_failed)?;
         MIGRATOR.run(&writer).await.map_err(|error| {
@@ -558,6 +567,10 @@ impl Store for SqliteStore {
 
     async fn find_op_outcome(&self, op_id: OpId) -> StoreResult<Option<OpOutcome>> {
         orders::find_op_outcome(self, op_id).await
+    }
+
+    async fn newest_id_stamp_ms(&self, at_most_ms: i64) -> StoreResult<Option<i64>> {
+        orders::newest_id_stamp_ms(self, at_most_ms).await
     }
 
     async fn order_history(&self, order_id: OrderId) -> StoreResult<Vec<HistoryEntry>> {
