@@ -3,6 +3,7 @@
 //! (`possync-sim`) mixes them all with faults.
 
 use possync_core::*;
+use possync_engine::freshness::Freshness;
 use possync_engine::*;
 use possync_protocol::{
     ClientMessage, CloseCode, DecodeError, OpRequest, RemovedReason, ServerMessage,
@@ -186,6 +187,14 @@ impl Shop {
                 .filter(|order| order.is_draft())
                 .cloned()
                 .collect(),
+            newest_stored_id_ms: Freshness::newest_stamp_ms(
+                store
+                    .outcomes
+                    .keys()
+                    .map(|op_id| op_id.0)
+                    .chain(store.orders.keys().map(|order_id| order_id.0)),
+                START_MS - 3_600_000 + settings.id_clock_skew_ms,
+            ),
         };
         Shop {
             // The node has been running for an hour: ids stamped now are new to it.
@@ -1135,6 +1144,49 @@ fn a_failed_commit_that_did_not_land_leaves_no_trace() {
 }
 
 #[test]
+fn an_op_committed_with_its_sessions_close_is_acknowledged_before_the_connection_closes() {
+    let mut shop = Shop::new();
+    shop.connect(1, COUNTER_1);
+    let order = shop.fresh();
+    shop.accepted(1, order, create(false));
+    shop.take(1);
+    shop.commits_mode = Mode::Hold;
+    // A batch in flight, so that the next op and the close wait together.
+    let first = shop.op_request(order, add_line(shop.fresh()));
+    shop.message(1, ClientMessage::Op(first));
+    shop.settle();
+    let last = shop.op_request(order, add_line(shop.fresh()));
+    let last_id = last.op_id;
+    shop.message(1, ClientMessage::Op(last));
+    shop.node
+        .on_close_session(RequestId(9), Shop::session(COUNTER_1), None);
+    shop.settle();
+    let in_flight = shop.batches.pop_front().unwrap();
+    shop.commit(in_flight, true);
+    shop.settle();
+    let with_close = shop.batches.pop_front().unwrap();
+    assert_eq!(
+        (with_close.entries.len(), with_close.session_closes.len()),
+        (1, 1),
+        "the op and the close share a batch"
+    );
+    shop.commit(with_close, true);
+    shop.settle();
+    let received = shop.take(1);
+    let ack_of_last = received.iter().position(
+        |message| matches!(message, ServerMessage::Ack { op_id, .. } if *op_id == last_id),
+    );
+    let closing = received
+        .iter()
+        .position(|message| matches!(message, ServerMessage::Error { .. }));
+    assert!(
+        matches!((ack_of_last, closing), (Some(ack), Some(error)) if ack < error),
+        "the op in the session's report is acknowledged before the close: {received:?}"
+    );
+    assert_eq!(shop.closed.get(&ConnId(1)), Some(&CloseCode::SessionClosed));
+}
+
+#[test]
 fn closing_a_session_is_atomic_with_its_ops() {
     let mut shop = Shop::new();
     shop.connect(1, COUNTER_1);
@@ -1307,9 +1359,10 @@ fn an_op_whose_store_read_returns_into_a_full_batch_waits_for_the_commit() {
     shop.connect(2, COUNTER_1);
     shop.asks_mode = Mode::Hold;
     shop.commits_mode = Mode::Hold;
-    // An op id minted long ago (a till that was offline): the node asks the store.
+    // An op id that is not a UUIDv7 (a third-party till's random id): the
+    // node cannot tell from the id that the store lacks it, so it asks.
     let old = OpRequest {
-        op_id: OpId(v7(-86_400_000, 7)),
+        op_id: OpId(Uuid::from_u128(0x5e1f_0c7a_91d2_4e3b_8a6f_2c4d_9b1e_0007)),
         order_id: OrderId(shop.fresh()),
         op: create(false),
         approval: None,

@@ -28,6 +28,7 @@ mod store;
 pub use store::DurableStore;
 
 use possync_core::*;
+use possync_engine::freshness::Freshness;
 use possync_engine::{
     AskId, Batch, CommitResult, ConnId, Effect, Frame, Lookups, Node, NodeSettings, Peer,
     RateLimit, Reload, RequestId, Source, StoreRequest, TokenKey, World,
@@ -370,7 +371,8 @@ impl Simulation {
                 .insert(order_id, shop::finished_order(order_id, config_id, 3));
             history.push((order_id, 3));
         }
-        let node = Node::new(scenario.node_settings(), Self::world(&store), now);
+        let settings = scenario.node_settings();
+        let node = Node::new(settings.clone(), Self::world(&store, &settings, now), now);
         let mut sessions = BTreeMap::new();
         for (id, _) in CONFIGS {
             sessions.insert(ConfigId(id), SessionId(id * 1_000));
@@ -434,13 +436,22 @@ impl Simulation {
         }
     }
 
-    fn world(store: &DurableStore) -> World {
+    /// What a node starting at `now` reads from the store, as the server's
+    /// `load_world` reads it.
+    fn world(store: &DurableStore, settings: &NodeSettings, now: Timestamp) -> World {
+        let ids = store
+            .outcomes
+            .keys()
+            .map(|op_id| op_id.0)
+            .chain(store.orders.keys().map(|order_id| order_id.0));
+        let ids_at_most_ms = now.unix_millis().saturating_add(settings.id_clock_skew_ms);
         World {
             configs: store.configs.clone(),
             links: store.links.clone(),
             links_ever: store.links_ever.clone(),
             catalog: store.catalog.clone(),
             drafts: store.drafts(),
+            newest_stored_id_ms: Freshness::newest_stamp_ms(ids, ids_at_most_ms),
         }
     }
 
@@ -1107,9 +1118,10 @@ impl Simulation {
         self.asks.clear();
         // Answers to HTTP requests in flight are lost with the server; the ops are resent.
         self.http_pending.clear();
+        let settings = self.scenario.node_settings();
         self.node = Node::new(
-            self.scenario.node_settings(),
-            Self::world(&self.store),
+            settings.clone(),
+            Self::world(&self.store, &settings, self.now),
             self.now,
         );
     }

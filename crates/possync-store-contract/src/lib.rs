@@ -34,8 +34,8 @@ mod users;
 pub use catalog::catalog;
 pub use configs::configs_and_links;
 pub use orders::{
-    commit_batch_is_all_or_nothing, group_commits_of_many_ops, list_orders_by_state, op_outcomes,
-    orders_commit_and_history, pages_of_orders_sessions_and_history,
+    commit_batch_is_all_or_nothing, group_commits_of_many_ops, list_orders_by_state,
+    newest_id_stamp, op_outcomes, orders_commit_and_history, pages_of_orders_sessions_and_history,
 };
 pub use payments::{
     concurrent_payments_number_receipts_and_invoices, payment_effects, sale_facts, session_report,
@@ -82,6 +82,7 @@ macro_rules! store_contract_tests {
             contract_orders_commit_and_history => orders_commit_and_history,
             contract_commit_batch_is_all_or_nothing => commit_batch_is_all_or_nothing,
             contract_op_outcomes => op_outcomes,
+            contract_newest_id_stamp => newest_id_stamp,
             contract_payment_effects => payment_effects,
             contract_session_report => session_report,
             contract_concurrent_payments_number_receipts_and_invoices => concurrent_payments_number_receipts_and_invoices,

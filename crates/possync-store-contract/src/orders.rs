@@ -8,6 +8,7 @@ use possync_store::{
 };
 use std::collections::BTreeSet;
 use std::sync::Arc;
+use uuid::Uuid;
 
 /// commit_batch creates orders and advances versions; the history keeps every op in order.
 pub async fn orders_commit_and_history<S: Store + ?Sized>(store: Arc<S>) {
@@ -1148,4 +1149,64 @@ pub async fn pages_of_orders_sessions_and_history<S: Store + ?Sized>(store: Arc<
         older.iter().map(|s| s.id).collect::<Vec<_>>(),
         vec![till_1.by.session_id]
     );
+}
+
+/// A UUIDv7 stamped `stamp_ms`, its other bits from `n`.
+fn v7_stamped(stamp_ms: i64, n: u64) -> Uuid {
+    let stamp = u128::try_from(stamp_ms).expect("a stamp after 1970");
+    Uuid::from_u128((stamp << 80) | 0x7000_8000_0000_0000_0000 | u128::from(n))
+}
+
+/// The newest stored op or order id up to a time stamp: what a starting node
+/// needs to tell which recent ids cannot be in the store.
+pub async fn newest_id_stamp<S: Store + ?Sized>(store: Arc<S>) {
+    let store = &*store;
+    // Every id the fixtures make carries this stamp.
+    let fixture_ms = i64::try_from(next_uuid().as_u128() >> 80).expect("a 48-bit stamp");
+    let newest = |at_most_ms: i64| async move {
+        ok(
+            store.newest_id_stamp_ms(at_most_ms).await,
+            "read the newest id",
+        )
+    };
+    assert_eq!(newest(i64::MAX).await, None, "an empty store holds no id");
+
+    let shop = open_shop(store).await;
+    let till = open_till(store, &shop, &shop.counter_1, 0).await;
+    draft(store, &till, None, false, &[(shop.cake.id, 1_000, 0)]).await;
+    assert_eq!(newest(fixture_ms - 1).await, None);
+    assert_eq!(newest(fixture_ms).await, Some(fixture_ms));
+
+    // An order whose id is stamped later than its ops (created offline, say).
+    let order_ms = fixture_ms + 2_000;
+    let create = Op::Create {
+        config_id: None,
+        customer_id: None,
+        note: None,
+        share: Some(false),
+    };
+    commit_op(store, &till, None, OrderId(v7_stamped(order_ms, 1)), create).await;
+    // Answers to ops stamped before and well after it.
+    for op_ms in [fixture_ms + 1_000, fixture_ms + 100_000] {
+        ok(
+            store
+                .commit_batch(&[CommitEntry::Rejected {
+                    op_id: OpId(v7_stamped(op_ms, 2)),
+                    order_id: OrderId(next_uuid()),
+                    reject: Reject::new(RejectCode::NotFound, "no such order"),
+                    at: tick(),
+                }])
+                .await,
+            "commit a reject",
+        );
+    }
+    assert_eq!(newest(fixture_ms + 999).await, Some(fixture_ms));
+    assert_eq!(newest(fixture_ms + 1_000).await, Some(fixture_ms + 1_000));
+    assert_eq!(newest(order_ms).await, Some(order_ms), "order ids count");
+    assert_eq!(newest(fixture_ms + 99_999).await, Some(order_ms));
+    assert_eq!(
+        newest(fixture_ms + 100_000).await,
+        Some(fixture_ms + 100_000)
+    );
+    assert_eq!(newest(i64::MAX).await, Some(fixture_ms + 100_000));
 }

@@ -389,6 +389,13 @@ pub trait Store: Send + Sync + 'static {
     async fn commit_batch(&self, entries: &[CommitEntry]) -> StoreResult<()>;
     /// The first final answer given to `op_id`, if any.
     async fn find_op_outcome(&self, op_id: OpId) -> StoreResult<Option<OpOutcome>>;
+    /// Of the op ids answered and the order ids stored, the greatest one whose
+    /// first 48 bits (a UUIDv7's creation time in milliseconds) are at most
+    /// `at_most_ms`, read as a time stamp: what a starting sync node needs to
+    /// know which recent ids may skip the store (`possync_engine::freshness`).
+    /// Ids of other UUID versions count by the same bits. `None` when no id
+    /// is that old.
+    async fn newest_id_stamp_ms(&self, at_most_ms: i64) -> StoreResult<Option<i64>>;
     /// Every accepted op of the order, in version order.
     async fn order_history(&self, order_id: OrderId) -> StoreResult<Vec<HistoryEntry>>;
     /// At most `limit` accepted ops of the order with versions above `after_version`, in order.
@@ -489,4 +496,17 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<()>;
     /// The config's printer, its state and its queue (`NotFound` for an unknown config).
     async fn printer_status(&self, config_id: ConfigId) -> StoreResult<PrinterStatus>;
+}
+
+/// The smallest UUID whose first 48 bits are the time stamp `ms` (clamped to
+/// the 48 bits): every id stamped at most `ms - 1` sorts below it, in both
+/// stores (SQLite compares the lowercase text, PostgreSQL the bytes).
+pub(crate) fn first_uuid_stamped(ms: i64) -> uuid::Uuid {
+    let ms = u128::try_from(ms.clamp(0, (1 << 48) - 1)).unwrap_or_default();
+    uuid::Uuid::from_u128(ms << 80)
+}
+
+/// The time stamp in an id's first 48 bits (a UUIDv7's creation time).
+pub(crate) fn uuid_stamp_ms(id: uuid::Uuid) -> i64 {
+    i64::try_from(id.as_u128() >> 80).unwrap_or(i64::MAX)
 }

@@ -194,7 +194,7 @@ impl Node {
             CommitResult::Committed { sessions_closed } => sessions_closed.clone(),
             CommitResult::Failed { .. } | CommitResult::Conflict { .. } => Vec::new(),
         };
-        self.finish_session_closes(&in_flight.builder.session_closes, &sessions_closed);
+        let closes = in_flight.builder.session_closes.clone();
         match result {
             CommitResult::Committed { .. } if !in_flight.void => {
                 self.make_durable(&in_flight.builder);
@@ -202,13 +202,19 @@ impl Node {
                 self.stats.batch_entries_committed += batch.entries.len() as u64;
                 self.health
                     .retain(|issue| !matches!(issue, HealthIssue::CommitsFailing(_)));
+                // Answers before closes: an op committed in the same batch as
+                // its session's close is in the session's report, so its
+                // terminal is told so before the connection is closed (4001).
                 self.send_answers_and_changes(in_flight.builder, &batch.entries);
+                self.finish_session_closes(&closes, &sessions_closed);
             }
             CommitResult::Committed { .. } => {
+                self.finish_session_closes(&closes, &sessions_closed);
                 // Decided on top of a failed batch; recovery reads back what it did.
                 self.note_void(&in_flight.builder, &batch.entries);
             }
             CommitResult::Failed { reason } => {
+                self.finish_session_closes(&closes, &sessions_closed);
                 self.stats.commits_failed += 1;
                 self.health
                     .retain(|issue| !matches!(issue, HealthIssue::CommitsFailing(_)));
@@ -223,6 +229,7 @@ impl Node {
                 order_ids,
                 closed_sessions,
             } => {
+                self.finish_session_closes(&closes, &sessions_closed);
                 self.stats.commit_conflicts += 1;
                 // The store answered: whatever failed before works again.
                 self.health

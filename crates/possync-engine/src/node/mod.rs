@@ -50,6 +50,10 @@ pub struct World {
     pub links_ever: SyncLinks,
     pub catalog: EngineCatalog,
     pub drafts: Vec<Order>,
+    /// The time stamp of the newest op or order id the store holds among
+    /// those stamped at most `now + id_clock_skew_ms` at the start (see
+    /// [`Freshness::starting_at`]); `None` when it holds none.
+    pub newest_stored_id_ms: Option<i64>,
 }
 
 /// A configuration the back office changed in the store.
@@ -233,7 +237,12 @@ impl Node {
         Node {
             outcomes: FifoMap::new(settings.outcomes_cached_max),
             outcomes_pending: BTreeMap::new(),
-            freshness: Freshness::starting_at(now, settings.lookups, settings.id_clock_skew_ms),
+            freshness: Freshness::starting_at(
+                now,
+                settings.lookups,
+                settings.id_clock_skew_ms,
+                world.newest_stored_id_ms,
+            ),
             bindings: FifoMap::new(settings.terminal_bindings_cached_max),
             http_limiters: FifoMap::new(settings.http_callers_tracked_max),
             closed_sessions: FifoMap::new(settings.closed_sessions_remembered_max),

@@ -251,7 +251,11 @@ pub async fn start_sync(
     // The listener subscribed before the world is read: nothing committed
     // elsewhere in between goes unheard.
     let hearing = listener.map(|listener| Hearing::new(listener, shutdown.clone(), health.clone()));
-    let world = store.load_world().await?;
+    let ids_at_most_ms = clock
+        .now()
+        .unix_millis()
+        .saturating_add(settings.node.id_clock_skew_ms);
+    let world = store.load_world(ids_at_most_ms).await?;
     let n_drafts = world.drafts.len();
     let node = Node::new(settings.node.clone(), world, clock.now());
     tracing::info!(

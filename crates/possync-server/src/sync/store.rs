@@ -13,16 +13,20 @@ use std::sync::Arc;
 
 #[async_trait]
 pub trait SyncStore: Send + Sync + 'static {
-    /// What the node starts from: configs, links, the catalog and the open drafts.
-    async fn load_world(&self) -> StoreResult<World> {
+    /// What the node starts from: configs, links, the catalog, the open
+    /// drafts, and the newest id stored among those stamped at most `ids_at_most_ms`.
+    async fn load_world(&self, ids_at_most_ms: i64) -> StoreResult<World> {
         Ok(World {
             configs: self.load_configs().await?,
             links: self.load_links().await?,
             links_ever: self.load_links_ever().await?,
             catalog: self.load_catalog().await?,
             drafts: self.load_drafts().await?,
+            newest_stored_id_ms: self.newest_id_stamp_ms(ids_at_most_ms).await?,
         })
     }
+    /// See [`possync_store::Store::newest_id_stamp_ms`].
+    async fn newest_id_stamp_ms(&self, at_most_ms: i64) -> StoreResult<Option<i64>>;
     async fn load_configs(&self) -> StoreResult<Vec<ConfigInfo>>;
     async fn load_links(&self) -> StoreResult<SyncLinks>;
     async fn load_links_ever(&self) -> StoreResult<SyncLinks>;
@@ -108,6 +112,10 @@ impl SyncStore for ShopStore {
 
     async fn load_drafts(&self) -> StoreResult<Vec<Order>> {
         self.0.list_orders(OrderState::Draft).await
+    }
+
+    async fn newest_id_stamp_ms(&self, at_most_ms: i64) -> StoreResult<Option<i64>> {
+        self.0.newest_id_stamp_ms(at_most_ms).await
     }
 
     async fn read(

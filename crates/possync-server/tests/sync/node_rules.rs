@@ -306,6 +306,9 @@ impl SyncStore for LandsThenFails {
     async fn load_drafts(&self) -> StoreResult<Vec<Order>> {
         self.inner.load_drafts().await
     }
+    async fn newest_id_stamp_ms(&self, at_most_ms: i64) -> StoreResult<Option<i64>> {
+        self.inner.newest_id_stamp_ms(at_most_ms).await
+    }
     async fn read(
         &self,
         op_ids: &[OpId],

@@ -583,6 +583,10 @@ impl Store for PostgresStore {
         orders::find_op_outcome(self, op_id).await
     }
 
+    async fn newest_id_stamp_ms(&self, at_most_ms: i64) -> StoreResult<Option<i64>> {
+        orders::newest_id_stamp_ms(self, at_most_ms).await
+    }
+
     async fn order_history(&self, order_id: OrderId) -> StoreResult<Vec<HistoryEntry>> {
         orders::order_history(self, order_id).await
     }

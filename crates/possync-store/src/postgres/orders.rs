@@ -64,6 +64,25 @@ pub(super) async fn find_op_outcome(
         .transpose()
 }
 
+pub(super) async fn newest_id_stamp_ms(
+    store: &PostgresStore,
+    at_most_ms: i64,
+) -> StoreResult<Option<i64>> {
+    // PostgreSQL has no MAX over UUIDs; each ORDER BY ... DESC LIMIT 1 walks
+    // the primary key's index backwards from the bound.
+    let below = crate::first_uuid_stamped(at_most_ms.saturating_add(1));
+    let newest: Option<uuid::Uuid> = sqlx::query_scalar(
+        "SELECT GREATEST( \
+             (SELECT op_id FROM op_outcomes WHERE op_id < $1 ORDER BY op_id DESC LIMIT 1), \
+             (SELECT id FROM orders WHERE id < $1 ORDER BY id DESC LIMIT 1))",
+    )
+    .bind(below)
+    .fetch_one(&store.pool)
+    .await
+    .map_err(unavailable("could not read the newest stored id"))?;
+    Ok(newest.map(crate::uuid_stamp_ms))
+}
+
 pub(super) async fn order_history(
     store: &PostgresStore,
     order_id: OrderId,

@@ -69,6 +69,30 @@ pub(super) async fn find_op_outcome(
         .transpose()
 }
 
+pub(super) async fn newest_id_stamp_ms(
+    store: &SqliteStore,
+    at_most_ms: i64,
+) -> StoreResult<Option<i64>> {
+    // Each MAX seeks the primary key's index from the bound down: two index
+    // lookups, whatever the history holds.
+    let below = crate::first_uuid_stamped(at_most_ms.saturating_add(1)).to_string();
+    let newest: Option<String> = sqlx::query_scalar(
+        "SELECT MAX(id) FROM (SELECT MAX(op_id) AS id FROM op_outcomes WHERE op_id < ?1 \
+                              UNION ALL SELECT MAX(id) FROM orders WHERE id < ?1)",
+    )
+    .bind(&below)
+    .fetch_one(&store.reader)
+    .await
+    .map_err(unavailable("could not read the newest stored id"))?;
+    newest
+        .map(|text| {
+            uuid::Uuid::parse_str(&text)
+                .map(crate::uuid_stamp_ms)
+                .map_err(|_| StoreError::Invalid(format!("stored id {text:?} is not a UUID")))
+        })
+        .transpose()
+}
+
 pub(super) async fn order_history(
     store: &SqliteStore,
     order_id: OrderId,
