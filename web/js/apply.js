@@ -23,6 +23,11 @@ export const OP_KINDS = [
   'begin_payment', 'cancel_payment', 'pay', 'cancel',
 ];
 
+/** The ops that would change a draft's lines: a refund's lines are fixed when it
+ *  is made (`POST /orders/{id}/refund`), so these are refused on it, as the
+ *  server's `changes_refund_lines` refuses them. */
+export const REFUND_FIXED_KINDS = new Set(['add_line', 'add_qty', 'set_qty', 'set_price', 'set_discount', 'remove_line']);
+
 function fail(code, message) {
   return { ok: false, code, message };
 }
@@ -126,6 +131,9 @@ export function applyOp(order, order_id, op, ctx) {
   if (!order) return fail('not_found', 'no such order');
   if (order.state === 'paid') return fail('paid', 'this order is already paid');
   if (order.state === 'cancelled') return fail('cancelled', 'this order was cancelled');
+  if (order.refund_of && REFUND_FIXED_KINDS.has(op.kind)) {
+    return fail('invalid', 'the lines of a refund are fixed when it is made: cancel it and make a new refund');
+  }
   if (lockedByOther(order, ctx)) {
     return fail('locked', `being paid at ${order.lock.config_name || 'another counter'}`);
   }

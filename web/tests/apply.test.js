@@ -214,6 +214,28 @@ test('a refund pays out exactly; an expired lock is dropped by the next op', () 
   assert.equal(ok(stale, { kind: 'set_note', note: 'x' }).lock, null);
 });
 
+test('a refund draft keeps its lines; its note, customer, payment and cancel stay open', () => {
+  const refund = { ...withCoffee('-2'), refund_of: 'O-PAID' };
+  for (const op of [
+    { kind: 'add_line', line_id: 'L2', product_id: 10, qty: '1' },
+    { kind: 'add_qty', line_id: 'L1', delta: '-1' },
+    { kind: 'set_qty', line_id: 'L1', qty: '-1' },
+    { kind: 'set_price', line_id: 'L1', unit_price: 1 },
+    { kind: 'set_discount', line_id: 'L1', discount: '50' },
+    { kind: 'remove_line', line_id: 'L1' },
+  ]) {
+    const answer = refused(refund, op, 'invalid');
+    assert.match(answer.message, /fixed/);
+  }
+  assert.equal(ok(refund, { kind: 'set_note', note: 'wrong size' }).note, 'wrong size');
+  assert.equal(ok(refund, { kind: 'set_customer', customer_id: 4 }).customer_id, 4);
+  assert.equal(ok(refund, { kind: 'set_line_note', line_id: 'L1', note: 'broken' }).lines[0].note, 'broken');
+  assert.equal(ok(refund, { kind: 'pay', payments: [{ method_id: 1, amount: -605 }], expected_total: -605 }).state, 'paid');
+  assert.equal(ok(refund, { kind: 'cancel' }).state, 'cancelled');
+  // The same ops on an ordinary draft with the same lines are fine.
+  ok(withCoffee('-2'), { kind: 'add_qty', line_id: 'L1', delta: '-1' });
+});
+
 test('cancel drops the draft; later ops answer cancelled', () => {
   const o = ok(withCoffee(), { kind: 'cancel', reason: 'walked out' });
   assert.equal(o.state, 'cancelled');

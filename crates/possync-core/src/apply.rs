@@ -14,6 +14,7 @@ use crate::limits::{
 use crate::numbers::{Discount, Money, Quantity};
 use crate::op::{Op, PaymentInput, Reject, RejectCode};
 use crate::order::{By, Line, LineTax, Lock, Order, OrderState, Origin, Payment, Totals};
+use crate::refund::changes_refund_lines;
 use crate::rights::Rights;
 use crate::text::{Name, Note};
 use crate::timestamp::Timestamp;
@@ -107,6 +108,10 @@ pub fn apply(
             ctx,
         );
     }
+    if let Op::Refund { refund_of, lines } = op {
+        ctx.rights.check(op)?;
+        return create_refund(current, order_id, *refund_of, lines, ctx);
+    }
     let Some(current) = current else {
         return Err(reject(RejectCode::NotFound, "no such order"));
     };
@@ -117,6 +122,11 @@ pub fn apply(
         OrderState::Cancelled => {
             return Err(reject(RejectCode::Cancelled, "this order was cancelled"));
         }
+    }
+    if current.refund_of.is_some() && changes_refund_lines(op) {
+        return Err(invalid(
+            "the lines of a refund are fixed when it is made: cancel it and make a new refund",
+        ));
     }
     // A manager's approval lets another terminal release a lock whose
     // holder vanished before its lease ends (PROTOCOL.md "Manager approval").
@@ -210,6 +220,88 @@ fn create(
         invoice: false,
         paid_by: None,
         receipt_number: None,
+        refund_of: None,
+        removed_line_ids: BTreeSet::new(),
+        created_at: ctx.now,
+        updated_at: ctx.now,
+        updated_by: ctx.by.clone(),
+    }))
+}
+
+/// A refund draft: a new order at the caller's session whose lines, made by
+/// [`crate::refund::refund_lines`], are negative copies of lines of the paid
+/// order `refund_of`. The lines are checked again and repriced here, so an
+/// order `apply` makes holds its invariants whatever the op carries.
+fn create_refund(
+    current: Option<&Order>,
+    order_id: OrderId,
+    refund_of: OrderId,
+    lines: &[Line],
+    ctx: &ApplyContext<'_>,
+) -> Result<Applied, Reject> {
+    if refund_of == order_id {
+        return Err(invalid("an order cannot refund itself"));
+    }
+    if lines.is_empty() {
+        return Err(invalid("a refund needs at least one line"));
+    }
+    if lines.len() > LINES_PER_ORDER_MAX {
+        return Err(reject(
+            RejectCode::TooLarge,
+            format!("an order holds at most {LINES_PER_ORDER_MAX} lines"),
+        ));
+    }
+    let mut line_ids = BTreeSet::new();
+    let mut repriced = Vec::with_capacity(lines.len());
+    for line in lines {
+        if line.qty.milli() >= 0 {
+            return Err(invalid("every line of a refund has a negative quantity"));
+        }
+        if !line_ids.insert(line.id) {
+            return Err(invalid("a line is refunded twice in one refund"));
+        }
+        check_unit_price(line.unit_price)?;
+        let mut line = line.clone();
+        recompute_line(&mut line).map_err(|error| invalid(error.to_string()))?;
+        repriced.push(line);
+    }
+    if let Some(existing) = current {
+        let same = existing.origin.session_id == ctx.by.session_id
+            && existing.refund_of == Some(refund_of)
+            && existing.state == OrderState::Draft
+            && existing.version == 1
+            && existing.lines == repriced;
+        return if same {
+            Ok(Applied::Unchanged)
+        } else {
+            Err(reject(
+                RejectCode::Exists,
+                "an order with this id already exists",
+            ))
+        };
+    }
+    let totals = order_totals(&repriced);
+    Ok(Applied::Changed(Order {
+        id: order_id,
+        reference: ctx.reference.to_owned(),
+        state: OrderState::Draft,
+        version: 1,
+        origin: Origin {
+            config_id: ctx.by.config_id,
+            session_id: ctx.by.session_id,
+        },
+        shared: ctx.auto_share,
+        customer_id: None,
+        note: Note::default(),
+        lines: repriced,
+        totals,
+        lock: None,
+        payments: Vec::new(),
+        change: Money::ZERO,
+        invoice: false,
+        paid_by: None,
+        receipt_number: None,
+        refund_of: Some(refund_of),
         removed_line_ids: BTreeSet::new(),
         created_at: ctx.now,
         updated_at: ctx.now,
@@ -250,7 +342,9 @@ fn edit_line(
 
 fn edit(order: &mut Order, op: &Op, ctx: &ApplyContext<'_>) -> Result<(), Reject> {
     match op {
-        Op::Create { .. } => unreachable!("create is handled before edit"),
+        Op::Create { .. } | Op::Refund { .. } => {
+            unreachable!("create and refund are handled before edit")
+        }
         Op::Share {} => order.shared = true,
         Op::Unshare {} => {
             if ctx.by.config_id != order.origin.config_id {

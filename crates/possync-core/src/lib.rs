@@ -20,6 +20,7 @@ pub mod patch;
 pub mod payment;
 pub mod printing;
 pub mod receipt;
+pub mod refund;
 pub mod report;
 pub mod rights;
 pub mod sales;
@@ -52,6 +53,10 @@ pub use printing::{
 pub use receipt::{
     InvoiceDocument, Receipt, ReceiptNames, Shop, ShopChanges, TaxAmount, build_invoice,
     build_receipt, invoice_number, receipt_number, tax_breakdown,
+};
+pub use refund::{
+    RefundLineRequest, changes_refund_lines, check_refund_qty, check_refunds_within_sold,
+    refund_lines, refundable_quantities, refunded_quantities,
 };
 pub use report::{
     CashMove, CashSummary, PaidOrderSummary, PaymentTotal, ReportError, ReportTax, SessionActivity,

@@ -1,8 +1,9 @@
 //! Ops: the intent-level edits of one order, and the codes they are refused with.
 
 use crate::ids::*;
-use crate::limits::PAYMENTS_PER_ORDER_MAX;
+use crate::limits::{LINES_PER_ORDER_MAX, PAYMENTS_PER_ORDER_MAX};
 use crate::numbers::{Discount, Money, Quantity};
+use crate::order::Line;
 use crate::text::Note;
 use serde::{Deserialize, Deserializer, Serialize, de};
 use std::fmt;
@@ -25,6 +26,16 @@ fn bounded_payments<'de, D: Deserializer<'de>>(
     Ok(payments)
 }
 
+fn bounded_lines<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<Line>, D::Error> {
+    let lines = Vec::<Line>::deserialize(deserializer)?;
+    if lines.len() > LINES_PER_ORDER_MAX {
+        return Err(de::Error::custom(format!(
+            "at most {LINES_PER_ORDER_MAX} lines"
+        )));
+    }
+    Ok(lines)
+}
+
 /// One edit of one order (`op.kind` on the wire). Unknown fields are ignored
 /// so that newer clients can talk to this server.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,6 +50,15 @@ pub enum Op {
         note: Option<Note>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         share: Option<bool>,
+    },
+    /// A refund draft of the paid order `refund_of`, with its negative lines
+    /// (see [`crate::refund`]). Only the server makes this op, for
+    /// `POST /orders/{id}/refund`: a terminal that sends it as an op is
+    /// refused at decoding. It is in the history as the order's first op.
+    Refund {
+        refund_of: OrderId,
+        #[serde(deserialize_with = "bounded_lines")]
+        lines: Vec<Line>,
     },
     Share {},
     Unshare {},
@@ -209,9 +229,15 @@ impl Op {
 }
 
 impl Op {
+    /// Whether this op creates its order (a draft, or a refund draft).
+    pub fn is_create(&self) -> bool {
+        matches!(self, Op::Create { .. } | Op::Refund { .. })
+    }
+
     pub fn kind(&self) -> &'static str {
         match self {
             Op::Create { .. } => "create",
+            Op::Refund { .. } => "refund",
             Op::Share {} => "share",
             Op::Unshare {} => "unshare",
             Op::AddLine { .. } => "add_line",

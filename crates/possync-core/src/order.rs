@@ -140,6 +140,11 @@ pub struct Order {
     /// until the order is paid.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub receipt_number: Option<String>,
+    /// The paid order this order refunds (PROTOCOL.md "Refunds"): set when a
+    /// refund draft is created and never changed. Absent on the wire, never
+    /// null, for every other order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refund_of: Option<OrderId>,
     /// Ids of lines that were removed, so an edit of one answers `line_removed`.
     pub removed_line_ids: BTreeSet<LineId>,
     pub created_at: Timestamp,
@@ -167,6 +172,8 @@ struct UncheckedOrder {
     paid_by: Option<By>,
     #[serde(default)]
     receipt_number: Option<String>,
+    #[serde(default)]
+    refund_of: Option<OrderId>,
     removed_line_ids: BTreeSet<LineId>,
     created_at: Timestamp,
     updated_at: Timestamp,
@@ -194,6 +201,7 @@ impl TryFrom<UncheckedOrder> for Order {
             invoice,
             paid_by,
             receipt_number,
+            refund_of,
             removed_line_ids,
             created_at,
             updated_at,
@@ -216,6 +224,7 @@ impl TryFrom<UncheckedOrder> for Order {
             invoice,
             paid_by,
             receipt_number,
+            refund_of,
             removed_line_ids,
             created_at,
             updated_at,

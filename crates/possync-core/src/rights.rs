@@ -117,12 +117,12 @@ impl Rights {
 }
 
 /// Whether `op` is one that `restrict_price_control` keeps for managers:
-/// `set_price`, `set_discount`, a negative `qty` or `delta`, and `add_line`
+/// `set_price`, `set_discount`, a refund, a negative `qty` or `delta`, and `add_line`
 /// with its own `unit_price` or a discount (a discount of 0 changes nothing,
 /// as the till's `needsPriceControl` agrees).
 pub fn needs_price_control(op: &Op) -> bool {
     match op {
-        Op::SetPrice { .. } | Op::SetDiscount { .. } => true,
+        Op::SetPrice { .. } | Op::SetDiscount { .. } | Op::Refund { .. } => true,
         Op::SetQty { qty, .. } => qty.milli() < 0,
         Op::AddQty { delta, .. } => delta.milli() < 0,
         Op::AddLine {

@@ -205,7 +205,7 @@ impl ShopState {
         lease_ms: i64,
     ) -> Verdict {
         let order_id = request.order_id;
-        let is_create = matches!(request.op, Op::Create { .. });
+        let is_create = request.op.is_create();
         let current = self.drafts.get(&order_id);
         if let Some(order) = current {
             if !is_create && !can_see_draft(order, by.config_id, &self.links) {

@@ -546,6 +546,7 @@ impl OrderFields {
             invoice: self.invoice,
             paid_by: self.paid_by.map(Actor::by),
             receipt_number: None,
+            refund_of: None,
             removed_line_ids: self.removed.iter().copied().map(numbered_line).collect(),
             created_at: at,
             updated_at: at,

@@ -228,6 +228,13 @@ pub fn decode_op_body(
     let approval = decode_approval(op.get("approval")).map_err(with_ids)?;
     let op: Op = serde_json::from_value(op.clone())
         .map_err(|error| with_ids(invalid(format!("bad op: {error}"))))?;
+    // A refund's lines are copied from the paid order by the server, never
+    // taken from a terminal: a terminal asks for one over HTTP.
+    if matches!(op, Op::Refund { .. }) {
+        return Err(with_ids(invalid(
+            "a refund is made with POST /api/v1/orders/{id}/refund, not sent as an op",
+        )));
+    }
     Ok(OpRequest {
         op_id,
         order_id,

@@ -124,7 +124,8 @@ fn conflict_code(conflict: &Conflict) -> &'static str {
         Conflict::TokenExists
         | Conflict::SessionChanged(_)
         | Conflict::OrderVersion { .. }
-        | Conflict::OpAnswered => "conflict",
+        | Conflict::OpAnswered
+        | Conflict::RefundBeyondSold { .. } => "conflict",
     }
 }
 

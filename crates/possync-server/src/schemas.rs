@@ -534,6 +534,11 @@ pub struct Order {
     /// on drafts and cancelled orders).
     #[schema(required = false)]
     pub receipt_number: Option<String>,
+    /// The paid order this order refunds (`POST /orders/{id}/refund`); absent
+    /// on every other order. A refund's lines are fixed: they keep the
+    /// `id` of the line of the paid order they refund, with negative `qty`.
+    #[schema(required = false)]
+    pub refund_of: Option<Uuid>,
     /// Lines removed from this order; an edit of one is refused with `line_removed`.
     pub removed_line_ids: Vec<Uuid>,
     #[schema(format = DateTime)]
@@ -541,6 +546,30 @@ pub struct Order {
     #[schema(format = DateTime)]
     pub updated_at: String,
     pub updated_by: By,
+}
+
+/// One line of a refund: a line of the paid order and how many of it come back.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RefundLine {
+    /// The `id` of a line of the paid order.
+    pub line_id: Uuid,
+    /// More than zero, at most what was sold minus what its other refunds
+    /// (not cancelled) bring back.
+    pub qty: DecimalInput,
+}
+
+/// `POST /orders/{id}/refund`: a refund draft of some or all lines of a paid order.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RefundBody {
+    /// The new refund draft's id, chosen by the client (also the idempotency
+    /// key: the same body sent again answers the same draft). A refund that
+    /// was refused is asked again with a new id.
+    pub order_id: Uuid,
+    pub lines: Vec<RefundLine>,
+    /// Needed at a counter with `restrict_price_control` when the session was
+    /// opened by a cashier.
+    #[schema(required = false)]
+    pub approval: Option<Approval>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -6,6 +6,7 @@ use crate::config::ServerConfig;
 use crate::connections::{ConnectionCounter, ConnectionMetrics};
 use crate::health::Health;
 use crate::printing::{PrintHandle, start_printing};
+use crate::sync::refund::RefundTurns;
 use crate::sync::{ShopStore, SyncHandle, SyncStore, start_sync};
 use axum::extract::FromRef;
 use possync_engine::Reload;
@@ -32,6 +33,8 @@ pub struct AppState {
     pub health: Arc<Health>,
     /// Wakes the task that prints the queued receipts.
     pub printing: PrintHandle,
+    /// Refunds of one paid order take turns (see `sync::refund`).
+    pub refund_turns: Arc<RefundTurns>,
 }
 
 impl AppState {
@@ -91,6 +94,7 @@ impl AppState {
             connections,
             health,
             printing,
+            refund_turns: Arc::new(RefundTurns::default()),
         })
     }
 

@@ -131,6 +131,7 @@ pub fn finished_order(order_id: OrderId, config_id: ConfigId, version: u64) -> O
         invoice: false,
         paid_by: Some(by.clone()),
         receipt_number: None,
+        refund_of: None,
         created_at: at,
         updated_at: at,
         updated_by: by,

@@ -25,6 +25,7 @@ mod payments;
 pub mod postgres_cluster;
 pub mod postgres_database;
 mod printing;
+mod refunds;
 mod rights;
 mod sessions;
 mod shared_database;
@@ -42,6 +43,7 @@ pub use payments::{
     shop_and_cash_moves, stock_adjustments,
 };
 pub use printing::print_queue;
+pub use refunds::{concurrent_refunds_stay_within_what_was_sold, refunds};
 pub use rights::money_rights;
 pub use sessions::{concurrent_session_opens, sessions};
 pub use shared_database::{
@@ -96,6 +98,7 @@ macro_rules! store_contract_tests {
             contract_link_history => link_history,
             contract_print_queue => print_queue,
             contract_money_rights => money_rights,
+            contract_refunds => refunds,
         );
     };
     (@tests $fresh_store:path, $wrap:expr; $($test_name:ident => $behaviour:ident),* $(,)?) => {
@@ -127,6 +130,7 @@ macro_rules! shared_database_tests {
             shared_the_last_manager_survives_concurrent_demotions => the_last_manager_survives_concurrent_demotions,
             shared_one_session_per_config_across_writers => one_session_per_config_across_writers,
             shared_a_session_close_and_its_ops_take_turns => a_session_close_and_its_ops_take_turns,
+            shared_concurrent_refunds_stay_within_what_was_sold => concurrent_refunds_stay_within_what_was_sold,
         );
     };
     (@tests $two_stores:path; $($test_name:ident => $behaviour:ident),* $(,)?) => {

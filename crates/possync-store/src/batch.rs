@@ -253,6 +253,19 @@ pub(crate) fn newly_paid(
     newly_paid
 }
 
+/// The paid orders that refund drafts created by the batch refund, in id
+/// order: the store checks, with each one's row locked, that its refunds do
+/// not bring back more than it sold ([`possync_core::check_refunds_within_sold`]).
+pub(crate) fn refunded_by_new_drafts(entries: &[CommitEntry]) -> BTreeSet<OrderId> {
+    entries
+        .iter()
+        .filter_map(|entry| match entry {
+            CommitEntry::Accepted { order, entry } if entry.version == 1 => order.refund_of,
+            _ => None,
+        })
+        .collect()
+}
+
 /// The sessions whose ops the batch accepts, in id order: each must still be
 /// open when the batch commits (PROTOCOL.md: an op is committed before its
 /// session's close, or refused `session_closed`).

@@ -87,6 +87,12 @@ pub enum Conflict {
     /// the op's first answer is in the store.
     #[error("an op of this batch already has an answer")]
     OpAnswered,
+    /// A refund draft of the batch would bring a line of the paid order back
+    /// beyond what it sold, counting every refund of it that is not
+    /// cancelled (another server made one meanwhile). Nothing of the batch
+    /// was written.
+    #[error("order {order_id} cannot be refunded like this: {message}")]
+    RefundBeyondSold { order_id: OrderId, message: String },
     /// The config's printer has as many jobs waiting as it may
     /// ([`possync_core::PRINT_JOBS_QUEUED_PER_PRINTER_MAX`]).
     #[error("the printer of config {0} has a full queue; try again once it prints")]
@@ -374,6 +380,8 @@ pub trait Store: Send + Sync + 'static {
 
     // Orders.
     async fn get_order(&self, order_id: OrderId) -> StoreResult<Option<Order>>;
+    /// The refunds of `order_id` that are not cancelled (drafts and paid), oldest first.
+    async fn refunds_of(&self, order_id: OrderId) -> StoreResult<Vec<Order>>;
     /// Orders in `state`, oldest first.
     async fn list_orders(&self, state: OrderState) -> StoreResult<Vec<Order>>;
     /// One page of orders in a state: drafts oldest first, paid and cancelled

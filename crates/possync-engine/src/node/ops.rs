@@ -165,7 +165,7 @@ impl Node {
             return;
         }
         let by = self.shop.by(&source);
-        if matches!(request.op, Op::Create { .. })
+        if request.op.is_create()
             && !self.holds(request.order_id)
             && self.shop.open_drafts_of(source.config_id) >= self.settings.drafts_per_config_max
         {

@@ -88,6 +88,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(orders::get_order))
         .routes(routes!(orders::order_history))
         .routes(routes!(crate::sync::ops::post_op))
+        .routes(routes!(crate::sync::refund::refund_order))
         .routes(routes!(crate::sync::websocket::sync_socket))
         .routes(routes!(metrics::metrics))
         // After payment (issue 12).

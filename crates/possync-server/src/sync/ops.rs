@@ -45,7 +45,7 @@ pub fn reject_status(code: RejectCode) -> StatusCode {
 
 /// The answer as HTTP: an `ack` is 200; a `reject` carries its status and,
 /// besides the message's own fields, the contract's `error` object.
-fn answer_response(answer: ServerMessage) -> Response {
+pub(crate) fn answer_response(answer: ServerMessage) -> Response {
     let status = match &answer {
         ServerMessage::Reject { code, .. } => reject_status(*code),
         _ => StatusCode::OK,
@@ -66,7 +66,7 @@ fn answer_response(answer: ServerMessage) -> Response {
 /// the token, so every call with one token is the same terminal (and a lock
 /// it takes is its own). Either way the node checks that the id belongs to
 /// this token ("Terminal identity").
-fn terminal_of(headers: &HeaderMap, terminal: &TerminalCaller) -> ApiResult<TerminalId> {
+pub(crate) fn terminal_of(headers: &HeaderMap, terminal: &TerminalCaller) -> ApiResult<TerminalId> {
     match headers.get(TERMINAL_HEADER) {
         Some(value) => value
             .to_str()

@@ -17,6 +17,7 @@ mod orders;
 mod printing;
 mod readiness;
 mod receipt_number;
+mod refunds;
 mod reports;
 mod roles;
 mod security;

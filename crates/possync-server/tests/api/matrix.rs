@@ -70,6 +70,8 @@ struct World {
     bar_order: Uuid,
     /// An order of Counter 1, paid there in cash with an invoice.
     paid_order: Uuid,
+    /// The one line (an espresso) of `paid_order`.
+    paid_line: Uuid,
     invoice: i64,
     category: i64,
     tax: i64,
@@ -146,6 +148,7 @@ impl World {
             order: Uuid::now_v7(),
             bar_order: Uuid::now_v7(),
             paid_order: Uuid::now_v7(),
+            paid_line: Uuid::nil(),
             invoice: 0,
             category,
             tax,
@@ -157,15 +160,15 @@ impl World {
         let mut world = world;
         world.draft(&own, world.order, true).await;
         world.draft(&unlinked, world.bar_order, true).await;
-        world.invoice = world.paid_with_invoice(&own).await;
+        (world.invoice, world.paid_line) = world.paid_with_invoice(&own).await;
         world
     }
 
     /// Pays `paid_order` at `token`'s counter (made there, shared) in cash,
-    /// with an invoice for the shop's customer; answers the invoice id.
-    async fn paid_with_invoice(&self, token: &str) -> i64 {
+    /// with an invoice for the shop's customer; answers the invoice id and the order's line.
+    async fn paid_with_invoice(&self, token: &str) -> (i64, Uuid) {
         let order_id = self.paid_order;
-        self.draft(token, order_id, true).await;
+        let line = self.draft(token, order_id, true).await;
         let (status, body) = self
             .op(
                 token,
@@ -193,14 +196,15 @@ impl World {
             .get("/api/v1/invoices", &self.shop.manager_token)
             .await;
         assert_eq!(status, 200, "{invoices}");
-        invoices
+        let invoice = invoices
             .as_array()
             .and_then(|list| {
                 list.iter()
                     .find(|invoice| invoice["order_id"] == order_id.to_string())
             })
             .and_then(|invoice| invoice["id"].as_i64())
-            .expect("the paid order's invoice")
+            .expect("the paid order's invoice");
+        (invoice, line)
     }
 
     fn token(&self, who: Who) -> &str {
@@ -264,6 +268,7 @@ impl World {
             .replace("{order}", &self.order.to_string())
             .replace("{bar_order}", &self.bar_order.to_string())
             .replace("{paid_order}", &self.paid_order.to_string())
+            .replace("{paid_line}", &self.paid_line.to_string())
             .replace("{invoice}", &self.invoice.to_string())
             .replace("{category}", &self.category.to_string())
             .replace("{tax}", &self.tax.to_string())
@@ -343,6 +348,9 @@ const ROUTES: &[Route] = &[
     ("GET", "/api/v1/sync", None, Fresh::Nothing,                                                        [401, 401, 401, 403, 403, 403, 400, 400, 400, 401]),
     // After payment: the receipt and the invoice are the origin's and the paying counter's (both Counter 1 here).
     ("GET", "/api/v1/orders/{paid_order}/receipt", None, Fresh::Nothing,                                 [401, 401, 401, 403, 403, 200, 200, 404, 404, 401]),
+    // A refund of a thousandth of the paid order's espresso: by a terminal that may read the paid order.
+    ("POST", "/api/v1/orders/{paid_order}/refund", Some(r#"{"order_id": "{unknown_order}", "lines": [{"line_id": "{paid_line}", "qty": "0.001"}]}"#), Fresh::Nothing, [401, 401, 401, 403, 403, 403, 201, 404, 404, 401]),
+    ("POST", "/api/v1/orders/{order}/refund", Some(r#"{"order_id": "{unknown_order}", "lines": [{"line_id": "{op_id}", "qty": "1"}]}"#), Fresh::Nothing, [401, 401, 401, 403, 403, 403, 404, 404, 404, 401]),
     // A reprint goes to a printer: Counter 1 has none here (409 no_printer), so who may is what shows.
     ("POST", "/api/v1/orders/{paid_order}/print", Some("{}"), Fresh::Nothing,                           [401, 401, 401, 403, 403, 409, 409, 404, 404, 401]),
     ("POST", "/api/v1/sessions/{session_1}/print", Some("{}"), Fresh::Nothing,                             [401, 401, 401, 409, 403, 409, 409, 403, 403, 401]),
@@ -383,6 +391,8 @@ const OPS: &[OpCase] = &[
     ("begin_payment", r#"{"kind": "begin_payment"}"#,                                               [401, 401, 401, 403, 403, 403, 200, 200, 404, 401]),
     ("cancel_payment", r#"{"kind": "cancel_payment"}"#,                                             [401, 401, 401, 403, 403, 403, 200, 200, 404, 401]),
     ("pay", r#"{"kind": "pay", "payments": [{"method_id": {cash}, "amount": 220}], "expected_total": 220}"#, [401, 401, 401, 403, 403, 403, 200, 200, 404, 401]),
+    // Only the server makes a refund op (POST /orders/{id}/refund): a terminal's is refused at decoding.
+    ("refund", r#"{"kind": "refund", "refund_of": "{line}", "lines": []}"#,                        [401, 401, 401, 403, 403, 403, 400, 400, 400, 401]),
     ("cancel", r#"{"kind": "cancel"}"#,                                                             [401, 401, 401, 403, 403, 403, 200, 200, 404, 401]),
 ];
 

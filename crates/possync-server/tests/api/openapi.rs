@@ -55,6 +55,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/orders/{id}"),
     ("get", "/api/v1/orders/{id}/history"),
     ("post", "/api/v1/orders/{id}/ops"),
+    ("post", "/api/v1/orders/{id}/refund"),
     ("get", "/api/v1/sync"),
     ("get", "/metrics"),
     ("get", "/api/v1/shop"),
@@ -199,7 +200,9 @@ async fn the_document_is_valid_openapi_3_and_lists_every_route() {
                 let schema = &response["content"]["application/json"]["schema"]["$ref"];
                 // An op's refusal is a `reject` message that also carries the
                 // `error` object, or (when no op could be read) the error alone.
-                let reject_allowed = path == "/api/v1/orders/{id}/ops"
+                // A refund the node refused answers the same reject message.
+                let reject_allowed = (path == "/api/v1/orders/{id}/ops"
+                    || path == "/api/v1/orders/{id}/refund")
                     && (schema == "#/components/schemas/RejectMessage"
                         || schema == "#/components/schemas/OpRefusal");
                 assert!(

@@ -172,6 +172,7 @@ async fn a_catch_up_of_nine_thousand_drafts_completes() {
                 invoice: false,
                 paid_by: None,
                 receipt_number: None,
+                refund_of: None,
                 removed_line_ids: Default::default(),
                 created_at: at,
                 updated_at: at,

@@ -24,8 +24,11 @@
 
 use super::changes::notify_orders;
 use super::{PostgresStore, commit_tx};
-use crate::batch::{APPROVAL_ACTION, BatchPlan, OrderRun, accepting_sessions, newly_paid};
+use crate::batch::{
+    APPROVAL_ACTION, BatchPlan, OrderRun, accepting_sessions, newly_paid, refunded_by_new_drafts,
+};
 use crate::database_errors::{conflict_on_unique, order_write_error, unavailable};
+use crate::rows::OrderRow;
 use crate::rows::{decode_quantity, decode_u64, encode_count, encode_json, encode_version};
 use crate::{CommitEntry, Conflict, StoreError, StoreResult};
 use possync_core::*;
@@ -86,6 +89,7 @@ pub(super) async fn commit_batch(
             Some((run.last.id, run.last.version, last.op_id.as_str()))
         })
         .collect();
+    check_refunds(&mut tx, entries).await?;
     notify_orders(&mut tx, &written).await?;
     write_history(&mut tx, &plan).await?;
     write_outcomes(&mut tx, &plan).await?;
@@ -100,6 +104,37 @@ pub(super) async fn commit_batch(
     record_payments(&mut tx, entries, paid_before).await?;
     write_approvals(&mut tx, &plan).await?;
     commit_tx(tx).await
+}
+
+/// The backstop of "no line is refunded beyond what was sold", which holds
+/// across nodes: after the batch's orders are written, the row of every paid
+/// order a new refund draft refunds is locked (`FOR UPDATE`, in id order, and
+/// after the batch's own orders, so two batches wait in one direction only),
+/// then all of its refunds that are not cancelled, new ones included, are
+/// read and checked. A node refunding the same order at the same time waits
+/// for the lock, and its read (a new statement under READ COMMITTED) sees
+/// this batch's refund once it commits.
+async fn check_refunds(conn: &mut PgConnection, entries: &[CommitEntry]) -> StoreResult<()> {
+    for refund_of in refunded_by_new_drafts(entries) {
+        let original = sqlx::query_as::<_, OrderRow>(
+            "SELECT id::text AS id, version, body::text AS body FROM orders WHERE id = $1 FOR UPDATE",
+        )
+        .bind(refund_of.0)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(unavailable("could not lock a refunded order"))?
+        .map(OrderRow::decode)
+        .transpose()?
+        .ok_or(StoreError::NotFound("refunded order"))?;
+        let refunds = super::orders::load_refunds(conn, refund_of).await?;
+        check_refunds_within_sold(&original, &refunds).map_err(|reject| {
+            Conflict::RefundBeyondSold {
+                order_id: refund_of,
+                message: reject.message,
+            }
+        })?;
+    }
+    Ok(())
 }
 
 /// The audit trail's entry for each approved op, in the op's transaction:
@@ -231,8 +266,9 @@ async fn write_order_row(
         .map_err(order_write_error(order.id))?,
         None => sqlx::query(
             "INSERT INTO orders (id, state, origin_config_id, origin_session_id, shared, version, \
-                 paid_by_session_id, total_minor, tax_minor, change_minor, body, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12, $13) \
+                 paid_by_session_id, total_minor, tax_minor, change_minor, body, created_at, updated_at, \
+                 refund_of) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12, $13, $14) \
              ON CONFLICT (id) DO NOTHING",
         )
         .bind(order.id.0)
@@ -248,6 +284,8 @@ async fn write_order_row(
         .bind(&body)
         .bind(order.created_at.unix_millis())
         .bind(order.updated_at.unix_millis())
+        // Written when the order is created, never updated: a refund stays one.
+        .bind(order.refund_of.map(|refund_of| refund_of.0))
         .execute(&mut *conn)
         .await
         .map_err(order_write_error(order.id))?,

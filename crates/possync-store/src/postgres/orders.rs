@@ -10,6 +10,7 @@ use crate::rows::{
 };
 use crate::{HistoryEntry, Invoice, OpOutcome, StockMove, StoreError, StoreResult};
 use possync_core::*;
+use sqlx::postgres::PgConnection;
 
 const DIALECT: Dialect = Dialect {
     placeholder: |n| format!("${n}"),
@@ -31,6 +32,32 @@ pub(super) async fn get_order(
     .map_err(unavailable("could not read an order"))?
     .map(OrderRow::decode)
     .transpose()
+}
+
+/// The refunds of `order_id` that are not cancelled, oldest first.
+pub(super) async fn load_refunds(
+    conn: &mut PgConnection,
+    order_id: OrderId,
+) -> StoreResult<Vec<Order>> {
+    sqlx::query_as::<_, OrderRow>(
+        "SELECT id::text AS id, version, body::text AS body FROM orders \
+         WHERE refund_of = $1 AND state <> 'cancelled' ORDER BY created_at, id",
+    )
+    .bind(order_id.0)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(unavailable("could not read an order's refunds"))?
+    .into_iter()
+    .map(OrderRow::decode)
+    .collect()
+}
+
+pub(super) async fn refunds_of(
+    store: &PostgresStore,
+    order_id: OrderId,
+) -> StoreResult<Vec<Order>> {
+    let mut conn = store.connection().await?;
+    load_refunds(&mut conn, order_id).await
 }
 
 pub(super) async fn list_orders(

@@ -12,6 +12,7 @@
 use super::{SqliteStore, commit_tx};
 use crate::batch::{
     APPROVAL_ACTION, BatchPlan, HistoryRow, OrderRun, OutcomeRow, accepting_sessions, newly_paid,
+    refunded_by_new_drafts,
 };
 use crate::database_errors::{
     conflict_on_unique, order_write_error, orders_write_error, unavailable,
@@ -24,8 +25,8 @@ use sqlx::sqlite::SqliteConnection;
 use sqlx::{QueryBuilder, Sqlite};
 use std::collections::{BTreeMap, BTreeSet};
 
-/// Rows in one multi-row statement at most: 1,024 rows of at most 13 columns
-/// bind 13,312 values, below SQLite's limit (32,766 since SQLite 3.32; the
+/// Rows in one multi-row statement at most: 1,024 rows of at most 14 columns
+/// bind 14,336 values, below SQLite's limit (32,766 since SQLite 3.32; the
 /// bundled library is newer). A full batch (1,024 ops) then takes one
 /// statement per kind of row.
 const ROWS_PER_STATEMENT_MAX: usize = 1_024;
@@ -178,7 +179,7 @@ async fn write_order_runs(
     let written = insert_rows(
         conn,
         "INSERT INTO orders (id, state, origin_config_id, origin_session_id, shared, version, paid_by_session_id, \
-                             total_minor, tax_minor, change_minor, body, created_at, updated_at) ",
+                             total_minor, tax_minor, change_minor, body, created_at, updated_at, refund_of) ",
         " ON CONFLICT (id) DO UPDATE SET \
              state = excluded.state, shared = excluded.shared, version = excluded.version, \
              paid_by_session_id = excluded.paid_by_session_id, total_minor = excluded.total_minor, \
@@ -200,7 +201,9 @@ async fn write_order_runs(
                 .push_bind(order.change.minor())
                 .push_bind(row.body.as_str())
                 .push_bind(order.created_at.unix_millis())
-                .push_bind(order.updated_at.unix_millis());
+                .push_bind(order.updated_at.unix_millis())
+                // Written when the order is created, never updated: a refund stays one.
+                .push_bind(order.refund_of.map(|refund_of| refund_of.to_string()));
         },
     )
     .await
@@ -253,6 +256,27 @@ struct OrderRow<'a> {
     order: &'a Order,
     version: i64,
     body: String,
+}
+
+/// The backstop of "no line is refunded beyond what was sold": after the
+/// batch's orders are written, every paid order a new refund draft refunds is
+/// checked against all of its refunds that are not cancelled, new ones
+/// included. The write transaction holds SQLite's one write lock, so no other
+/// writer (another process on the same file included) adds a refund meanwhile.
+async fn check_refunds(conn: &mut SqliteConnection, entries: &[CommitEntry]) -> StoreResult<()> {
+    for refund_of in refunded_by_new_drafts(entries) {
+        let original = super::orders::load_order(conn, refund_of)
+            .await?
+            .ok_or(StoreError::NotFound("refunded order"))?;
+        let refunds = super::orders::load_refunds(conn, refund_of).await?;
+        check_refunds_within_sold(&original, &refunds).map_err(|reject| {
+            Conflict::RefundBeyondSold {
+                order_id: refund_of,
+                message: reject.message,
+            }
+        })?;
+    }
+    Ok(())
 }
 
 /// Records what each payment leaves behind. `paid` says, for every order of
@@ -494,6 +518,7 @@ pub(super) async fn commit_batch(store: &SqliteStore, entries: &[CommitEntry]) -
     let mut tx = store.write_tx().await?;
     check_open_sessions(&mut tx, entries).await?;
     let paid = write_order_runs(&mut tx, &plan.orders).await?;
+    check_refunds(&mut tx, entries).await?;
     record_payments(&mut tx, entries, paid).await?;
     write_outcomes(&mut tx, &plan).await?;
     write_approvals(&mut tx, &plan).await?;

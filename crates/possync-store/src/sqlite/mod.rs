@@ -536,6 +536,10 @@ impl Store for SqliteStore {
         orders::get_order(self, order_id).await
     }
 
+    async fn refunds_of(&self, order_id: OrderId) -> StoreResult<Vec<Order>> {
+        orders::refunds_of(self, order_id).await
+    }
+
     async fn list_orders_page(&self, page: &OrdersPage<'_>) -> StoreResult<Vec<Order>> {
         orders::list_orders_page(self, page).await
     }

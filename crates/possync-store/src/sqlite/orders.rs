@@ -19,7 +19,10 @@ const DIALECT: Dialect = Dialect {
 };
 use sqlx::sqlite::SqliteConnection;
 
-async fn load_order(conn: &mut SqliteConnection, order_id: OrderId) -> StoreResult<Option<Order>> {
+pub(super) async fn load_order(
+    conn: &mut SqliteConnection,
+    order_id: OrderId,
+) -> StoreResult<Option<Order>> {
     sqlx::query_as::<_, OrderRow>("SELECT id, version, body FROM orders WHERE id = ?")
         .bind(order_id.to_string())
         .fetch_optional(&mut *conn)
@@ -39,6 +42,33 @@ pub(super) async fn get_order(
         .await
         .map_err(unavailable("could not get a connection"))?;
     load_order(&mut conn, order_id).await
+}
+
+/// The refunds of `order_id` that are not cancelled, oldest first.
+pub(super) async fn load_refunds(
+    conn: &mut SqliteConnection,
+    order_id: OrderId,
+) -> StoreResult<Vec<Order>> {
+    sqlx::query_as::<_, OrderRow>(
+        "SELECT id, version, body FROM orders WHERE refund_of = ? AND state <> 'cancelled' \
+         ORDER BY created_at, id",
+    )
+    .bind(order_id.to_string())
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(unavailable("could not read an order's refunds"))?
+    .into_iter()
+    .map(OrderRow::decode)
+    .collect()
+}
+
+pub(super) async fn refunds_of(store: &SqliteStore, order_id: OrderId) -> StoreResult<Vec<Order>> {
+    let mut conn = store
+        .reader
+        .acquire()
+        .await
+        .map_err(unavailable("could not get a connection"))?;
+    load_refunds(&mut conn, order_id).await
 }
 
 pub(super) async fn list_orders(store: &SqliteStore, state: OrderState) -> StoreResult<Vec<Order>> {

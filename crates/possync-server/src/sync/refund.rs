@@ -1,0 +1,199 @@
+//! `POST /api/v1/orders/{id}/refund`: a refund draft of some or all lines of
+//! a paid order (PROTOCOL.md "Refunds").
+//!
+//! The handler decodes, checks the manager's PIN in its own task (as the
+//! HTTP op route does), reads the paid order and its refunds, and lets
+//! `possync_core::refund_lines` copy the lines; the draft itself is created by
+//! the sync node like any order (a `refund` op, the order's version 1), so
+//! linked counters see it, its history is normal and the op is idempotent by
+//! its id (the new order's id). "No line is refunded beyond what was sold"
+//! holds twice: refunds of one order take turns here ([`RefundTurns`]), so on
+//! one server the second of two concurrent refunds reads the first one's
+//! committed draft and is refused `invalid`; and the store checks it again
+//! with the paid order's row locked in the transaction that writes the draft,
+//! which is what holds between servers sharing one database (the batch of the
+//! loser fails, its ops are answered `unavailable`, and sent again they are
+//! refused here).
+
+use super::ops::{answer_response, reject_status, terminal_of};
+use crate::auth::approval::verify_claim;
+use crate::auth::{ClientAddress, TerminalCaller};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiJson, ApiPath};
+use crate::schemas;
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use possync_core::{
+    Approval, Op, OpId, Order, OrderId, OrderState, RefundLineRequest, Reject, Rights, Role,
+    can_read, refund_lines,
+};
+use possync_engine::{Source, TokenKey};
+use possync_protocol::{OpRequest, ServerMessage, decode_approval};
+use serde::Deserialize;
+use serde_json::Value;
+use tokio::sync::Mutex;
+
+/// How many refunds of different orders may be prepared at once: refunds of
+/// orders whose ids fall on the same turn wait for each other, which only
+/// costs a few milliseconds now and then.
+const REFUND_TURNS: usize = 64;
+
+/// Refunds of one paid order take turns on one server, from reading what its
+/// other refunds bring back until the node has answered (an accepted refund
+/// is durable by then), so the next one reads it.
+pub struct RefundTurns([Mutex<()>; REFUND_TURNS]);
+
+impl Default for RefundTurns {
+    fn default() -> Self {
+        RefundTurns(std::array::from_fn(|_| Mutex::new(())))
+    }
+}
+
+impl std::fmt::Debug for RefundTurns {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RefundTurns")
+    }
+}
+
+impl RefundTurns {
+    fn of(&self, order_id: OrderId) -> &Mutex<()> {
+        let turn = (order_id.0.as_u128() % REFUND_TURNS as u128) as usize;
+        &self.0[turn]
+    }
+}
+
+/// The body of a refund. Unknown fields are ignored, as in ops.
+#[derive(Debug, Deserialize)]
+pub struct RefundBody {
+    pub order_id: OrderId,
+    pub lines: Vec<RefundLineRequest>,
+    /// Parsed by [`decode_approval`], whose refusals never quote a PIN.
+    #[serde(default)]
+    pub approval: Option<Value>,
+}
+
+const NO_SUCH_ORDER: &str = "order not found";
+
+/// A refusal decided here, before the node: the contract's error object.
+fn refusal(reject: Reject) -> ApiError {
+    ApiError::new(
+        reject_status(reject.code),
+        reject.code.as_str(),
+        reject.message,
+    )
+}
+
+/// Creates a refund draft of a paid order at the caller's session.
+#[utoipa::path(
+    post,
+    path = "/api/v1/orders/{id}/refund",
+    tag = "orders",
+    params(
+        ("id" = uuid::Uuid, Path, description = "The paid order to refund"),
+        ("x-possync-terminal" = Option<uuid::Uuid>, Header, description = "The calling terminal's id"),
+    ),
+    request_body = schemas::RefundBody,
+    responses(
+        (status = 201, description = "The refund draft: negative lines copied from the paid order, `refund_of` set; pay it with `pay` and negative amounts", body = schemas::Order),
+        (status = 200, description = "The same refund asked again (same `order_id`): the draft as it is now", body = schemas::Order),
+        (status = 400, description = "invalid: a line not in the order, asked twice, a quantity not above zero or beyond what is left to refund, a refund of a refund, a malformed body or approval", body = schemas::OpRefusal),
+        (status = 401, description = "No or bad token", body = schemas::ErrorBody),
+        (status = 403, description = "forbidden: not a terminal token, a cashier at a restricted counter without a manager's approval, or a wrong approval", body = schemas::OpRefusal),
+        (status = 404, description = "No such paid order, or not one this session may read", body = schemas::ErrorBody),
+        (status = 409, description = "exists (the id is another order's), session_closed", body = schemas::OpRefusal),
+        (status = 413, description = "too_large", body = schemas::ErrorBody),
+        (status = 429, description = "rate_limited: too many wrong PINs, or too many ops", body = schemas::OpRefusal),
+        (status = 503, description = "unavailable: nothing was made, send the same refund again", body = schemas::OpRefusal),
+    )
+)]
+pub async fn refund_order(
+    State(state): State<AppState>,
+    terminal: TerminalCaller,
+    ClientAddress(address): ClientAddress,
+    headers: HeaderMap,
+    ApiPath(refund_of): ApiPath<OrderId>,
+    ApiJson(body): ApiJson<RefundBody>,
+) -> ApiResult<Response> {
+    let terminal_id = terminal_of(&headers, &terminal)?;
+    let claim = decode_approval(body.approval.as_ref())
+        .map_err(|error| ApiError::invalid(error.message))?;
+    // A draft, or a paid order this session may not read, answers exactly as
+    // a missing order does: no existence leaks across unlinked counters.
+    let links = state.store.load_links().await?;
+    let original: Order = state
+        .store
+        .get_order(refund_of)
+        .await?
+        .filter(|order| order.state == OrderState::Paid)
+        .filter(|order| can_read(order, terminal.config.id, &links))
+        .ok_or_else(|| ApiError::not_found(NO_SUCH_ORDER))?;
+    // The PIN is checked here, in this request's task, never in the node's loop.
+    let mut approval = claim.map(|claim| Box::new(Approval::Claimed(claim)));
+    verify_claim(&state.auth, &mut approval, address)
+        .await
+        .map_err(refusal)?;
+    let order_id = body.order_id;
+    let turn = state.refund_turns.of(refund_of).lock().await;
+    // The draft being asked for again (same id) is not one of the "other" refunds.
+    let refunds: Vec<Order> = state
+        .store
+        .refunds_of(refund_of)
+        .await?
+        .into_iter()
+        .filter(|refund| refund.id != order_id)
+        .collect();
+    let lines = refund_lines(&original, &refunds, &body.lines).map_err(refusal)?;
+    let op = Op::Refund { refund_of, lines };
+    // The node decides the same rule; checking it here first keeps a refusal
+    // for lack of rights from becoming the final answer of this order id, so
+    // the till can ask again with the manager's approval under the same id.
+    let rights = Rights {
+        price_control_restricted: terminal.user.role == Role::Cashier
+            && terminal.config.restrict_price_control,
+        approved_by: Approval::verified_user(approval.as_deref()),
+    };
+    rights.check(&op).map_err(refusal)?;
+    let request = OpRequest {
+        // The order's id is the op's idempotency key: one refund per id.
+        op_id: OpId(order_id.0),
+        order_id,
+        op,
+        approval,
+    };
+    let source = Source {
+        session_id: terminal.session.id,
+        config_id: terminal.config.id,
+        terminal: terminal_id,
+        role: terminal.user.role,
+    };
+    let answer = state
+        .sync
+        .op(TokenKey::new(&terminal.token_hash), source, request)
+        .await
+        .map_err(ApiError::unavailable)?;
+    drop(turn);
+    let ServerMessage::Ack { duplicate, .. } = answer else {
+        return Ok(answer_response(answer));
+    };
+    // Acknowledged means durable: the store holds the draft now.
+    let refund = state
+        .store
+        .get_order(order_id)
+        .await?
+        .filter(|order| order.refund_of == Some(refund_of))
+        .ok_or_else(|| {
+            ApiError::conflict(
+                "exists",
+                "this order id was used for another order: ask again with a new id",
+            )
+        })?;
+    let status = if duplicate {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok((status, Json(refund)).into_response())
+}
