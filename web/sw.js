@@ -58,6 +58,7 @@ const SHELL_FILES = [
   '/js/views/dialogs/cashmove.js',
   '/js/views/dialogs/countedcash.js',
   '/js/views/dialogs/customerpicker.js',
+  '/js/views/dialogs/refund.js',
   '/js/views/dialogs/sessionreport.js',
   '/js/views/dialogs/tillsettings.js',
   '/js/views/login.js',

@@ -20,6 +20,7 @@ mod offline_reload;
 mod order_panel;
 mod printing;
 mod proxy;
+mod refund;
 mod server;
 mod session_close;
 mod shop;

@@ -147,6 +147,20 @@ impl Api {
         body
     }
 
+    /// `(status, body)` of a POST with a bearer token, whatever the status.
+    pub async fn post_answer(&self, path: &str, token: &str, body: Value) -> (u16, Value) {
+        let response = self
+            .client
+            .post(format!("{}{path}", self.base_url))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
     /// A terminal token of the open session of `config_name`, as a cashier.
     pub async fn terminal_token(&self, config_name: &str) -> String {
         let login = self

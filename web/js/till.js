@@ -431,6 +431,24 @@ export class Till {
     }
   }
 
+  /** Asks the server for a refund draft of `lines` ([{line_id, qty}]) of the paid
+   * order `paid_id` (`POST /orders/{id}/refund`), with a manager's approval when
+   * given, as this terminal. The draft is the server's from the start (its lines
+   * are copied there): it is taken into the till as the server sent it and made
+   * the current order. `order_id` is the new draft's id: the same id is sent again
+   * with an approval. Resolves {ok, order} or {ok:false, code, message}. */
+  async refund(paid_id, { order_id, lines, approval = null }) {
+    const body = { order_id, lines, ...(approval ? { approval } : {}) };
+    try {
+      const { data } = await this.api.exchange('POST', `/orders/${paid_id}/refund`, body, { headers: { 'X-Possync-Terminal': this.terminalId } });
+      this.store.receiveOrder(data);
+      this.setCurrent(data.id);
+      return { ok: true, order: data };
+    } catch (err) {
+      return { ok: false, code: err.code || 'unreachable', message: err.message || 'The server cannot be reached' };
+    }
+  }
+
   /** Resolves with the server's answer to `entry` ({ok, code?, message?}). */
   answer(entry, timeout_ms = ANSWER_TIMEOUT_MS) {
     return new Promise((resolve) => {

@@ -2,13 +2,19 @@
 // receipt number, time, total and payments. A row opens its receipt, the very
 // HTML of GET /orders/{id}/receipt shown in a sandboxed frame, with Reprint (POST
 // /orders/{id}/print: a copy marked REPRINT on this counter's printer, never the
-// drawer) and the browser's Print.
+// drawer) and the browser's Print. A sale (not itself a refund) has Refund…: the
+// cashier picks lines and quantities, a manager approves when the counter keeps
+// refunds for managers, and the refund draft opens on the payment screen to be
+// paid out.
 
 import { h, replace } from '../dom.js';
 import { formatMoney } from '../money.js';
 import { orderLabel } from '../wording.js';
+import { uuidv7 } from '../ids.js';
 import { topbar } from './topbar.js';
 import { toast } from './ui.js';
+import { askApproval } from './dialogs/approval.js';
+import { askRefund } from './dialogs/refund.js';
 
 /** Paid orders read at most: the newest of the session come first. */
 const PAID_LISTED_MAX = 200;
@@ -64,11 +70,14 @@ export function mountPaid(root, app, { order_id = null } = {}) {
         }
       },
     }, 'Reprint');
+    const refund = order && !order.refund_of && order.totals.total > 0
+      ? h('button', { class: 'btn', testid: 'paid-refund', onclick: () => refundOrder(order) }, 'Refund…')
+      : null;
     const print = h('button', { class: 'btn', testid: 'paid-print', onclick: () => frame.contentWindow && frame.contentWindow.print() }, 'Print here');
     replace(viewer,
       h('div', { class: 'paid-receipt-head' },
         h('h2', {}, order && order.receipt_number ? `Receipt ${order.receipt_number}` : 'Receipt'),
-        h('div', { class: 'spacer' }), print, reprint),
+        h('div', { class: 'spacer' }), refund, print, reprint),
       frame);
     viewer.hidden = false;
     viewer.dataset.orderId = id;
@@ -82,6 +91,35 @@ export function mountPaid(root, app, { order_id = null } = {}) {
       if (alive) replace(viewer, h('p', { class: 'empty' }, `The receipt cannot be shown: ${err.message}`));
     });
     viewer.dataset.loaded = 'false';
+  }
+
+  /** Refund… of a paid sale: the dialog, the manager's approval when the server
+   * asks for it, then the refund draft's payment screen. */
+  async function refundOrder(order) {
+    // The refunds this till knows of: paid ones in the listing, drafts at the till.
+    const known = [...orders, ...till.drafts()].filter((o) => o.refund_of === order.id);
+    // One id for this refund, sent again with the manager's approval.
+    const order_id = uuidv7();
+    const draft = await askRefund(order, {
+      known,
+      submit: async (lines) => {
+        const answer = await till.refund(order.id, { order_id, lines });
+        if (answer.ok || answer.code !== 'forbidden') return answer;
+        let approved = null;
+        const done = await askApproval(till, {
+          what: 'A refund: this counter keeps prices, discounts and refunds for managers.',
+          send: async (approval) => {
+            approved = await till.refund(order.id, { order_id, lines, approval });
+            return approved;
+          },
+        });
+        return done && approved && approved.ok ? approved
+          : { ok: false, message: 'A refund at this counter needs a manager’s approval.' };
+      },
+    });
+    if (!alive || !draft) return;
+    toast(`Refund of ${formatMoney(-draft.totals.total)} ready to pay out`, 'info');
+    location.hash = `#/pay/${draft.id}`;
   }
 
   function render() {
