@@ -1,7 +1,8 @@
 //! Money rights in the browser (issue 8, "How it is checked"): at a counter that
 //! keeps prices, discounts and returns for managers, a cashier's discount asks
-//! for a manager's approval; a wrong PIN is refused, the right one sends the
-//! discount again with the approval, and the order's history names the approver.
+//! for a manager's approval once the cashier confirms the whole value typed
+//! ("10", never the "1" on the way); a wrong PIN is refused, the right one sends
+//! the discount again with the approval, and the order's history names the approver.
 
 use crate::shop::{Shop, run};
 use futures_util::FutureExt;
@@ -58,10 +59,25 @@ async fn story(shop: &Shop) {
     till.wait_lines(&[("Croissant", "1")]).await;
     till.tap_line("Croissant").await;
     till.click_tid("numpad-mode-discount").await;
-    till.click_tid("numpad-key-5").await;
+    // "1" then "0": the till holds the whole value, asks nobody on the "1", and
+    // the manager is asked once the cashier confirms 10 %.
+    till.click_tid("numpad-key-1").await;
+    till.wait_text_contains("qty-confirm-text", "1% discount")
+        .await;
+    assert_eq!(
+        till.eval("!!$('approval-dialog')").await,
+        json!(false),
+        "nothing is asked on the first key"
+    );
+    till.click_tid("numpad-key-0").await;
+    till.wait_text_contains("qty-confirm-text", "10% discount")
+        .await;
+    till.shot("approval-discount-typed").await;
+    till.click_tid("qty-confirm").await;
     till.wait("the approval dialog", "!!$('approval-dialog')")
         .await;
     till.wait_text_contains("approval-what", "managers").await;
+    till.wait_text_contains("approval-what", "10%").await;
     let offered = till
         .eval("[...$('approval-manager').options].map((option) => option.textContent)")
         .await;
@@ -76,7 +92,7 @@ async fn story(shop: &Shop) {
     till.click_tid("approval-ok").await;
     till.wait("the dialog closed", "!$('approval-dialog')")
         .await;
-    till.wait_text_contains("line-discount", "5%").await;
+    till.wait_text_contains("line-discount", "10%").await;
     till.shot("approval-discount-applied").await;
 
     let order_id = till.current_order_id().await;
@@ -94,6 +110,9 @@ async fn story(shop: &Shop) {
     assert_eq!(approved.len(), 1, "{history}");
     assert_eq!(approved[0]["approved_by"], manager_id);
     assert_eq!(approved[0]["op"]["kind"], "set_discount");
-    assert_eq!(approved[0]["op"]["discount"], "5");
+    assert_eq!(
+        approved[0]["op"]["discount"], "10",
+        "the whole value typed, approved once"
+    );
     assert!(!history.to_string().contains(PIN));
 }

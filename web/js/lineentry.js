@@ -14,6 +14,11 @@
 //    stayed on 0) is held (`staged`) until `confirm()`; `cancel()` puts the line
 //    back to the quantity it had before the typing began. Enter cancels too: it is
 //    how a barcode ends, never a "yes".
+//  - A value that needs a manager's approval here (`hold(op)`: a price or a
+//    discount at a counter that keeps them for managers) is held the same way,
+//    whole, until `confirm()`: the manager is asked once, for "10" %, never for
+//    the "1" typed on the way to it. Nothing of it was sent, so `cancel()` sends
+//    nothing back.
 
 import { numpadStart, numpadPress } from './numpad.js';
 import { parseQty, formatQty } from './quantity.js';
@@ -97,9 +102,10 @@ export class LineEntry {
    * @param {string} key             a numpad key ('0'..'9', '.', 'backspace', '+/-')
    * @param {object} line            the selected line as shown now
    * @param {(op:object) => string|null} [check]  why the till would refuse `op`, or null
+   * @param {(op:object) => boolean} [hold]  whether `op` waits for confirmation whole
    * @returns {{type:'none'} | {type:'send', op:object} | {type:'stage', value:number} | {type:'remove'}}
    */
-  press(key, line, check = () => null) {
+  press(key, line, check = () => null, hold = () => false) {
     if (line.id !== this.line_id) this.select(line.id);
     const current = lineValue(line, this.mode);
     if (!this.pad.fresh && this.staged === null && current !== this.expect) {
@@ -133,6 +139,12 @@ export class LineEntry {
       this.hint = refused;
       return { type: 'none' };
     }
+    if (hold(op)) {
+      this.pad = r.state;
+      this.staged = r.value;
+      this.hint = '';
+      return { type: 'stage', value: r.value };
+    }
     this.pad = r.state;
     this.staged = null;
     this.expect = r.value;
@@ -140,10 +152,10 @@ export class LineEntry {
     return { type: 'send', op };
   }
 
-  /** The held quantity is wanted: its op (the next key starts a new number). */
+  /** The held value is wanted: its op (the next key starts a new number). */
   confirm(line, check = () => null) {
     if (this.staged === null || line.id !== this.line_id) return { type: 'none' };
-    const op = lineValueOp(line, 'qty', this.staged);
+    const op = lineValueOp(line, this.mode, this.staged);
     const refused = check(op);
     if (refused) {
       this.hint = refused;
@@ -161,7 +173,7 @@ export class LineEntry {
     const before = this.before;
     this.hint = '';
     this.reset();
-    if (!line || line.id !== this.line_id || before === null || before === lineValue(line, 'qty')) return { type: 'none' };
-    return { type: 'send', op: lineValueOp(line, 'qty', before) };
+    if (!line || line.id !== this.line_id || before === null || before === lineValue(line, this.mode)) return { type: 'none' };
+    return { type: 'send', op: lineValueOp(line, this.mode, before) };
   }
 }

@@ -66,3 +66,22 @@ test('a quantity above the threshold is held, confirmed or put back', () => {
 test('backspace on a fresh zero quantity removes the line', () => {
   assert.deepEqual(entry().press('backspace', line('0')), { type: 'remove' });
 });
+
+test('at a counter that keeps discounts for managers, the whole value waits for confirmation', () => {
+  const hold = (op) => op.kind === 'set_discount' || op.kind === 'set_price';
+  const e = entry();
+  e.setMode('discount');
+  // "1" then "0": nothing is sent on the way, so no manager is asked for 1 %.
+  assert.deepEqual(e.press('1', line('1'), undefined, hold), { type: 'stage', value: 100 });
+  assert.deepEqual(e.press('0', line('1'), undefined, hold), { type: 'stage', value: 1000 });
+  assert.deepEqual(e.confirm(line('1')), { type: 'send', op: { kind: 'set_discount', line_id: 'l1', discount: '10' } });
+  assert.equal(e.staged, null);
+  // Cancelled: nothing was sent, nothing is sent back.
+  const c = entry();
+  c.setMode('price');
+  assert.equal(c.press('5', line('1'), undefined, hold).type, 'stage');
+  assert.deepEqual(c.cancel(line('1')), { type: 'none' });
+  // Quantities are not held (below the threshold).
+  const q = entry();
+  assert.equal(q.press('5', line('1'), undefined, hold).type, 'send');
+});

@@ -10,13 +10,13 @@
 // repeats the last tap.
 
 import { h, replace, frameScheduler, isTyping, tapWithoutFocus } from '../dom.js';
-import { formatMoney } from '../money.js';
+import { formatMoney, bpToPercent } from '../money.js';
 import { formatQty, parseQty } from '../quantity.js';
 import { numpadKeyFor } from '../numpad.js';
 import { LineEntry, quantityWords } from '../lineentry.js';
 import { NOTE_CHARS_MAX } from '../limits.js';
 import { createScanDetector } from '../scanner.js';
-import { orderLabel, timeAgo, refusalWords, abandonedLockText } from '../wording.js';
+import { orderLabel, timeAgo, refusalWords, abandonedLockText, needsPriceControl } from '../wording.js';
 import { topbar } from './topbar.js';
 import { money, promptText, confirmDialog } from './ui.js';
 import { orderLines } from './orderlines.js';
@@ -210,10 +210,15 @@ export function mountPos(root, app) {
       return;
     }
     confirmBar.hidden = false;
+    const [question, answer] = entry.mode === 'discount'
+      ? [`${bpToPercent(entry.staged)}% discount on ${line.name}? A manager approves it.`, `Ask for ${bpToPercent(entry.staged)}%`]
+      : entry.mode === 'price'
+        ? [`${formatMoney(entry.staged)} for ${line.name}? A manager approves it.`, `Ask for ${formatMoney(entry.staged)}`]
+        : [`${quantityWords(entry.staged)} × ${line.name}?`, `Set ${quantityWords(entry.staged)}`];
     replace(confirmBar,
-      h('span', { class: 'qty-confirm-text' }, `${quantityWords(entry.staged)} × ${line.name}?`),
+      h('span', { class: 'qty-confirm-text', testid: 'qty-confirm-text' }, question),
       h('button', { type: 'button', class: 'btn btn-small', testid: 'qty-confirm-cancel', onclick: () => cancelStaged() }, 'Cancel'),
-      h('button', { type: 'button', class: 'btn btn-small btn-primary', testid: 'qty-confirm', onclick: () => confirmStaged() }, `Set ${quantityWords(entry.staged)}`));
+      h('button', { type: 'button', class: 'btn btn-small btn-primary', testid: 'qty-confirm', onclick: () => confirmStaged() }, answer));
   }
 
   /** Lines of tracked products whose order quantity is more than the stock on hand:
@@ -273,7 +278,15 @@ export function mountPos(root, app) {
     const line = selectedLine();
     if (!line) return;
     entry.confirm_above_milli = app.settings.qty_confirm_above * 1000; // may have changed in the menu
-    act(entry.press(k, line, refusal));
+    act(entry.press(k, line, refusal, needsApproval));
+  }
+
+  /** Whether `op` needs a manager's approval at this till (a cashier at a counter
+   * that keeps prices, discounts and returns for managers): the numpad then holds
+   * the whole value until the cashier confirms it, and the manager is asked once. */
+  function needsApproval(op) {
+    const user = till.auth.user;
+    return !!till.config.restrict_price_control && !!user && user.role !== 'manager' && needsPriceControl(op);
   }
 
   function confirmStaged() {
