@@ -63,7 +63,7 @@ pub use report::{
     SessionReport, session_report,
 };
 pub use rights::{
-    Approval, ApprovalClaim, PIN_DIGITS_MAX, PIN_DIGITS_MIN, Pin, PinError, Rights,
+    Approval, ApprovalClaim, ApprovalSecret, PIN_DIGITS_MAX, PIN_DIGITS_MIN, Pin, PinError, Rights,
     needs_price_control,
 };
 pub use sales::{

@@ -7,6 +7,7 @@
 //! and replaced by [`Approval::Verified`] before the op reaches the engine. The
 //! engine and `apply` only ever see who approved, never how.
 
+use crate::catalog::Password;
 use crate::ids::UserId;
 use crate::op::{Op, Reject, RejectCode};
 use serde::{Deserialize, Deserializer, de};
@@ -60,12 +61,61 @@ impl<'de> Deserialize<'de> for Pin {
     }
 }
 
-/// A manager's approval as a terminal sends it: who approves, and their PIN.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// What a manager typed to approve: their PIN, or their password (issue 8:
+/// "by entering their PIN or password"). Neither ever prints nor serializes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApprovalSecret {
+    Pin(Pin),
+    Password(Password),
+}
+
+/// A manager's approval as a terminal sends it: who approves, and their PIN
+/// (`{"user_id", "pin"}`) or their password (`{"user_id", "password"}`), one
+/// of the two.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApprovalClaim {
     pub user_id: UserId,
-    pub pin: Pin,
+    pub secret: ApprovalSecret,
+}
+
+impl ApprovalClaim {
+    /// The PIN, when the approval was given with one.
+    pub fn pin(&self) -> Option<&Pin> {
+        match &self.secret {
+            ApprovalSecret::Pin(pin) => Some(pin),
+            ApprovalSecret::Password(_) => None,
+        }
+    }
+}
+
+/// The approval's fields as they arrive, before exactly one secret is chosen.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ApprovalFields {
+    user_id: UserId,
+    #[serde(default)]
+    pin: Option<Pin>,
+    #[serde(default)]
+    password: Option<Password>,
+}
+
+impl<'de> Deserialize<'de> for ApprovalClaim {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let fields = ApprovalFields::deserialize(deserializer)?;
+        let secret = match (fields.pin, fields.password) {
+            (Some(pin), None) => ApprovalSecret::Pin(pin),
+            (None, Some(password)) => ApprovalSecret::Password(password),
+            _ => {
+                return Err(de::Error::custom(
+                    "an approval carries either a \"pin\" or a \"password\"",
+                ));
+            }
+        };
+        Ok(ApprovalClaim {
+            user_id: fields.user_id,
+            secret,
+        })
+    }
 }
 
 /// A manager's approval of one op.
@@ -154,6 +204,23 @@ mod tests {
             assert_eq!(Pin::parse(bad), Err(PinError), "{bad:?}");
         }
         assert_eq!(format!("{:?}", Pin::parse("1234").unwrap()), "Pin(***)");
+        let claim =
+            serde_json::from_str::<ApprovalClaim>(r#"{"user_id":1,"password":"s3cret pass"}"#)
+                .unwrap();
+        assert!(
+            matches!(&claim.secret, ApprovalSecret::Password(password) if password.as_str() == "s3cret pass")
+        );
+        assert!(!format!("{claim:?}").contains("s3cret"), "{claim:?}");
+        for both_or_none in [
+            r#"{"user_id":1,"pin":"1234","password":"x"}"#,
+            r#"{"user_id":1}"#,
+            r#"{"user_id":1,"password":""}"#,
+        ] {
+            assert!(
+                serde_json::from_str::<ApprovalClaim>(both_or_none).is_err(),
+                "{both_or_none}"
+            );
+        }
         let error = serde_json::from_str::<ApprovalClaim>(r#"{"user_id":1,"pin":"98x7654"}"#)
             .unwrap_err()
             .to_string();

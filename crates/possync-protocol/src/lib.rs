@@ -243,9 +243,9 @@ pub fn decode_op_body(
     })
 }
 
-/// Parses a manager's approval (`{"user_id", "pin"}`) wherever one is sent:
-/// inside an op object, or at the top of a refund. Absent or null: none.
-/// A refusal never quotes the PIN.
+/// Parses a manager's approval (`{"user_id", "pin"}` or `{"user_id",
+/// "password"}`) wherever one is sent: inside an op object, or at the top of a
+/// refund. Absent or null: none. A refusal never quotes the PIN or password.
 pub fn decode_approval(approval: Option<&Value>) -> Result<Option<ApprovalClaim>, DecodeError> {
     match approval {
         None | Some(Value::Null) => Ok(None),
@@ -253,7 +253,7 @@ pub fn decode_approval(approval: Option<&Value>) -> Result<Option<ApprovalClaim>
             .map(Some)
             .map_err(|_| {
                 invalid(format!(
-                    "\"approval\" must be {{\"user_id\": <a manager's id>, \"pin\": \"<{PIN_DIGITS_MIN} to {PIN_DIGITS_MAX} digits>\"}}"
+                    "\"approval\" must be {{\"user_id\": <a manager's id>, \"pin\": \"<{PIN_DIGITS_MIN} to {PIN_DIGITS_MAX} digits>\"}} or {{\"user_id\": <a manager's id>, \"password\": \"<their password>\"}}"
                 ))
             }),
     }
@@ -467,7 +467,10 @@ mod tests {
         let Some(Approval::Claimed(claim)) = request.approval.as_deref() else {
             panic!("decoding only ever claims an approval");
         };
-        assert_eq!((claim.user_id.0, claim.pin.as_str()), (7, "4821"));
+        assert_eq!(
+            (claim.user_id.0, claim.pin().map(|pin| pin.as_str())),
+            (7, Some("4821"))
+        );
         assert_eq!(request.op, Op::Share {});
         let Ok(ClientMessage::Op(request)) = decode_client_message(&frame("null")) else {
             panic!("a null approval is none");

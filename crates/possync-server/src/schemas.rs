@@ -60,15 +60,34 @@ pub struct Approver {
 }
 
 /// A manager's approval of one op: inside the op object of an op, at the top
-/// of a refund. Wrong PINs are throttled like logins; the PIN is never stored
-/// or echoed.
+/// of a refund; with the manager's PIN or their password, one of the two.
+/// Wrong PINs are throttled like logins (in a count of their own), wrong
+/// passwords as failed logins of that manager; neither is stored or echoed.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct Approval {
+#[serde(untagged)]
+pub enum Approval {
+    Pin(ApprovalByPin),
+    Password(ApprovalByPassword),
+}
+
+/// An approval with the manager's PIN.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApprovalByPin {
     /// The approving manager's user id.
     pub user_id: i64,
     /// 4 to 8 digits.
     #[schema(format = Password, pattern = "^[0-9]{4,8}$")]
     pub pin: String,
+}
+
+/// An approval with the manager's password (the one they log in with).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApprovalByPassword {
+    /// The approving manager's user id.
+    pub user_id: i64,
+    /// 1 to 256 characters.
+    #[schema(format = Password, min_length = 1, max_length = 256)]
+    pub password: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -11,15 +11,21 @@
 //! client address, in a throttle of their own: a cashier guessing a PIN cannot
 //! lock the manager out of logging in, nor the other way round. The check runs
 //! under the same bound as every password check.
+//!
+//! A manager may approve with their password instead (`{"user_id",
+//! "password"}`): that is a password check like a login's, so it is counted in
+//! the logins' own throttle, under the manager's login, and runs under the same
+//! bound: guessing a password at a till is guessing it at the login form.
 
 use super::AuthState;
-use possync_core::{Approval, ApprovalClaim, Reject, RejectCode, Role, UserId};
+use possync_core::{
+    Approval, ApprovalClaim, ApprovalSecret, Password, Pin, Reject, RejectCode, Role, UserId,
+};
 use std::net::IpAddr;
 
 /// The same words for an unknown user, a cashier, a manager without a PIN and a
 /// wrong PIN: a till must not be able to probe which it was.
-const APPROVAL_REFUSED_MESSAGE: &str =
-    "this approval is refused: the manager or the PIN is wrong (or that manager has no PIN)";
+const APPROVAL_REFUSED_MESSAGE: &str = "this approval is refused: the manager, the PIN or the password is wrong (or that manager has no PIN)";
 
 /// The key a manager's PIN attempts are counted under in the PIN throttle.
 fn throttle_key(user_id: UserId) -> String {
@@ -27,19 +33,117 @@ fn throttle_key(user_id: UserId) -> String {
 }
 
 /// Checks a claimed approval: the user must be an active manager whose PIN
-/// this is. Answers the manager's id, or the reject to answer the op with:
-/// `forbidden` for a wrong approval, `rate_limited` when too many wrong PINs
-/// came from this address (or too many password checks run at once), and
-/// `unavailable` when the store could not be read.
+/// (or password) this is. Answers the manager's id, or the reject to answer
+/// the op with: `forbidden` for a wrong approval, `rate_limited` when too many
+/// wrong PINs (or passwords) came from this address, or too many password
+/// checks run at once, and `unavailable` when the store could not be read.
 pub async fn verify_approval(
     auth: &AuthState,
     claim: ApprovalClaim,
     address: IpAddr,
 ) -> Result<UserId, Reject> {
+    match claim.secret {
+        ApprovalSecret::Pin(pin) => verify_pin(auth, claim.user_id, pin, address).await,
+        ApprovalSecret::Password(password) => {
+            verify_password(auth, claim.user_id, password, address).await
+        }
+    }
+}
+
+fn store_unavailable(error: impl std::fmt::Display) -> Reject {
+    tracing::warn!(%error, "could not read an approving manager");
+    Reject::new(
+        RejectCode::Unavailable,
+        "the approval could not be checked now; send it again",
+    )
+}
+
+fn too_many_checks(error: impl std::fmt::Display) -> Reject {
+    tracing::warn!(%error, "an approval could not be checked");
+    Reject::new(
+        RejectCode::RateLimited,
+        "too many checks at once; send the approval again in a second",
+    )
+}
+
+/// A manager's password as an approval: counted in the logins' throttle under
+/// the manager's login (an unknown user under a key no login can have), checked
+/// against their password hash only when they are an active manager.
+async fn verify_password(
+    auth: &AuthState,
+    user_id: UserId,
+    password: Password,
+    address: IpAddr,
+) -> Result<UserId, Reject> {
+    let now = auth.clock.now();
+    let user = match auth.store.get_user(user_id).await {
+        Ok(user) => Some(user),
+        Err(possync_store::StoreError::NotFound(_)) => None,
+        Err(error) => return Err(store_unavailable(error)),
+    };
+    // Logins are lower case letters, digits and `.-_`: "#<id>" is no one's.
+    let key = user.as_ref().map_or_else(
+        || format!("#{user_id}"),
+        |user| user.login.as_str().to_owned(),
+    );
+    let attempt = auth
+        .throttle
+        .try_begin(&key, address, now)
+        .map_err(|throttled| {
+            Reject::new(
+                RejectCode::RateLimited,
+                format!(
+                    "too many wrong passwords from this till; try again in {} s",
+                    throttled.retry_after_s
+                ),
+            )
+        })?;
+    let password_hash = match &user {
+        Some(user) if user.active && user.role == Role::Manager => {
+            match auth.store.find_login(&user.login).await {
+                Ok(found) => found
+                    .filter(|(found, _)| found.id == user_id)
+                    .map(|(_, hash)| hash),
+                Err(error) => {
+                    auth.throttle.forgive(attempt, now);
+                    return Err(store_unavailable(error));
+                }
+            }
+        }
+        _ => None,
+    };
+    let matches = match auth
+        .passwords
+        .verify(password.as_str().to_owned(), password_hash)
+        .await
+    {
+        Ok(matches) => matches,
+        Err(error) => {
+            auth.throttle.forgive(attempt, now);
+            return Err(too_many_checks(error));
+        }
+    };
+    if !matches {
+        drop(attempt);
+        tracing::info!(approver = %user_id, %address, "approval by password refused");
+        return Err(Reject::new(RejectCode::Forbidden, APPROVAL_REFUSED_MESSAGE));
+    }
+    auth.throttle.forgive(attempt, now);
+    Ok(user_id)
+}
+
+/// A manager's PIN as an approval, counted in the PIN throttle.
+async fn verify_pin(
+    auth: &AuthState,
+    user_id: UserId,
+    pin: Pin,
+    address: IpAddr,
+) -> Result<UserId, Reject> {
+    let claim_user_id = user_id;
     let now = auth.clock.now();
     let attempt = auth
         .pins
-        .try_begin(&throttle_key(claim.user_id), address, now)
+        .try_begin(&throttle_key(claim_user_id), address, now)
         .map_err(|throttled| {
             Reject::new(
                 RejectCode::RateLimited,
@@ -49,7 +153,7 @@ pub async fn verify_approval(
                 ),
             )
         })?;
-    let found = match auth.store.find_pin(claim.user_id).await {
+    let found = match auth.store.find_pin(claim_user_id).await {
         Ok(found) => found,
         Err(error) => {
             auth.pins.forgive(attempt, now);
@@ -65,7 +169,7 @@ pub async fn verify_approval(
     let pin_hash = found
         .filter(|(user, _)| user.active && user.role == Role::Manager)
         .and_then(|(_, pin_hash)| pin_hash);
-    let pin = claim.pin.as_str().to_owned();
+    let pin = pin.as_str().to_owned();
     let matches = match auth.passwords.verify(pin, pin_hash).await {
         Ok(matches) => matches,
         Err(error) => {
@@ -81,11 +185,11 @@ pub async fn verify_approval(
     if !matches {
         // The attempt stays counted.
         drop(attempt);
-        tracing::info!(approver = %claim.user_id, %address, "approval refused");
+        tracing::info!(approver = %claim_user_id, %address, "approval refused");
         return Err(Reject::new(RejectCode::Forbidden, APPROVAL_REFUSED_MESSAGE));
     }
     auth.pins.forgive(attempt, now);
-    Ok(claim.user_id)
+    Ok(claim_user_id)
 }
 
 /// Replaces a claimed approval by the verified one, or answers why not. An

@@ -409,3 +409,107 @@ async fn pins_are_write_only_bounded_and_name_the_tills_approvers() {
     let (_, users) = shop.get("/api/v1/users", &shop.manager_token).await;
     assert!(!users.to_string().contains("pin_hash"));
 }
+
+fn with_password(mut op: Value, user_id: i64, password: &str) -> Value {
+    op["approval"] = json!({"user_id": user_id, "password": password});
+    op
+}
+
+#[tokio::test]
+async fn a_manager_approves_with_their_password_checked_and_throttled_as_a_login() {
+    let shop = Shop::open().await;
+    let manager_id = shop.get("/api/v1/me", &shop.manager_token).await.1["user"]["id"]
+        .as_i64()
+        .unwrap();
+    restrict(&shop, shop.counter_1, true).await;
+    let mut cashier = shop.counter(shop.counter_1).await;
+    let (order_id, line_id) = draft_with_a_line(&mut cashier, shop.espresso).await;
+    let discount = json!({"kind": "set_discount", "line_id": line_id, "discount": "20"});
+    let cashier_id = shop.get("/api/v1/me", &shop.cashier_token).await.1["user"]["id"]
+        .as_i64()
+        .unwrap();
+
+    // A wrong password, a cashier's own password, a user that does not exist,
+    // both a PIN and a password: refused, and no secret is echoed.
+    for (approval, code) in [
+        (
+            json!({"user_id": manager_id, "password": "not-the-password"}),
+            "forbidden",
+        ),
+        (
+            json!({"user_id": cashier_id, "password": CASHIER_PASSWORD}),
+            "forbidden",
+        ),
+        (
+            json!({"user_id": 999_999, "password": MANAGER_PASSWORD}),
+            "forbidden",
+        ),
+        (
+            json!({"user_id": manager_id, "password": MANAGER_PASSWORD, "pin": "1234"}),
+            "invalid",
+        ),
+    ] {
+        let secret = approval["password"].as_str().unwrap().to_owned();
+        let mut op = discount.clone();
+        op["approval"] = approval;
+        let refused = cashier.refused(order_id, op, code).await;
+        assert!(!refused.to_string().contains(&secret), "{refused}");
+    }
+
+    // The manager's password approves (no PIN was ever set): the history names them.
+    assert_eq!(
+        shop.get(&format!("/api/v1/users/{manager_id}"), &shop.manager_token)
+            .await
+            .1["has_pin"],
+        json!(false)
+    );
+    let version = cashier
+        .ok(
+            order_id,
+            with_password(discount.clone(), manager_id, MANAGER_PASSWORD),
+        )
+        .await;
+    let history = order_history(&shop, order_id).await;
+    let approved = history
+        .iter()
+        .find(|entry| entry["version"] == json!(version))
+        .unwrap();
+    assert_eq!(approved["approved_by"], json!(manager_id), "{approved}");
+    assert!(
+        !serde_json::to_string(&history)
+            .unwrap()
+            .contains(MANAGER_PASSWORD),
+        "{history:?}"
+    );
+
+    // Wrong passwords are failed logins of the manager from this address: after
+    // the login throttle's ten, the manager's own login here waits too.
+    for _ in 0..9 {
+        cashier
+            .refused(
+                order_id,
+                with_password(discount.clone(), manager_id, "guess"),
+                "forbidden",
+            )
+            .await;
+    }
+    let throttled = cashier
+        .refused(
+            order_id,
+            with_password(discount.clone(), manager_id, MANAGER_PASSWORD),
+            "rate_limited",
+        )
+        .await;
+    assert!(
+        throttled["message"].as_str().unwrap().contains("try again"),
+        "{throttled}"
+    );
+    let (status, _) = shop
+        .post(
+            "/api/v1/login",
+            "",
+            json!({"login": MANAGER_LOGIN, "password": MANAGER_PASSWORD}),
+        )
+        .await;
+    assert_eq!(status, 429, "the same count as logins");
+}
