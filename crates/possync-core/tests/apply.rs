@@ -2635,3 +2635,140 @@ fn the_order_parser_refuses_orders_whose_amounts_do_not_add_up() {
         assert!(refusal.contains("not a consistent order"), "{refusal}");
     }
 }
+
+/// A refund draft (issue 8, point 3): negative copies of a paid order's lines
+/// (ids, prices, discounts and taxes kept), never beyond what was sold across
+/// refunds, with lines that no op changes afterwards.
+#[test]
+fn a_refund_copies_the_sold_lines_negated_and_keeps_them_fixed() {
+    let paid = replay(&sandwich_draft(vec![
+        (Who::Counter, add_line(2, ESPRESSO, "3")),
+        (Who::Counter, set_discount(2, "10")),
+        (Who::Counter, pay(&[(CARD, 1_885)], 1_885)),
+    ]))
+    .unwrap();
+    assert_eq!(paid.state, OrderState::Paid, "{paid:?}");
+    let request = |line_no: u128, quantity: &str| RefundLineRequest {
+        line_id: line(line_no),
+        qty: qty(quantity),
+    };
+    let lines = refund_lines(&paid, &[], &[request(1, "1"), request(2, "2")]).unwrap();
+    let refund_id = OrderId(uuid(0xAA));
+    let by = Who::Counter.by();
+    let context = ApplyContext {
+        rights: possync_core::Rights::FULL,
+        by: &by,
+        now: at_second(9),
+        catalog: &TestCatalog,
+        lease_ms: LEASE_MS,
+        auto_share: false,
+        reference: REFERENCE,
+    };
+    let op = Op::Refund {
+        refund_of: paid.id,
+        lines,
+    };
+    let Ok(Applied::Changed(refund)) = apply(None, refund_id, &op, &context) else {
+        panic!("a refund within what was sold is made");
+    };
+    assert_eq!(refund.refund_of, Some(paid.id));
+    assert_eq!(refund.version, 1);
+    assert_eq!(line_ids(&refund), vec![line(1), line(2)]);
+    assert_eq!(refund.lines[1].discount, percent("10"));
+    assert_eq!(refund.lines[1].taxes, paid.lines[1].taxes);
+    // 2 of 3 espressos at 10% off, tax included: two thirds of the sold line.
+    assert_eq!(amounts(&refund.lines[0]), (-1_000, -210, -1_210));
+    assert_eq!(refund.lines[1].total.minor(), -450);
+    assert_totals_are_the_sum_of_lines("refund", &refund);
+    // The same refund again makes nothing new; another with this id is `exists`.
+    assert_eq!(
+        apply(Some(&refund), refund_id, &op, &context),
+        Ok(Applied::Unchanged)
+    );
+
+    // Beyond what is left (1 espresso), a line not sold, asked twice, zero: invalid.
+    let refunds = [refund.clone()];
+    for requested in [
+        vec![request(2, "1.001")],
+        vec![request(1, "0.001")],
+        vec![request(9, "1")],
+        vec![request(2, "0.5"), request(2, "0.5")],
+        vec![request(2, "0")],
+        vec![],
+    ] {
+        let reject = refund_lines(&paid, &refunds, &requested).unwrap_err();
+        assert_eq!(
+            reject.code,
+            RejectCode::Invalid,
+            "{requested:?}: {reject:?}"
+        );
+    }
+    assert!(refund_lines(&paid, &refunds, &[request(2, "1")]).is_ok());
+    // The store's backstop agrees; a cancelled refund counts nothing.
+    assert!(check_refunds_within_sold(&paid, &refunds).is_ok());
+    let twice = [
+        refund.clone(),
+        Order {
+            id: OrderId(uuid(0xAB)),
+            ..refund.clone()
+        },
+    ];
+    assert_eq!(
+        check_refunds_within_sold(&paid, &twice).unwrap_err().code,
+        RejectCode::Invalid
+    );
+    let cancelled = Order {
+        state: OrderState::Cancelled,
+        ..twice[1].clone()
+    };
+    assert!(check_refunds_within_sold(&paid, &[refund.clone(), cancelled]).is_ok());
+    // A refund is not refunded.
+    let paid_refund = Order {
+        state: OrderState::Paid,
+        ..refund.clone()
+    };
+    assert_eq!(
+        refund_lines(&paid_refund, &[], &[request(1, "1")])
+            .unwrap_err()
+            .code,
+        RejectCode::Invalid
+    );
+
+    // Its lines are fixed; its note, customer and payment are not.
+    for edit in line_edits(1)
+        .into_iter()
+        .filter(changes_refund_lines)
+        .chain([add_line(5, ESPRESSO, "1")])
+    {
+        let reject = apply(Some(&refund), refund_id, &edit, &context).unwrap_err();
+        assert_eq!(reject.code, RejectCode::Invalid, "{edit:?}");
+        assert!(reject.message.contains("fixed"), "{reject:?}");
+    }
+    for edit in [
+        set_note("wrong size"),
+        set_customer(Some(ALICE)),
+        pay(&[(CASH, -1_660)], -1_660),
+    ] {
+        assert!(
+            matches!(
+                apply(Some(&refund), refund_id, &edit, &context),
+                Ok(Applied::Changed(_))
+            ),
+            "{edit:?}"
+        );
+    }
+    // A restricted cashier needs a manager's approval for it.
+    let restricted = ApplyContext {
+        rights: possync_core::Rights {
+            price_control_restricted: true,
+            approved_by: None,
+        },
+        ..context
+    };
+    assert_eq!(
+        apply(None, OrderId(uuid(0xAC)), &op, &restricted)
+            .unwrap_err()
+            .code,
+        RejectCode::Forbidden
+    );
+}
