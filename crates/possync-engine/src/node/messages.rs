@@ -20,8 +20,10 @@ impl Node {
             .or_default();
         *count += 1;
         let over = *count > self.settings.connections_per_token_max;
-        self.connections
-            .insert(conn_id, Connection::new(peer, &self.settings, now));
+        self.connections.insert(
+            conn_id,
+            Box::new(Connection::new(peer, &self.settings, now)),
+        );
         if over {
             self.send_one(
                 conn_id,

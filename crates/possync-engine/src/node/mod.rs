@@ -185,7 +185,10 @@ pub struct Node {
     /// to `outcomes` once their batch commits, dropped if it fails.
     outcomes_pending: BTreeMap<OpId, OpOutcome>,
     freshness: Freshness,
-    connections: BTreeMap<ConnId, Connection>,
+    /// Boxed: a `Connection` is several hundred bytes, and a B-tree filled in
+    /// ascending id order leaves its nodes half empty; with boxes the empty
+    /// half is pointers, not connections (ten thousand idle terminals).
+    connections: BTreeMap<ConnId, Box<Connection>>,
     /// Registered connections (past hello) by config, for fan-out.
     connections_by_config: BTreeMap<ConfigId, BTreeSet<ConnId>>,
     connections_per_token: BTreeMap<TokenKey, usize>,

@@ -13,6 +13,7 @@
 
 use super::listener::{Hearing, HearingEvent};
 use super::metrics::SyncMetrics;
+use super::outbox::OutboxSender;
 use super::store::SyncStore;
 use crate::clock::Clock;
 use crate::health::Health;
@@ -54,12 +55,12 @@ impl Default for SyncSettings {
     }
 }
 
-/// What a connection's writer task sends on the wire.
+/// What a connection's task writes on the wire.
 #[derive(Debug, Clone)]
 pub enum Outgoing {
     /// A JSON text frame (reference-counted: one encoding for every receiver).
     Text(Utf8Bytes),
-    /// The close frame; the writer stops after it.
+    /// The close frame; the connection writes nothing after it.
     Close(CloseCode),
 }
 
@@ -71,7 +72,7 @@ pub enum Command {
         peer: Peer,
         /// The connection's queue. Unbounded here because the node bounds it
         /// (frames and bytes) and closes a connection that goes over (4008).
-        outbox: mpsc::UnboundedSender<Outgoing>,
+        outbox: OutboxSender,
     },
     Message {
         conn: ConnId,
@@ -140,6 +141,12 @@ impl SyncHandle {
             .send(command)
             .await
             .map_err(|_| SyncUnavailable::Stopped)
+    }
+
+    /// Hands a command to the actor if its queue has room now; else gives it
+    /// back with the reason (a full queue, or a stopped actor).
+    pub fn offer(&self, command: Command) -> Result<(), mpsc::error::TrySendError<Command>> {
+        self.commands.try_send(command)
     }
 
     /// Hands a command to the actor without waiting: a full queue is an overload.
@@ -323,7 +330,7 @@ struct Actor {
     commands: mpsc::Receiver<Command>,
     answers: mpsc::UnboundedSender<(AskId, Result<StoreAnswer, String>)>,
     answers_receiver: mpsc::UnboundedReceiver<(AskId, Result<StoreAnswer, String>)>,
-    outboxes: BTreeMap<ConnId, mpsc::UnboundedSender<Outgoing>>,
+    outboxes: BTreeMap<ConnId, OutboxSender>,
     http_waiters: BTreeMap<RequestId, oneshot::Sender<ServerMessage>>,
     close_waiters: BTreeMap<RequestId, oneshot::Sender<Result<SessionReport, StoreError>>>,
     /// Back-office changes waiting for the node to reload them.

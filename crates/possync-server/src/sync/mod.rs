@@ -14,6 +14,7 @@ pub mod actor;
 pub mod listener;
 pub mod metrics;
 pub mod ops;
+pub mod outbox;
 pub mod refund;
 pub mod store;
 pub mod websocket;
