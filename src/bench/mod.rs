@@ -91,6 +91,11 @@ pub struct BenchArgs {
     /// `soak`: how long it runs, in minutes.
     #[arg(long, default_value_t = 1.0, value_parser = parse_minutes)]
     minutes: f64,
+    /// `saturate`: ops each counter keeps in flight (default 4, 128 counters:
+    /// 512 in all). By Little's law the ack latency is the ops in flight over
+    /// the throughput, so more in flight buys little throughput for much latency.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    window: Option<u16>,
     /// Draw the latency distributions (with the floors) into this SVG file;
     /// for `soak`, the server's memory, descriptors and tasks over time.
     #[arg(long, value_name = "FILE.svg")]
@@ -185,6 +190,9 @@ pub async fn run(args: BenchArgs, database: &DatabaseArgs) -> Result<()> {
         Sizes::full()
     };
     sizes.soak_duration = std::time::Duration::from_secs_f64(args.minutes * 60.0);
+    if let Some(window) = args.window {
+        sizes.saturate_window = usize::from(window);
+    }
     let work = match &args.work_dir {
         Some(dir) => tempfile::Builder::new()
             .prefix("possync-bench-")

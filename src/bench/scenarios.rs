@@ -45,7 +45,7 @@ impl Sizes {
             shop_edits_per_s: 2_000,
             shop_duration: Duration::from_secs(20),
             saturate_counters: 128,
-            saturate_window: 32,
+            saturate_window: 4,
             saturate_duration: Duration::from_secs(10),
             idle_terminals: 10_000,
             idle_terminals_per_counter: 50,
