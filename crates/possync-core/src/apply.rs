@@ -157,6 +157,15 @@ pub fn apply(
         next.lock = None;
     }
     edit(&mut next, op, ctx)?;
+    if let Op::AddLine { line_id, .. } | Op::AddQty { line_id, .. } | Op::SetQty { line_id, .. } =
+        op
+        && let Some(line) = next.line(*line_id)
+    {
+        let before = current
+            .line(*line_id)
+            .map_or(Money::ZERO, |line| line.total);
+        ctx.rights.check_line(before, line)?;
+    }
     next.version = next_version;
     next.updated_at = ctx.now;
     next.updated_by = ctx.by.clone();
@@ -230,8 +239,10 @@ fn create(
 
 /// A refund draft: a new order at the caller's session whose lines, made by
 /// [`crate::refund::refund_lines`], are negative copies of lines of the paid
-/// order `refund_of`. The lines are checked again and repriced here, so an
-/// order `apply` makes holds its invariants whatever the op carries.
+/// order `refund_of`. Their amounts are the op's (a refund's money follows
+/// what was sold, not today's pricing rule: see [`crate::refund`]); they are
+/// checked here, so an order `apply` makes holds its invariants whatever the
+/// op carries.
 fn create_refund(
     current: Option<&Order>,
     order_id: OrderId,
@@ -252,7 +263,7 @@ fn create_refund(
         ));
     }
     let mut line_ids = BTreeSet::new();
-    let mut repriced = Vec::with_capacity(lines.len());
+    let mut checked = Vec::with_capacity(lines.len());
     for line in lines {
         if line.qty.milli() >= 0 {
             return Err(invalid("every line of a refund has a negative quantity"));
@@ -261,16 +272,24 @@ fn create_refund(
             return Err(invalid("a line is refunded twice in one refund"));
         }
         check_unit_price(line.unit_price)?;
-        let mut line = line.clone();
-        recompute_line(&mut line).map_err(|error| invalid(error.to_string()))?;
-        repriced.push(line);
+        let amounts = [line.subtotal, line.tax, line.total].map(|money| i128::from(money.minor()));
+        if amounts
+            .iter()
+            .any(|amount| amount.abs() > i128::from(LINE_AMOUNT_ABS_MAX_MINOR))
+            || amounts[0] + amounts[1] != amounts[2]
+        {
+            return Err(invalid(
+                "a refund line's total is its subtotal plus its tax, within a line's bound",
+            ));
+        }
+        checked.push(line.clone());
     }
     if let Some(existing) = current {
         let same = existing.origin.session_id == ctx.by.session_id
             && existing.refund_of == Some(refund_of)
             && existing.state == OrderState::Draft
             && existing.version == 1
-            && existing.lines == repriced;
+            && existing.lines == checked;
         return if same {
             Ok(Applied::Unchanged)
         } else {
@@ -280,7 +299,7 @@ fn create_refund(
             ))
         };
     }
-    let totals = order_totals(&repriced);
+    let totals = order_totals(&checked);
     Ok(Applied::Changed(Order {
         id: order_id,
         reference: ctx.reference.to_owned(),
@@ -293,7 +312,7 @@ fn create_refund(
         shared: ctx.auto_share,
         customer_id: None,
         note: Note::default(),
-        lines: repriced,
+        lines: checked,
         totals,
         lock: None,
         payments: Vec::new(),

@@ -8,6 +8,9 @@ pub const LINE_AMOUNT_ABS_MAX_MINOR: i64 = 1_000_000_000_000;
 pub const QUANTITY_ABS_MAX_MILLI: i64 = 1_000_000_000;
 /// Live lines in one order.
 pub const LINES_PER_ORDER_MAX: usize = 500;
+/// Refunds of one paid order, cancelled ones included: each refund request
+/// reads them all, so their number is bounded.
+pub const REFUNDS_PER_ORDER_MAX: usize = 100;
 /// Line ids ever used in one order, live or removed.
 pub const LINE_IDS_PER_ORDER_MAX: usize = 1_000;
 /// Taxes on one product or line.

@@ -12,13 +12,22 @@
 //! it again, with the paid order's row locked, in the transaction that writes
 //! the draft ([`check_refunds_within_sold`]), which is what holds when two
 //! servers refund the same line at once.
+//!
+//! The money follows the quantities, never the price list: a refund line's
+//! amounts are what makes the line's refunds so far, with this one, the
+//! sold amounts in proportion to the quantity brought back (rounded half away
+//! from zero), so a line refunded in pieces never pays out more than it took
+//! in, and the refund that brings back its last unit pays out exactly what is
+//! left. (Pricing each piece again by the rule would round every piece up:
+//! a 5.00 line refunded 0.001 at a time would pay out 10.00.)
 
 use crate::ids::{LineId, OrderId};
-use crate::limits::LINES_PER_ORDER_MAX;
+use crate::limits::{LINES_PER_ORDER_MAX, QUANTITY_ABS_MAX_MILLI};
+use crate::numbers::Money;
 use crate::numbers::Quantity;
 use crate::op::{Op, Reject, RejectCode};
 use crate::order::{Line, Order, OrderState};
-use crate::totals::recompute_line;
+use crate::totals::div_round_half_away;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -54,20 +63,48 @@ pub fn check_refund_qty(
     Ok(())
 }
 
-/// How much of each line of `refund_of` the refunds in `refunds` bring back
+/// What the refunds of one line bring back so far: units, and money as
+/// positive amounts (a refund line holds them negated).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Refunded {
+    qty: i128,
+    subtotal: i128,
+    tax: i128,
+}
+
+/// What the refunds in `refunds` bring back of each line of `refund_of`
 /// (cancelled refunds and orders that refund another order count nothing).
-pub fn refunded_quantities(refund_of: OrderId, refunds: &[Order]) -> BTreeMap<LineId, Quantity> {
-    let mut refunded: BTreeMap<LineId, Quantity> = BTreeMap::new();
+fn refunded(refund_of: OrderId, refunds: &[Order]) -> BTreeMap<LineId, Refunded> {
+    let mut refunded: BTreeMap<LineId, Refunded> = BTreeMap::new();
     for refund in refunds
         .iter()
         .filter(|order| order.refund_of == Some(refund_of) && order.state != OrderState::Cancelled)
     {
         for line in &refund.lines {
             let sum = refunded.entry(line.id).or_default();
-            *sum = sum.saturating_add(-line.qty);
+            sum.qty -= i128::from(line.qty.milli());
+            sum.subtotal -= i128::from(line.subtotal.minor());
+            sum.tax -= i128::from(line.tax.minor());
         }
     }
     refunded
+}
+
+/// Converts a sum of line quantities back (bounded: lines are bounded in
+/// quantity and in number, and refunds per order by the store).
+fn quantity(milli: i128) -> Quantity {
+    let bound = i128::from(QUANTITY_ABS_MAX_MILLI);
+    let clamped = i64::try_from(milli.clamp(-bound, bound)).unwrap_or(0);
+    Quantity::from_milli(clamped).unwrap_or(Quantity::ZERO)
+}
+
+/// How much of each line of `refund_of` the refunds in `refunds` bring back
+/// (cancelled refunds and orders that refund another order count nothing).
+pub fn refunded_quantities(refund_of: OrderId, refunds: &[Order]) -> BTreeMap<LineId, Quantity> {
+    refunded(refund_of, refunds)
+        .into_iter()
+        .map(|(line_id, back)| (line_id, quantity(back.qty)))
+        .collect()
 }
 
 /// What may still be refunded of each line of the paid order `original`,
@@ -112,7 +149,7 @@ pub fn refund_lines(
             "a refund has at most {LINES_PER_ORDER_MAX} lines"
         )));
     }
-    let refunded = refunded_quantities(original.id, refunds);
+    let refunded = refunded(original.id, refunds);
     let mut seen = BTreeSet::new();
     let mut lines = Vec::with_capacity(requested.len());
     for request in requested {
@@ -129,13 +166,41 @@ pub fn refund_lines(
             ))
         })?;
         let already = refunded.get(&request.line_id).copied().unwrap_or_default();
-        check_refund_qty(sold.qty, already, request.qty)?;
-        let mut line = sold.clone();
-        line.qty = -request.qty;
-        recompute_line(&mut line).map_err(|error| invalid(error.to_string()))?;
-        lines.push(line);
+        check_refund_qty(sold.qty, quantity(already.qty), request.qty)?;
+        lines.push(refund_line(sold, already, request.qty));
     }
     Ok(lines)
+}
+
+/// The negative copy of `sold` that brings back `requested` more units
+/// after `already`: its amounts take the line's refunds, with this one, to the
+/// sold amounts in proportion to the units brought back (see the module's
+/// documentation). `requested` was checked to stay within what was sold.
+fn refund_line(sold: &Line, already: Refunded, requested: Quantity) -> Line {
+    let sold_qty = i128::from(sold.qty.milli());
+    let after = already.qty + i128::from(requested.milli());
+    // In proportion, and never back past what earlier refunds paid out (they
+    // may have been priced by another rule): each amount moves one way only.
+    let share = |sold_amount: Money, so_far: i128| -> i128 {
+        let sold_amount = i128::from(sold_amount.minor());
+        let target = div_round_half_away(sold_amount * after, sold_qty);
+        let step = target - so_far;
+        if step.signum() == -sold_amount.signum() {
+            0
+        } else {
+            step
+        }
+    };
+    let subtotal = share(sold.subtotal, already.subtotal);
+    let tax = share(sold.tax, already.tax);
+    // Each step is at most the sold amount, which is a line's amount.
+    let money = |minor: i128| Money::from_i128(-minor).unwrap_or(Money::ZERO);
+    let mut line = sold.clone();
+    line.qty = -requested;
+    line.subtotal = money(subtotal);
+    line.tax = money(tax);
+    line.total = money(subtotal + tax);
+    line
 }
 
 /// The store's backstop, run with the original's row locked after the
@@ -143,16 +208,26 @@ pub fn refund_lines(
 /// (those not cancelled, new ones included) bring back is a line of the
 /// original, and none comes back beyond what was sold.
 pub fn check_refunds_within_sold(original: &Order, refunds: &[Order]) -> Result<(), Reject> {
-    for (line_id, refunded) in refunded_quantities(original.id, refunds) {
+    for (line_id, back) in refunded(original.id, refunds) {
         let Some(sold) = original.line(line_id) else {
             return Err(invalid(format!(
                 "line {line_id} is not a line of the refunded order"
             )));
         };
-        if refunded.milli() > sold.qty.milli() {
+        if back.qty > i128::from(sold.qty.milli()) {
             return Err(invalid(format!(
-                "line {line_id} would be refunded {refunded} times, it was sold {}",
+                "line {line_id} would be refunded {} times, it was sold {}",
+                quantity(back.qty),
                 sold.qty
+            )));
+        }
+        let total = back.subtotal + back.tax;
+        let sold_total = i128::from(sold.total.minor());
+        if total.abs() > sold_total.abs() || total.signum() * sold_total.signum() < 0 {
+            return Err(invalid(format!(
+                "line {line_id} would pay back {}, it took in {}",
+                Money::from_i128(total).unwrap_or(Money::ZERO),
+                sold.total
             )));
         }
     }

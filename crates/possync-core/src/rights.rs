@@ -9,7 +9,9 @@
 
 use crate::catalog::Password;
 use crate::ids::UserId;
+use crate::numbers::Money;
 use crate::op::{Op, Reject, RejectCode};
+use crate::order::Line;
 use serde::{Deserialize, Deserializer, de};
 use std::fmt;
 
@@ -160,6 +162,25 @@ impl Rights {
             return Err(Reject::new(
                 RejectCode::Forbidden,
                 "at this counter, prices, discounts and returns need a manager's approval",
+            ));
+        }
+        Ok(())
+    }
+
+    /// What [`Rights::check`] cannot see in the op alone: under restricted
+    /// price control, an unapproved op that takes a line's total below zero,
+    /// or further below (a product the catalog prices below zero), pays
+    /// money out without an original sale, and needs a manager too.
+    /// `before` is the line's total before the op (zero for a new line).
+    pub fn check_line(&self, before: Money, line: &Line) -> Result<(), Reject> {
+        if self.price_control_restricted
+            && self.approved_by.is_none()
+            && line.total.minor() < 0
+            && line.total.minor() < before.minor()
+        {
+            return Err(Reject::new(
+                RejectCode::Forbidden,
+                "at this counter, a line that pays money out needs a manager's approval",
             ));
         }
         Ok(())

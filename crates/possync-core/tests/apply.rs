@@ -2772,3 +2772,226 @@ fn a_refund_copies_the_sold_lines_negated_and_keeps_them_fixed() {
         RejectCode::Forbidden
     );
 }
+
+/// The paid order of the refund tests with its first line priced, discounted
+/// and counted as given (amounts by the rule, totals the sums).
+fn paid_with_line(unit_price: i64, sold: &str, discount: &str) -> Order {
+    let mut paid = replay(&sandwich_draft(vec![(
+        Who::Counter,
+        pay(&[(CARD, 1_210)], 1_210),
+    )]))
+    .unwrap();
+    let line = &mut paid.lines[0];
+    line.unit_price = Money::new(unit_price).unwrap();
+    line.qty = qty(sold);
+    line.discount = percent(discount);
+    possync_core::totals::recompute_line(line).unwrap();
+    paid.totals = possync_core::totals::order_totals(&paid.lines);
+    paid
+}
+
+/// Refunds `pieces` of line 1 of `paid` one after the other, each a refund
+/// draft; returns the drafts, checking the store's backstop after each.
+fn refund_in_pieces(paid: &Order, pieces: &[Quantity]) -> Vec<Order> {
+    let mut refunds: Vec<Order> = Vec::new();
+    for (n, piece) in pieces.iter().enumerate() {
+        let request = RefundLineRequest {
+            line_id: line(1),
+            qty: *piece,
+        };
+        let lines = refund_lines(paid, &refunds, &[request]).unwrap();
+        let mut refund = Order {
+            id: OrderId(uuid(0x5000 + n as u128)),
+            state: OrderState::Draft,
+            refund_of: Some(paid.id),
+            payments: Vec::new(),
+            receipt_number: None,
+            lines,
+            ..paid.clone()
+        };
+        refund.totals = possync_core::totals::order_totals(&refund.lines);
+        refunds.push(refund);
+        check_refunds_within_sold(paid, &refunds).unwrap();
+    }
+    refunds
+}
+
+fn sums(lines: impl Iterator<Item = (i64, i64, i64)>) -> (i64, i64, i64) {
+    lines.fold((0, 0, 0), |sum, (s, t, a)| {
+        (sum.0 + s, sum.1 + t, sum.2 + a)
+    })
+}
+
+/// A line refunded in pieces pays back exactly what it took in, never more
+/// (each piece priced by the rule alone rounded 0.5 up: a 5.00 line refunded
+/// 0.001 at a time paid out 10.00).
+#[test]
+fn a_line_refunded_a_thousandth_at_a_time_pays_back_what_it_took_in() {
+    let paid = paid_with_line(500, "1", "0");
+    let sold = amounts(&paid.lines[0]);
+    let refunds = refund_in_pieces(&paid, &vec![qty("0.001"); 1_000]);
+    let back = sums(refunds.iter().map(|refund| amounts(&refund.lines[0])));
+    assert_eq!(back, (-sold.0, -sold.1, -sold.2), "sold {sold:?}");
+    // Nothing is left to refund, and the backstop refuses one more piece.
+    let mut more = refunds.clone();
+    more.push(Order {
+        id: OrderId(uuid(0x6000)),
+        ..refunds[0].clone()
+    });
+    assert_eq!(
+        check_refunds_within_sold(&paid, &more).unwrap_err().code,
+        RejectCode::Invalid
+    );
+}
+
+proptest! {
+    #![proptest_config(proptest_config(256))]
+
+    /// Any line (price, quantity, discount, the sandwich's taxes) refunded in
+    /// any pieces: after each piece what came back is at most what was sold,
+    /// in money as in units, no piece pays the wrong way, and once every unit
+    /// is back exactly the sold amounts are.
+    #[test]
+    fn refunds_in_pieces_never_pay_back_more_than_was_sold(
+        unit_price in -50_000i64..500_000,
+        sold_milli in 1i64..20_000,
+        discount in 0u8..=100,
+        cuts in prop::collection::vec(1i64..20_000, 0..12),
+    ) {
+        let paid = paid_with_line(
+            unit_price,
+            &Quantity::from_milli(sold_milli).unwrap().to_string(),
+            &discount.to_string(),
+        );
+        let sold = amounts(&paid.lines[0]);
+        // Pieces: the sold quantity cut at the given points.
+        let mut points: Vec<i64> = cuts.iter().map(|cut| cut % sold_milli).filter(|p| *p > 0).collect();
+        points.extend([0, sold_milli]);
+        points.sort_unstable();
+        points.dedup();
+        let pieces: Vec<Quantity> = points
+            .windows(2)
+            .map(|pair| Quantity::from_milli(pair[1] - pair[0]).unwrap())
+            .collect();
+        let refunds = refund_in_pieces(&paid, &pieces);
+        let mut back = (0, 0, 0);
+        for refund in &refunds {
+            let piece = amounts(&refund.lines[0]);
+            prop_assert!(piece.2 * sold.2 <= 0, "piece {piece:?} of {sold:?}");
+            back = sums([back, piece].into_iter());
+            prop_assert!(back.2.abs() <= sold.2.abs(), "{back:?} of {sold:?}");
+        }
+        prop_assert_eq!(back, (-sold.0, -sold.1, -sold.2));
+    }
+}
+
+/// The test catalog and a product priced below zero (a bottle deposit given back).
+#[derive(Debug)]
+struct CatalogWithDepositReturn;
+
+const DEPOSIT_RETURN: ProductId = ProductId(5);
+
+impl CatalogView for CatalogWithDepositReturn {
+    fn sale_product(&self, product_id: ProductId) -> Option<SaleProduct> {
+        if product_id == DEPOSIT_RETURN {
+            return Some(SaleProduct {
+                name: Name::parse("Deposit return").unwrap(),
+                price: money(-25),
+                taxes: Vec::new(),
+            });
+        }
+        TestCatalog.sale_product(product_id)
+    }
+
+    fn customer_exists(&self, customer_id: CustomerId) -> bool {
+        TestCatalog.customer_exists(customer_id)
+    }
+
+    fn payment_method_kind(&self, method_id: PaymentMethodId) -> Option<PaymentMethodKind> {
+        TestCatalog.payment_method_kind(method_id)
+    }
+}
+
+/// Under restricted price control, a line that pays money out without an
+/// original sale needs a manager, even when the op itself looks harmless: a
+/// product the catalog prices below zero, added or counted up. Counting it
+/// down (less money out) needs no one; with an approval it goes through.
+#[test]
+fn a_restricted_cashier_needs_approval_for_a_line_that_pays_money_out() {
+    let draft = replay(&draft_with(vec![(
+        Who::Counter,
+        add_line(1, ESPRESSO, "1"),
+    )]))
+    .unwrap();
+    let by = Who::Counter.by();
+    let restricted = ApplyContext {
+        rights: possync_core::Rights {
+            price_control_restricted: true,
+            approved_by: None,
+        },
+        by: &by,
+        now: at_second(30),
+        catalog: &CatalogWithDepositReturn,
+        lease_ms: LEASE_MS,
+        auto_share: false,
+        reference: REFERENCE,
+    };
+    let refused = apply(
+        Some(&draft),
+        ORDER_ID,
+        &add_line(2, DEPOSIT_RETURN, "2"),
+        &restricted,
+    )
+    .unwrap_err();
+    assert_eq!(refused.code, RejectCode::Forbidden, "{refused:?}");
+    let approved = ApplyContext {
+        rights: possync_core::Rights {
+            price_control_restricted: true,
+            approved_by: Some(UserId(1)),
+        },
+        ..restricted
+    };
+    let Ok(Applied::Changed(with_return)) = apply(
+        Some(&draft),
+        ORDER_ID,
+        &add_line(2, DEPOSIT_RETURN, "2"),
+        &approved,
+    ) else {
+        panic!("approved, the deposit return is added");
+    };
+    assert_eq!(with_return.lines[1].total, money(-50));
+    // More of it is more money out: refused again without approval.
+    let more = Op::AddQty {
+        line_id: line(2),
+        delta: qty("1"),
+    };
+    assert_eq!(
+        apply(Some(&with_return), ORDER_ID, &more, &restricted)
+            .unwrap_err()
+            .code,
+        RejectCode::Forbidden
+    );
+    // Less of it (a cashier's own set_qty down from 2 to 1) is less money out.
+    let fewer = Op::SetQty {
+        line_id: line(2),
+        qty: qty("1"),
+    };
+    assert!(matches!(
+        apply(Some(&with_return), ORDER_ID, &fewer, &restricted),
+        Ok(Applied::Changed(_))
+    ));
+    // An unrestricted counter adds it as any product.
+    let full = ApplyContext {
+        rights: possync_core::Rights::FULL,
+        ..restricted
+    };
+    assert!(matches!(
+        apply(
+            Some(&draft),
+            ORDER_ID,
+            &add_line(2, DEPOSIT_RETURN, "2"),
+            &full
+        ),
+        Ok(Applied::Changed(_))
+    ));
+}

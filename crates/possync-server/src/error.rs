@@ -100,6 +100,7 @@ impl ApiError {
             "unavailable",
             "the server cannot reach its storage right now; try again shortly",
         )
+        .with_retry_after(1)
     }
 
     /// 500: a bug. The cause is logged, never sent.

@@ -581,9 +581,13 @@ pub struct RefundLine {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RefundBody {
     /// The new refund draft's id, chosen by the client (also the idempotency
-    /// key: the same body sent again answers the same draft). A refund that
-    /// was refused is asked again with a new id.
+    /// key: the same lines sent again answer the same draft, 200; other lines
+    /// under an id already used answer 409 `exists`). A refund refused before
+    /// it was made (a wrong approval, a quantity beyond what is left) may be
+    /// asked again with the same id.
     pub order_id: Uuid,
+    /// One entry per refunded line, each line at most once.
+    #[schema(min_items = 1, max_items = 500)]
     pub lines: Vec<RefundLine>,
     /// Needed at a counter with `restrict_price_control` when the session was
     /// opened by a cashier.

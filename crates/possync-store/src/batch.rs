@@ -254,16 +254,20 @@ pub(crate) fn newly_paid(
 }
 
 /// The paid orders that refund drafts created by the batch refund, in id
-/// order: the store checks, with each one's row locked, that its refunds do
-/// not bring back more than it sold ([`possync_core::check_refunds_within_sold`]).
-pub(crate) fn refunded_by_new_drafts(entries: &[CommitEntry]) -> BTreeSet<OrderId> {
-    entries
-        .iter()
-        .filter_map(|entry| match entry {
-            CommitEntry::Accepted { order, entry } if entry.version == 1 => order.refund_of,
-            _ => None,
-        })
-        .collect()
+/// order, each with those drafts: the store checks, with each paid order's row
+/// locked, that its refunds do not bring back more than it sold
+/// ([`possync_core::check_refunds_within_sold`]).
+pub(crate) fn refunded_by_new_drafts(entries: &[CommitEntry]) -> BTreeMap<OrderId, Vec<OrderId>> {
+    let mut refunded: BTreeMap<OrderId, Vec<OrderId>> = BTreeMap::new();
+    for entry in entries {
+        if let CommitEntry::Accepted { order, entry } = entry
+            && entry.version == 1
+            && let Some(refund_of) = order.refund_of
+        {
+            refunded.entry(refund_of).or_default().push(order.id);
+        }
+    }
+    refunded
 }
 
 /// The sessions whose ops the batch accepts, in id order: each must still be

@@ -90,9 +90,14 @@ pub enum Conflict {
     /// A refund draft of the batch would bring a line of the paid order back
     /// beyond what it sold, counting every refund of it that is not
     /// cancelled (another server made one meanwhile). Nothing of the batch
-    /// was written.
+    /// was written. `refund_ids` are the batch's refund drafts of that order:
+    /// the node refuses them and commits the rest of the batch again.
     #[error("order {order_id} cannot be refunded like this: {message}")]
-    RefundBeyondSold { order_id: OrderId, message: String },
+    RefundBeyondSold {
+        order_id: OrderId,
+        refund_ids: Vec<OrderId>,
+        message: String,
+    },
     /// The config's printer has as many jobs waiting as it may
     /// ([`possync_core::PRINT_JOBS_QUEUED_PER_PRINTER_MAX`]).
     #[error("the printer of config {0} has a full queue; try again once it prints")]

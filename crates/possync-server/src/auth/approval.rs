@@ -32,6 +32,35 @@ fn throttle_key(user_id: UserId) -> String {
     format!("pin:{user_id}")
 }
 
+/// A refused approval: the reject to answer the op with and, when the
+/// throttle refused it, how long the till should wait (HTTP `Retry-After`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused {
+    pub reject: Reject,
+    pub retry_after_s: Option<u64>,
+}
+
+impl From<Reject> for Refused {
+    fn from(reject: Reject) -> Refused {
+        let retry_after_s = (reject.code == RejectCode::RateLimited).then_some(1);
+        Refused {
+            reject,
+            retry_after_s,
+        }
+    }
+}
+
+/// The throttle's refusal of one more wrong `what` ("PINs", "passwords").
+fn throttled(what: &str, retry_after_s: u64) -> Refused {
+    Refused {
+        reject: Reject::new(
+            RejectCode::RateLimited,
+            format!("too many wrong {what} from this till; try again in {retry_after_s} s"),
+        ),
+        retry_after_s: Some(retry_after_s),
+    }
+}
+
 /// Checks a claimed approval: the user must be an active manager whose PIN
 /// (or password) this is. Answers the manager's id, or the reject to answer
 /// the op with: `forbidden` for a wrong approval, `rate_limited` when too many
@@ -41,7 +70,7 @@ pub async fn verify_approval(
     auth: &AuthState,
     claim: ApprovalClaim,
     address: IpAddr,
-) -> Result<UserId, Reject> {
+) -> Result<UserId, Refused> {
     match claim.secret {
         ApprovalSecret::Pin(pin) => verify_pin(auth, claim.user_id, pin, address).await,
         ApprovalSecret::Password(password) => {
@@ -50,20 +79,22 @@ pub async fn verify_approval(
     }
 }
 
-fn store_unavailable(error: impl std::fmt::Display) -> Reject {
+fn store_unavailable(error: impl std::fmt::Display) -> Refused {
     tracing::warn!(%error, "could not read an approving manager");
     Reject::new(
         RejectCode::Unavailable,
         "the approval could not be checked now; send it again",
     )
+    .into()
 }
 
-fn too_many_checks(error: impl std::fmt::Display) -> Reject {
+fn too_many_checks(error: impl std::fmt::Display) -> Refused {
     tracing::warn!(%error, "an approval could not be checked");
     Reject::new(
         RejectCode::RateLimited,
         "too many checks at once; send the approval again in a second",
     )
+    .into()
 }
 
 /// A manager's password as an approval: counted in the logins' throttle under
@@ -74,7 +105,7 @@ async fn verify_password(
     user_id: UserId,
     password: Password,
     address: IpAddr,
-) -> Result<UserId, Reject> {
+) -> Result<UserId, Refused> {
     let now = auth.clock.now();
     let user = match auth.store.get_user(user_id).await {
         Ok(user) => Some(user),
@@ -89,15 +120,7 @@ async fn verify_password(
     let attempt = auth
         .throttle
         .try_begin(&key, address, now)
-        .map_err(|throttled| {
-            Reject::new(
-                RejectCode::RateLimited,
-                format!(
-                    "too many wrong passwords from this till; try again in {} s",
-                    throttled.retry_after_s
-                ),
-            )
-        })?;
+        .map_err(|refused| throttled("passwords", refused.retry_after_s))?;
     let password_hash = match &user {
         Some(user) if user.active && user.role == Role::Manager => {
             match auth.store.find_login(&user.login).await {
@@ -126,7 +149,7 @@ async fn verify_password(
     if !matches {
         drop(attempt);
         tracing::info!(approver = %user_id, %address, "approval by password refused");
-        return Err(Reject::new(RejectCode::Forbidden, APPROVAL_REFUSED_MESSAGE));
+        return Err(Reject::new(RejectCode::Forbidden, APPROVAL_REFUSED_MESSAGE).into());
     }
     auth.throttle.forgive(attempt, now);
     Ok(user_id)
@@ -138,30 +161,18 @@ async fn verify_pin(
     user_id: UserId,
     pin: Pin,
     address: IpAddr,
-) -> Result<UserId, Reject> {
+) -> Result<UserId, Refused> {
     let claim_user_id = user_id;
     let now = auth.clock.now();
     let attempt = auth
         .pins
         .try_begin(&throttle_key(claim_user_id), address, now)
-        .map_err(|throttled| {
-            Reject::new(
-                RejectCode::RateLimited,
-                format!(
-                    "too many wrong PINs from this till; try again in {} s",
-                    throttled.retry_after_s
-                ),
-            )
-        })?;
+        .map_err(|refused| throttled("PINs", refused.retry_after_s))?;
     let found = match auth.store.find_pin(claim_user_id).await {
         Ok(found) => found,
         Err(error) => {
             auth.pins.forgive(attempt, now);
-            tracing::warn!(%error, "could not read a manager's PIN");
-            return Err(Reject::new(
-                RejectCode::Unavailable,
-                "the approval could not be checked now; send it again",
-            ));
+            return Err(store_unavailable(error));
         }
     };
     // Only an active manager's PIN is ever compared; anyone else's approval is
@@ -175,18 +186,14 @@ async fn verify_pin(
         Err(error) => {
             // The PIN was never checked: this attempt must not count as a wrong one.
             auth.pins.forgive(attempt, now);
-            tracing::warn!(%error, "a PIN could not be checked");
-            return Err(Reject::new(
-                RejectCode::RateLimited,
-                "too many checks at once; send the approval again in a second",
-            ));
+            return Err(too_many_checks(error));
         }
     };
     if !matches {
         // The attempt stays counted.
         drop(attempt);
         tracing::info!(approver = %claim_user_id, %address, "approval refused");
-        return Err(Reject::new(RejectCode::Forbidden, APPROVAL_REFUSED_MESSAGE));
+        return Err(Reject::new(RejectCode::Forbidden, APPROVAL_REFUSED_MESSAGE).into());
     }
     auth.pins.forgive(attempt, now);
     Ok(claim_user_id)
@@ -198,7 +205,7 @@ pub async fn verify_claim(
     auth: &AuthState,
     approval: &mut Option<Box<Approval>>,
     address: IpAddr,
-) -> Result<(), Reject> {
+) -> Result<(), Refused> {
     match approval.take().map(|approval| *approval) {
         Some(Approval::Claimed(claim)) => {
             let user_id = verify_approval(auth, claim, address).await?;

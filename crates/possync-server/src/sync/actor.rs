@@ -704,6 +704,20 @@ fn commit_failure(error: StoreError, entries: usize) -> CommitResult {
                 closed_sessions: vec![session_id],
             }
         }
+        StoreError::Conflict(Conflict::RefundBeyondSold {
+            order_id,
+            refund_ids,
+            message,
+        }) => {
+            // Another node refunded the same lines meanwhile: only these
+            // drafts are refused (unavailable; asked again, the refund route
+            // reads the other refund and says `invalid`), the rest commits.
+            tracing::info!(%order_id, %message, entries, "group commit refused refund drafts beyond what was sold; committing the rest");
+            CommitResult::Conflict {
+                order_ids: refund_ids,
+                closed_sessions: Vec::new(),
+            }
+        }
         StoreError::Conflict(Conflict::OpAnswered) => {
             tracing::info!(
                 entries,

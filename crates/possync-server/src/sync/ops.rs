@@ -44,8 +44,15 @@ pub fn reject_status(code: RejectCode) -> StatusCode {
 }
 
 /// The answer as HTTP: an `ack` is 200; a `reject` carries its status and,
-/// besides the message's own fields, the contract's `error` object.
+/// besides the message's own fields, the contract's `error` object. A 429 or
+/// 503 says when to try again (`Retry-After`, one second).
 pub(crate) fn answer_response(answer: ServerMessage) -> Response {
+    answer_response_after(answer, None)
+}
+
+/// [`answer_response`], with a `Retry-After` of `retry_after_s` seconds on a
+/// 429 or 503 when it is known (a throttle's), else one second.
+pub(crate) fn answer_response_after(answer: ServerMessage, retry_after_s: Option<u64>) -> Response {
     let status = match &answer {
         ServerMessage::Reject { code, .. } => reject_status(*code),
         _ => StatusCode::OK,
@@ -59,7 +66,17 @@ pub(crate) fn answer_response(answer: ServerMessage) -> Response {
             serde_json::json!({"code": code.as_str(), "message": message}),
         );
     }
-    (status, Json(body)).into_response()
+    let mut response = (status, Json(body)).into_response();
+    if matches!(
+        status,
+        StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
+    ) {
+        response.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            retry_after_s.unwrap_or(1).into(),
+        );
+    }
+    response
 }
 
 /// The terminal an HTTP call acts as: the header's UUID, or one derived from
@@ -101,8 +118,10 @@ pub(crate) fn terminal_of(headers: &HeaderMap, terminal: &TerminalCaller) -> Api
         (status = 404, description = "not_found", body = schemas::RejectMessage),
         (status = 409, description = "paid, cancelled, locked, stale, exists, line_removed, unknown_line, session_closed", body = schemas::RejectMessage),
         (status = 413, description = "too_large", body = schemas::ErrorBody),
-        (status = 429, description = "rate_limited", body = schemas::RejectMessage),
-        (status = 503, description = "unavailable: nothing applied, send the same op again (an error when the sync engine itself is down)", body = schemas::OpRefusal),
+        (status = 429, description = "rate_limited", body = schemas::RejectMessage,
+            headers(("Retry-After" = u64, description = "Seconds to wait before trying again"))),
+        (status = 503, description = "unavailable: nothing applied, send the same op again (an error when the sync engine itself is down)", body = schemas::OpRefusal,
+            headers(("Retry-After" = u64, description = "Seconds to wait before trying again"))),
     )
 )]
 pub async fn post_op(
@@ -124,14 +143,15 @@ pub async fn post_op(
         Err(error) => return Ok(answer_response(error.to_server_message())),
     };
     // The PIN is checked here, in this request's task, never in the node's loop.
-    if let Err(reject) = verify_claim(&state.auth, &mut request.approval, address).await {
-        return Ok(answer_response(ServerMessage::Reject {
+    if let Err(refused) = verify_claim(&state.auth, &mut request.approval, address).await {
+        let answer = ServerMessage::Reject {
             op_id,
             order_id,
-            code: reject.code,
-            message: reject.message,
+            code: refused.reject.code,
+            message: refused.reject.message,
             order: None,
-        }));
+        };
+        return Ok(answer_response_after(answer, refused.retry_after_s));
     }
     let source = Source {
         session_id: terminal.session.id,

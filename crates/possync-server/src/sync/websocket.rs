@@ -234,9 +234,9 @@ impl Approvals {
         };
         match verify_claim(&self.auth, &mut request.approval, self.address).await {
             Ok(()) => Ok(ClientMessage::Op(request)),
-            Err(reject) => Err(DecodeError {
-                code: reject.code,
-                message: reject.message,
+            Err(refused) => Err(DecodeError {
+                code: refused.reject.code,
+                message: refused.reject.message,
                 op: Some((request.op_id, request.order_id)),
             }),
         }

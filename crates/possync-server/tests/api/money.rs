@@ -504,6 +504,22 @@ async fn a_manager_approves_with_their_password_checked_and_throttled_as_a_login
         throttled["message"].as_str().unwrap().contains("try again"),
         "{throttled}"
     );
+    // Over HTTP the same refusal is a 429 that says how long to wait.
+    let response = shop
+        .client
+        .post(format!("{}/api/v1/orders/{order_id}/ops", shop.base_url))
+        .bearer_auth(&cashier.token)
+        .json(&json!({"op_id": Uuid::now_v7(), "op": with_password(discount.clone(), manager_id, MANAGER_PASSWORD)}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 429);
+    let wait: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&wait), "Retry-After: {wait}");
     let (status, _) = shop
         .post(
             "/api/v1/login",

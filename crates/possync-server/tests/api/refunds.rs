@@ -447,3 +447,88 @@ async fn refunds_of_what_a_session_may_not_refund_are_refused_without_leaking() 
         )
         .await;
 }
+
+/// A refund's id is its idempotency key: the same lines under it answer the
+/// same draft (200), other lines under it are another refund (409 `exists`),
+/// and nothing new is made either way.
+#[tokio::test]
+async fn a_refund_id_asked_again_answers_its_draft_only_for_the_same_lines() {
+    let shop = Shop::open().await;
+    let mut counter = shop.counter(shop.counter_1).await;
+    let (sale_id, croissants, espressos, _) = paid_sale(&shop, &mut counter).await;
+    let refund_id = Uuid::now_v7();
+    let path = refund_path(sale_id);
+    let ask = |pairs: &[(Uuid, &str)]| {
+        shop.post(
+            &path,
+            &counter.token,
+            json!({"order_id": refund_id, "lines": lines(pairs)}),
+        )
+    };
+    let (status, made) = ask(&[(croissants, "1")]).await;
+    assert_eq!(status, 201, "{made}");
+    let (status, again) = ask(&[(croissants, "1")]).await;
+    assert_eq!((status, &again), (200, &made));
+    for other in [
+        vec![(croissants, "2")],
+        vec![(espressos, "1")],
+        vec![(croissants, "1"), (espressos, "1")],
+    ] {
+        let (status, refused) = ask(&other).await;
+        assert_eq!(
+            (status, refused["error"]["code"].clone()),
+            (409, json!("exists")),
+            "{other:?}: {refused}"
+        );
+    }
+    assert_eq!(shop.server_order(refund_id).await["lines"], made["lines"]);
+    // Two croissants are still refundable: the id reuse took none of them.
+    let (status, rest) = refund(&shop, &counter.token, sale_id, &[(croissants, "2")]).await;
+    assert_eq!(status, 201, "{rest}");
+}
+
+/// A line refunded a piece at a time pays back exactly what it took in, and
+/// a sale is refunded at most `REFUNDS_PER_ORDER_MAX` times: each refund
+/// request reads all of them, so more is refused (413 `too_large`).
+#[tokio::test]
+async fn refunds_in_pieces_pay_back_the_sale_exactly_and_are_bounded_in_number() {
+    let shop = Shop::open().await;
+    let mut counter = shop.counter(shop.counter_1).await;
+    let order_id = Uuid::now_v7();
+    let espressos = Uuid::now_v7();
+    counter.ok(order_id, create(false)).await;
+    counter
+        .ok(order_id, add_line(espressos, shop.espresso, "0.3"))
+        .await;
+    // 0.3 × 2.20 = 0.66, refunded 0.003 at a time: each piece priced alone
+    // would be 0.0066, rounded to 0.01, 1.00 in all for a 0.66 sale.
+    let total = shop.server_order(order_id).await["totals"]["total"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(total, 66);
+    counter
+        .ok(
+            order_id,
+            json!({"kind": "pay", "payments": [{"method_id": shop.card, "amount": total}], "expected_total": total}),
+        )
+        .await;
+    let max = possync_core::limits::REFUNDS_PER_ORDER_MAX;
+    let mut back = 0;
+    for n in 0..max {
+        let (status, piece) =
+            refund(&shop, &counter.token, order_id, &[(espressos, "0.003")]).await;
+        assert_eq!(status, 201, "refund {n}: {piece}");
+        back += piece["totals"]["total"].as_i64().unwrap();
+        assert!(-back <= total, "refund {n} paid back {back} of {total}");
+    }
+    assert_eq!(
+        back, -total,
+        "every espresso is back, and exactly its price"
+    );
+    let (status, refused) = refund(&shop, &counter.token, order_id, &[(espressos, "0.001")]).await;
+    assert_eq!(
+        (status, refused["error"]["code"].clone()),
+        (413, json!("too_large")),
+        "{refused}"
+    );
+}

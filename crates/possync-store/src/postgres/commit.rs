@@ -115,7 +115,7 @@ pub(super) async fn commit_batch(
 /// for the lock, and its read (a new statement under READ COMMITTED) sees
 /// this batch's refund once it commits.
 async fn check_refunds(conn: &mut PgConnection, entries: &[CommitEntry]) -> StoreResult<()> {
-    for refund_of in refunded_by_new_drafts(entries) {
+    for (refund_of, refund_ids) in refunded_by_new_drafts(entries) {
         let original = sqlx::query_as::<_, OrderRow>(
             "SELECT id::text AS id, version, body::text AS body FROM orders WHERE id = $1 FOR UPDATE",
         )
@@ -130,6 +130,7 @@ async fn check_refunds(conn: &mut PgConnection, entries: &[CommitEntry]) -> Stor
         check_refunds_within_sold(&original, &refunds).map_err(|reject| {
             Conflict::RefundBeyondSold {
                 order_id: refund_of,
+                refund_ids: refund_ids.clone(),
                 message: reject.message,
             }
         })?;

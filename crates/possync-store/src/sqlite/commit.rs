@@ -264,7 +264,7 @@ struct OrderRow<'a> {
 /// included. The write transaction holds SQLite's one write lock, so no other
 /// writer (another process on the same file included) adds a refund meanwhile.
 async fn check_refunds(conn: &mut SqliteConnection, entries: &[CommitEntry]) -> StoreResult<()> {
-    for refund_of in refunded_by_new_drafts(entries) {
+    for (refund_of, refund_ids) in refunded_by_new_drafts(entries) {
         let original = super::orders::load_order(conn, refund_of)
             .await?
             .ok_or(StoreError::NotFound("refunded order"))?;
@@ -272,6 +272,7 @@ async fn check_refunds(conn: &mut SqliteConnection, entries: &[CommitEntry]) -> 
         check_refunds_within_sold(&original, &refunds).map_err(|reject| {
             Conflict::RefundBeyondSold {
                 order_id: refund_of,
+                refund_ids: refund_ids.clone(),
                 message: reject.message,
             }
         })?;
