@@ -52,11 +52,14 @@ pub struct User {
     pub has_pin: bool,
 }
 
-/// A manager who can approve an op at a till (active, with a PIN).
+/// A manager who can approve an op at a till: every active manager, by their
+/// password, or by their PIN when `has_pin`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Approver {
     pub id: i64,
     pub name: String,
+    /// Whether this manager has a PIN (else they approve by password only).
+    pub has_pin: bool,
 }
 
 /// A manager's approval of one op: inside the op object of an op, at the top

@@ -221,21 +221,25 @@ pub async fn update_user(
     Ok(Json(user))
 }
 
-/// A manager a till may ask to approve an op: active, with a PIN.
+/// A manager a till may ask to approve an op: any active manager. `has_pin`
+/// tells the till whether to offer the PIN first; every manager can approve
+/// with their password.
 #[derive(Debug, Serialize)]
 pub struct Approver {
     pub id: UserId,
     pub name: Name,
+    pub has_pin: bool,
 }
 
-/// The managers who can approve an op at a till (active, with a PIN), for the
-/// till's approval dialog. Names and ids only; anyone logged in may ask.
+/// The managers who can approve an op at a till (every active manager, by
+/// PIN or password), for the till's approval dialog. Names, ids and whether
+/// each has a PIN; anyone logged in may ask.
 #[utoipa::path(
     get,
     path = "/api/v1/approvers",
     tag = "users",
     responses(
-        (status = 200, description = "Active managers with a PIN", body = Vec<schemas::Approver>),
+        (status = 200, description = "Active managers, each saying whether they have a PIN", body = Vec<schemas::Approver>),
         (status = 401, description = "No or bad token", body = schemas::ErrorBody),
     )
 )]
@@ -248,10 +252,11 @@ pub async fn list_approvers(
         .list_users()
         .await?
         .into_iter()
-        .filter(|user| user.active && user.role == Role::Manager && user.has_pin)
+        .filter(|user| user.active && user.role == Role::Manager)
         .map(|user| Approver {
             id: user.id,
             name: user.name,
+            has_pin: user.has_pin,
         })
         .collect();
     Ok(Json(approvers))

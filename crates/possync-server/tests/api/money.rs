@@ -349,14 +349,15 @@ async fn a_manager_releases_a_vanished_terminals_lock_before_its_lease_ends() {
 #[tokio::test]
 async fn pins_are_write_only_bounded_and_name_the_tills_approvers() {
     let shop = Shop::open().await;
-    let manager_id = shop.get("/api/v1/me", &shop.manager_token).await.1["user"]["id"]
-        .as_i64()
-        .unwrap();
+    let me = shop.get("/api/v1/me", &shop.manager_token).await.1["user"].clone();
+    let manager_id = me["id"].as_i64().unwrap();
+    // Every active manager can approve (by password at least); the cashier is not named.
+    let manager = json!({"id": manager_id, "name": me["name"], "has_pin": false});
     let (status, approvers) = shop.get("/api/v1/approvers", &shop.cashier_token).await;
     assert_eq!(
         (status, approvers),
-        (200, json!([])),
-        "no manager has a PIN yet"
+        (200, json!([manager])),
+        "a manager without a PIN approves by password"
     );
 
     for bad in [json!("123"), json!("123456789"), json!("12a4"), json!(1234)] {
@@ -391,7 +392,10 @@ async fn pins_are_write_only_bounded_and_name_the_tills_approvers() {
     let terminal = shop.terminal_token(shop.counter_1).await;
     let (status, approvers) = shop.get("/api/v1/approvers", &terminal).await;
     assert_eq!(status, 200);
-    assert_eq!(approvers, json!([{"id": mia, "name": "Mia"}]));
+    assert_eq!(
+        approvers,
+        json!([manager, {"id": mia, "name": "Mia", "has_pin": true}])
+    );
     let (status, _) = shop.get("/api/v1/approvers", "").await;
     assert_eq!(status, 401);
 
@@ -405,7 +409,22 @@ async fn pins_are_write_only_bounded_and_name_the_tills_approvers() {
         .await;
     assert_eq!((status, &user["has_pin"]), (200, &json!(false)), "{user}");
     let (_, approvers) = shop.get("/api/v1/approvers", &terminal).await;
-    assert_eq!(approvers, json!([]));
+    assert_eq!(
+        approvers,
+        json!([manager, {"id": mia, "name": "Mia", "has_pin": false}]),
+        "still a manager, approving by password"
+    );
+    // A manager no longer active is not named.
+    let (status, _) = shop
+        .patch(
+            &format!("/api/v1/users/{mia}"),
+            &shop.manager_token,
+            json!({"active": false}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (_, approvers) = shop.get("/api/v1/approvers", &terminal).await;
+    assert_eq!(approvers, json!([manager]));
     let (_, users) = shop.get("/api/v1/users", &shop.manager_token).await;
     assert!(!users.to_string().contains("pin_hash"));
 }

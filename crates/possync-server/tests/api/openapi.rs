@@ -462,6 +462,13 @@ async fn documented_schemas_match_real_answers() {
             "/api/v1/users/{id}",
             &app.manager_token,
         ),
+        // The manager (no PIN) is an approver: a non-empty list is checked.
+        (
+            "get",
+            "/api/v1/approvers".into(),
+            "/api/v1/approvers",
+            &terminal_token,
+        ),
         (
             "get",
             "/api/v1/sessions".into(),
