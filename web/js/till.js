@@ -416,10 +416,11 @@ export class Till {
     return r;
   }
 
-  /** Sends `op` once more, as a new op, with a manager's approval ({user_id, pin}),
-   * straight over HTTP (`POST /orders/{id}/ops`) as this terminal: the PIN is never
-   * written to the outbox or the device. The change comes back over the socket like
-   * any other. Resolves with {ok} or {ok:false, code, message}. */
+  /** Sends `op` once more, as a new op, with a manager's approval ({user_id, pin} or
+   * {user_id, password}), straight over HTTP (`POST /orders/{id}/ops`) as this
+   * terminal: the PIN or password is never written to the outbox or the device. The
+   * change comes back over the socket like any other. Resolves with {ok} or
+   * {ok:false, code, message}. */
   async sendApproved(order_id, op, approval) {
     const { approval: _dropped, ...plain } = op;
     const body = { op_id: uuidv7(), op: { ...plain, approval } };

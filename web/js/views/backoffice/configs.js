@@ -82,7 +82,7 @@ async function mountConfigs(ctx, id) {
   },
   h('div', { class: 'field' }, h('label', { for: 'f-name' }, 'Name'), name),
   h('div', { class: 'field field-check' }, autoShare, h('label', { for: 'f-auto_share' }, 'Auto-share new drafts with linked counters')),
-  h('div', { class: 'field field-check' }, restrict, h('label', { for: 'f-restrict_price_control' }, 'Prices, discounts and returns need a manager (a cashier asks for a manager’s PIN)')),
+  h('div', { class: 'field field-check' }, restrict, h('label', { for: 'f-restrict_price_control' }, 'Prices, discounts and returns need a manager (a manager approves at the till with their PIN or password)')),
   h('div', { class: 'field' }, h('label', { for: 'f-printer' }, 'Receipt printer'), printer,
     h('p', { class: 'muted small' }, 'The network receipt printer of this counter, as host:port (ESC/POS over TCP, usually port 9100). It prints every receipt paid here and opens the cash drawer for cash. Leave empty for none.')),
   existing ? null : syncWith,

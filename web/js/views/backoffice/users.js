@@ -13,8 +13,9 @@ export const usersSection = resourceSection({
     { name: 'name', label: 'Name', type: 'text', required: true },
     { name: 'role', label: 'Role', type: 'choice', choices: ['cashier', 'manager'], required: true },
     { name: 'password', label: 'Password', type: 'password', requiredOnCreate: true },
-    // A manager's PIN approves one price, discount, return or lock release at a till
-    // whose counter restricts price control. Stored hashed; never shown.
+    // A manager's PIN (or their password) approves one price, discount, return or
+    // lock release at a till whose counter restricts price control. Stored hashed;
+    // never shown.
     { name: 'pin', label: 'PIN (managers: approve at the till)', type: 'pin' },
     // The counters a cashier may open or join; a manager opens any.
     { name: 'config_ids', label: 'Counters (cashiers)', column: 'Counters', type: 'multi', options: 'configs' },
