@@ -14,6 +14,7 @@ mod matrix;
 mod money;
 mod openapi;
 mod orders;
+mod paging;
 mod printing;
 mod readiness;
 mod receipt_number;

@@ -248,7 +248,8 @@ async fn write_order_row(
     let written = match stored {
         Some(stored) => sqlx::query(
             "UPDATE orders SET state = $2, shared = $3, version = $4, paid_by_session_id = $5, \
-                 total_minor = $6, tax_minor = $7, change_minor = $8, body = $9::jsonb, updated_at = $10 \
+                 total_minor = $6, tax_minor = $7, change_minor = $8, body = $9::jsonb, updated_at = $10, \
+                 paid_by_config_id = $12 \
              WHERE id = $1 AND version = $11",
         )
         .bind(order.id.0)
@@ -262,14 +263,15 @@ async fn write_order_row(
         .bind(&body)
         .bind(order.updated_at.unix_millis())
         .bind(encode_version(stored.version)?)
+        .bind(order.paid_by.as_ref().map(|by| by.config_id.0))
         .execute(&mut *conn)
         .await
         .map_err(order_write_error(order.id))?,
         None => sqlx::query(
             "INSERT INTO orders (id, state, origin_config_id, origin_session_id, shared, version, \
                  paid_by_session_id, total_minor, tax_minor, change_minor, body, created_at, updated_at, \
-                 refund_of) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12, $13, $14) \
+                 refund_of, paid_by_config_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12, $13, $14, $15) \
              ON CONFLICT (id) DO NOTHING",
         )
         .bind(order.id.0)
@@ -287,6 +289,7 @@ async fn write_order_row(
         .bind(order.updated_at.unix_millis())
         // Written when the order is created, never updated: a refund stays one.
         .bind(order.refund_of.map(|refund_of| refund_of.0))
+        .bind(order.paid_by.as_ref().map(|by| by.config_id.0))
         .execute(&mut *conn)
         .await
         .map_err(order_write_error(order.id))?,

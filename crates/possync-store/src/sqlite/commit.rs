@@ -179,10 +179,12 @@ async fn write_order_runs(
     let written = insert_rows(
         conn,
         "INSERT INTO orders (id, state, origin_config_id, origin_session_id, shared, version, paid_by_session_id, \
-                             total_minor, tax_minor, change_minor, body, created_at, updated_at, refund_of) ",
+                             total_minor, tax_minor, change_minor, body, created_at, updated_at, refund_of, \
+                             paid_by_config_id) ",
         " ON CONFLICT (id) DO UPDATE SET \
              state = excluded.state, shared = excluded.shared, version = excluded.version, \
-             paid_by_session_id = excluded.paid_by_session_id, total_minor = excluded.total_minor, \
+             paid_by_session_id = excluded.paid_by_session_id, paid_by_config_id = excluded.paid_by_config_id, \
+             total_minor = excluded.total_minor, \
              tax_minor = excluded.tax_minor, change_minor = excluded.change_minor, body = excluded.body, \
              updated_at = excluded.updated_at",
         &rows,
@@ -203,7 +205,8 @@ async fn write_order_runs(
                 .push_bind(order.created_at.unix_millis())
                 .push_bind(order.updated_at.unix_millis())
                 // Written when the order is created, never updated: a refund stays one.
-                .push_bind(order.refund_of.map(|refund_of| refund_of.to_string()));
+                .push_bind(order.refund_of.map(|refund_of| refund_of.to_string()))
+                .push_bind(order.paid_by.as_ref().map(|by| by.config_id.0));
         },
     )
     .await

@@ -206,3 +206,70 @@ pub(super) async fn order_history_page(
         .map_err(unavailable("could not read an order's history"))?;
     decode_history_from(order_id, after_version + 1, rows)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{OrderCursor, ReadableBy};
+
+    /// SQLite's plan for `page`: one line per step.
+    async fn plan(store: &SqliteStore, page: &OrdersPage<'_>) -> Vec<String> {
+        let (sql, args) = orders_page_query(&DIALECT, page);
+        let explain = format!("EXPLAIN QUERY PLAN {sql}");
+        let mut query = sqlx::query_as::<_, (i64, i64, i64, String)>(&explain);
+        for arg in args {
+            query = match arg {
+                Arg::Text(text) => query.bind(text),
+                Arg::Int(int) => query.bind(int),
+            };
+        }
+        let steps = query.fetch_all(&store.reader).await.unwrap();
+        steps.into_iter().map(|(_, _, _, step)| step).collect()
+    }
+
+    /// A terminal's page of every state, first or later, walks an index in
+    /// page order for each of its branches and never scans the orders table:
+    /// what it reads does not grow with the rest of the shop's history.
+    #[tokio::test]
+    async fn a_counters_pages_search_indexes_and_never_scan_the_orders() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("plan.db"))
+            .await
+            .unwrap();
+        let linked = [ConfigId(2), ConfigId(3)];
+        let after = OrderCursor {
+            created_at: Timestamp::from_unix_millis(1_000),
+            order_id: OrderId(uuid::Uuid::from_u128(
+                0x0190_0000_0000_7000_8000_0000_0000_0001,
+            )),
+        };
+        for state in [OrderState::Draft, OrderState::Paid, OrderState::Cancelled] {
+            for after in [None, Some(after)] {
+                let page = OrdersPage {
+                    state,
+                    after,
+                    limit: 50,
+                    readable_by: Some(ReadableBy {
+                        config_id: ConfigId(1),
+                        linked: &linked,
+                    }),
+                };
+                let steps = plan(&store, &page).await;
+                let on_orders: Vec<&String> = steps
+                    .iter()
+                    .filter(|step| step.contains(" orders"))
+                    .collect();
+                assert!(!on_orders.is_empty(), "{state:?}: {steps:?}");
+                for step in on_orders {
+                    assert!(
+                        step.starts_with("SEARCH orders USING")
+                            && (step.contains("orders_by_origin_state")
+                                || step.contains("orders_by_paying_config")),
+                        "{state:?} after {after:?}: {step} in {steps:?}"
+                    );
+                }
+            }
+        }
+        store.close().await;
+    }
+}
