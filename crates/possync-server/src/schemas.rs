@@ -134,9 +134,9 @@ pub struct AuditEntry {
     pub user_id: i64,
     /// What was done: `links.set`, `config.create`, `config.update`, `product.create`,
     /// `product.update` (and the same for categories, taxes, customers and payment
-    /// methods), `user.create`, `user.update`, `session.close`, and `op.approve`
-    /// (a manager's approval of an op at a till, recorded with the op: its `op_id`,
-    /// `kind`, `version`, and the counter, session and terminal that sent it).
+    /// methods), `stock.adjust`, `user.create`, `user.update`, `session.close`, and
+    /// `op.approve` (a manager's approval of an op at a till, recorded with the op:
+    /// its `op_id`, `kind`, `version`, and the counter, session and terminal that sent it).
     pub action: String,
     /// What it was done to, e.g. `config 3`.
     pub target: String,

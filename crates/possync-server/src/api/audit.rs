@@ -1,7 +1,8 @@
 //! The audit trail of manager actions (links, prices and the rest of the
-//! catalog, configs, users, session closes): who did what, when. Handlers
-//! append to it after the change is stored; `GET /api/v1/audit` reads it,
-//! newest first, a page at a time (managers only).
+//! catalog, stock adjustments, configs, users, session closes): who did what,
+//! when. Handlers append to it after the change is stored; approvals given at a
+//! till (`op.approve`) are written by the store in the op's own transaction.
+//! `GET /api/v1/audit` reads it, newest first, a page at a time (managers only).
 
 use super::paging::{page_limit, page_response, split_page};
 use crate::auth::ManagerCaller;

@@ -73,6 +73,7 @@ pub async fn create_config(
             "name": config.name,
             "sync_with": config.sync_with,
             "auto_share": config.auto_share,
+            "printer": config.printer,
             "restrict_price_control": config.restrict_price_control,
         }),
     )
@@ -132,8 +133,8 @@ pub async fn update_config(
         "config.update",
         format!("config {}", config.id),
         serde_json::json!({
-            "before": {"name": before.name, "auto_share": before.auto_share, "restrict_price_control": before.restrict_price_control},
-            "after": {"name": config.name, "auto_share": config.auto_share, "restrict_price_control": config.restrict_price_control},
+            "before": {"name": before.name, "auto_share": before.auto_share, "printer": before.printer, "restrict_price_control": before.restrict_price_control},
+            "after": {"name": config.name, "auto_share": config.auto_share, "printer": config.printer, "restrict_price_control": config.restrict_price_control},
         }),
     )
     .await;
