@@ -5,6 +5,7 @@
 //! than linking one per file.
 
 mod after_payment;
+mod audit;
 mod auth;
 mod bad_input;
 mod catalog;
