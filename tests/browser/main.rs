@@ -11,6 +11,7 @@
 //! `POSSYNC_REQUIRE_BROWSER=1` (CI) they fail instead.
 
 mod approval;
+mod audit;
 mod awareness;
 mod bar_day;
 mod chrome;
