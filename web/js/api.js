@@ -23,6 +23,24 @@ export class Api {
     this.token = token;
     this.base = base;
     this.fetch = fetch;
+    /** Requests sent and not yet answered. */
+    this.inFlight = new Set();
+    this.held = false;
+  }
+
+  /** Holds back this token's requests from now on (each fails at once as
+   * unreachable, without reaching the server), and resolves once those already
+   * sent are answered. For a token about to be revoked, such as a till's when
+   * its session closes: a request crossing the close would only be refused,
+   * and the browser logs every refusal as an error. */
+  async hold() {
+    this.held = true;
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  /** Sends requests again, after a `hold()` whose reason fell through. */
+  release() {
+    this.held = false;
   }
 
   withToken(token) {
@@ -57,24 +75,28 @@ export class Api {
   }
 
   async exchange(method, path, body, { accept = 'application/json', raw = false, headers: extra = {} } = {}) {
+    if (this.held) throw new ApiError(0, 'held', 'The request was held back: this terminal is closing its session');
     const headers = { ...extra, Accept: accept };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     if (this.token) headers.Authorization = `Bearer ${this.token}`;
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), TIMEOUT_MS);
     let res;
+    const sent = this.fetch(this.base + path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: controller.signal,
+      credentials: 'same-origin',
+    });
+    this.inFlight.add(sent);
     try {
-      res = await this.fetch(this.base + path, {
-        method,
-        headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: controller.signal,
-        credentials: 'same-origin',
-      });
+      res = await sent;
     } catch (err) {
       throw new ApiError(0, 'unreachable', 'The server cannot be reached');
     } finally {
       clearTimeout(timer);
+      this.inFlight.delete(sent);
     }
     const text = await res.text();
     let data = null;

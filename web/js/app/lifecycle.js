@@ -159,6 +159,9 @@ export class TillLifecycle {
       warning: openDraftsWarning(till.drafts(), till.config, till.linkedConfigs),
     });
     if (!answer) return;
+    // Closing revokes the till's token: nothing more goes out with it (the
+    // printer's poll, say), and what already went is answered before the close.
+    await till.api.hold();
     try {
       const report = await app.account.userApi().closeSession(till.session.id, answer.counted ?? undefined);
       this.stop();
@@ -175,6 +178,8 @@ export class TillLifecycle {
       });
       app.router.go('#/session');
     } catch (err) {
+      // Still open (refused, or the server unreachable): the till goes on with its token.
+      if (app.till === till) till.api.release();
       app.account.handleUserError(err);
     }
   }
