@@ -14,10 +14,11 @@ use possync_client::{
     Client, ClientOptions, ConnectionState, Event, Events, OpOutcome, new_line_id, new_order_id,
 };
 use possync_core::{
-    ConfigId, CustomerId, Discount, LineId, Money, Note, Op, Order, OrderId, OrderState,
+    ConfigId, CustomerId, Discount, LineId, Money, Note, Op, OpId, Order, OrderId, OrderState,
     PaymentInput, PaymentMethodId, ProductId, Quantity,
 };
 use serde_json::json;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -247,8 +248,68 @@ async fn terminal_token(args: &OrderArgs) -> Result<String> {
     Ok(user.open_session(ConfigId(config)).await?.terminal_token)
 }
 
+/// What this run has heard of its ops: which were answered, the highest
+/// version acknowledged for each order, and the orders removed (paid or
+/// cancelled). Ops left in the outbox by earlier runs may be answered as soon
+/// as the client connects, before it says it is synced, so every phase
+/// records what it reads.
+#[derive(Default)]
+struct Answered {
+    ops: BTreeSet<OpId>,
+    acked: BTreeMap<OrderId, u64>,
+    removed: BTreeSet<OrderId>,
+}
+
+impl Answered {
+    fn record(&mut self, event: &Event) {
+        match event {
+            Event::OpAcked {
+                op_id,
+                order_id,
+                version,
+                duplicate,
+            } => {
+                self.ops.insert(*op_id);
+                // A duplicate took effect in an earlier run: the catch-up
+                // already brought the order as it is now, or left it out
+                // (paid or cancelled since), and no change follows.
+                if !duplicate {
+                    let entry = self.acked.entry(*order_id).or_default();
+                    *entry = (*entry).max(*version);
+                }
+            }
+            Event::OpRejected { op_id, .. } | Event::OpDropped { op_id, .. } => {
+                self.ops.insert(*op_id);
+            }
+            Event::OrderRemoved { order_id, .. } => {
+                self.removed.insert(*order_id);
+            }
+            _ => {}
+        }
+    }
+
+    /// Every op of `earlier` is answered, and every acknowledged op's change
+    /// has reached the client's confirmed copy of its order (a `change`
+    /// follows its `ack`), or the order is gone. Read from the events, not
+    /// from the client's outbox: the client answers an op before its event
+    /// is read, so an empty outbox does not mean the events are all in.
+    fn settled(&self, earlier: &BTreeSet<OpId>, client: &Client) -> bool {
+        earlier.is_subset(&self.ops)
+            && self.acked.iter().all(|(order_id, version)| {
+                self.removed.contains(order_id)
+                    || client
+                        .confirmed(*order_id)
+                        .is_some_and(|order| order.version >= *version)
+            })
+    }
+}
+
 /// Reads events until the client is synced; an error when the server refuses us.
-async fn wait_synced(events: &mut Events, deadline: Instant) -> Result<bool> {
+async fn wait_synced(
+    events: &mut Events,
+    answered: &mut Answered,
+    deadline: Instant,
+) -> Result<bool> {
     loop {
         match tokio::time::timeout_at(deadline, events.next()).await {
             Err(_) | Ok(None) => return Ok(false),
@@ -256,34 +317,25 @@ async fn wait_synced(events: &mut Events, deadline: Instant) -> Result<bool> {
             Ok(Some(Event::Connection(ConnectionState::Stopped { reason }))) => {
                 bail!("the server refused this terminal: {reason}")
             }
-            Ok(Some(_)) => {}
+            Ok(Some(event)) => answered.record(&event),
         }
     }
 }
 
-/// Waits (until the deadline) for ops left in the outbox by earlier runs to
-/// be answered, and for their changes to reach the confirmed copies (a
-/// `change` follows its `ack`).
-async fn wait_outbox_drained(client: &Client, events: &mut Events, deadline: Instant) {
-    let mut acked: std::collections::BTreeMap<OrderId, u64> = Default::default();
-    let caught_up = |acked: &std::collections::BTreeMap<OrderId, u64>| {
-        client.pending_ops().is_empty()
-            && acked.iter().all(|(order_id, version)| {
-                client
-                    .confirmed(*order_id)
-                    .is_none_or(|order| order.version >= *version)
-            })
-    };
-    while !caught_up(&acked) {
+/// Waits (until the deadline) for the ops left in the outbox by earlier runs
+/// (`earlier`) to be answered, and for their changes to reach the confirmed
+/// copies.
+async fn wait_outbox_drained(
+    client: &Client,
+    events: &mut Events,
+    earlier: &BTreeSet<OpId>,
+    answered: &mut Answered,
+    deadline: Instant,
+) {
+    while !answered.settled(earlier, client) {
         match tokio::time::timeout_at(deadline, events.next()).await {
             Err(_) | Ok(None) => return,
-            Ok(Some(Event::OpAcked {
-                order_id, version, ..
-            })) => {
-                let entry = acked.entry(order_id).or_default();
-                *entry = (*entry).max(version);
-            }
-            Ok(Some(_)) => {}
+            Ok(Some(event)) => answered.record(&event),
         }
     }
 }
@@ -300,7 +352,13 @@ pub async fn run(args: OrderArgs) -> Result<u8> {
     let mut options = ClientOptions::new(&args.url, &token, &args.outbox);
     options.reconnect_delay_max = Duration::from_secs(2);
     let (client, mut events) = Client::start(options).await?;
-    let outcome = drive(&args, &token, &client, &mut events, deadline).await;
+    // The outbox as the file held it, before anything was sent.
+    let earlier: BTreeSet<OpId> = client
+        .pending_ops()
+        .into_iter()
+        .map(|request| request.op_id)
+        .collect();
+    let outcome = drive(&args, &token, &client, &mut events, &earlier, deadline).await;
     let pending = client.pending_ops().len();
     client.shutdown().await?;
     match outcome? {
@@ -327,12 +385,14 @@ async fn drive(
     token: &str,
     client: &Client,
     events: &mut Events,
+    earlier: &BTreeSet<OpId>,
     deadline: Instant,
 ) -> Result<Finish> {
     let http = HttpApi::new(&args.url, token)?;
-    let synced = wait_synced(events, deadline).await?;
+    let mut answered = Answered::default();
+    let synced = wait_synced(events, &mut answered, deadline).await?;
     if synced {
-        wait_outbox_drained(client, events, deadline).await;
+        wait_outbox_drained(client, events, earlier, &mut answered, deadline).await;
     }
     let (order_id, ops) = match &args.verb {
         Verb::List { state } => {
