@@ -26,50 +26,8 @@ async fn a_manager_without_a_pin_approves_a_discount_with_their_password() {
     run(TEST_NAME_PASSWORD, |shop| story_by_password(shop).boxed()).await;
 }
 
-/// Signs the demo's manager in, gives them `PIN` and makes Counter 1 keep prices
-/// and discounts for managers. Answers the manager's token and id.
-async fn restrict_counter_1(shop: &Shop) -> (String, Value) {
-    let login = shop
-        .api
-        .post(
-            "/login",
-            None,
-            json!({"login": "admin", "password": "admin"}),
-        )
-        .await;
-    let manager = login["token"].as_str().unwrap().to_owned();
-    let manager_id = login["user"]["id"].clone();
-    let (status, _) = shop
-        .api
-        .patch(
-            &format!("/users/{manager_id}"),
-            &manager,
-            json!({"pin": PIN}),
-        )
-        .await;
-    assert_eq!(status, 200);
-    let (_, configs) = shop.api.get("/configs", &manager).await;
-    let counter_1 = configs
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|config| config["name"] == "Counter 1")
-        .expect("the demo's Counter 1")["id"]
-        .clone();
-    let (status, _) = shop
-        .api
-        .patch(
-            &format!("/configs/{counter_1}"),
-            &manager,
-            json!({"restrict_price_control": true}),
-        )
-        .await;
-    assert_eq!(status, 200);
-    (manager, manager_id)
-}
-
 async fn story(shop: &Shop) {
-    let (manager, manager_id) = restrict_counter_1(shop).await;
+    let (manager, manager_id) = shop.restrict_counter_1(PIN).await;
     let till = shop.till("cashier", "cashier", "Counter 1").await;
     till.tap_product("Croissant").await;
     till.wait_lines(&[("Croissant", "1")]).await;
@@ -147,7 +105,7 @@ fn shown(testid: &str) -> String {
 
 async fn story_by_password(shop: &Shop) {
     // The demo's manager has a PIN; Mia, a second manager, has none.
-    let (manager, _) = restrict_counter_1(shop).await;
+    let (manager, _) = shop.restrict_counter_1(PIN).await;
     let mia = shop
         .api
         .post(

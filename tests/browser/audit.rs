@@ -76,19 +76,11 @@ async fn story(shop: &Shop) {
     assert_eq!(what, "price: 2.20 → 2.45", "only the price changed");
 
     // The page reads what the API holds: the same entry, by the same manager.
-    let login = shop
-        .api
-        .post(
-            "/login",
-            None,
-            json!({"login": "admin", "password": "admin"}),
-        )
-        .await;
-    let manager = login["token"].as_str().unwrap();
-    let (status, trail) = shop.api.get("/audit?limit=1", manager).await;
+    let (manager, manager_id) = shop.manager().await;
+    let (status, trail) = shop.api.get("/audit?limit=1", &manager).await;
     assert_eq!(status, 200, "{trail}");
     assert_eq!(trail[0]["action"], "product.update");
-    assert_eq!(trail[0]["user_id"], login["user"]["id"]);
+    assert_eq!(trail[0]["user_id"], manager_id);
     assert_eq!(trail[0]["details"]["after"]["price"], json!(245));
     assert_eq!(
         target,

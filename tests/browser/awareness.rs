@@ -51,25 +51,9 @@ const MANAGER_PIN: &str = "8642";
 /// Gives the demo manager a PIN, to approve at a till; answers the manager's
 /// token and user id.
 async fn set_manager_pin(shop: &Shop) -> (String, serde_json::Value) {
-    let login = shop
-        .api
-        .post(
-            "/login",
-            None,
-            serde_json::json!({"login": "admin", "password": "admin"}),
-        )
-        .await;
-    let token = login["token"].as_str().unwrap();
-    let (status, user) = shop
-        .api
-        .patch(
-            &format!("/users/{}", login["user"]["id"]),
-            token,
-            serde_json::json!({"pin": MANAGER_PIN}),
-        )
-        .await;
-    assert_eq!(status, 200, "{user}");
-    (token.to_owned(), login["user"]["id"].clone())
+    let (token, manager_id) = shop.manager().await;
+    shop.set_pin(&token, &manager_id, MANAGER_PIN).await;
+    (token, manager_id)
 }
 
 async fn story(shop: &Shop) {

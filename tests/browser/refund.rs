@@ -33,42 +33,7 @@ async fn croissants_on_hand(shop: &Shop, token: &str) -> String {
 }
 
 async fn story(shop: &Shop) {
-    let login = shop
-        .api
-        .post(
-            "/login",
-            None,
-            json!({"login": "admin", "password": "admin"}),
-        )
-        .await;
-    let manager = login["token"].as_str().unwrap().to_owned();
-    let manager_id = login["user"]["id"].clone();
-    let (status, _) = shop
-        .api
-        .patch(
-            &format!("/users/{manager_id}"),
-            &manager,
-            json!({"pin": PIN}),
-        )
-        .await;
-    assert_eq!(status, 200);
-    let (_, configs) = shop.api.get("/configs", &manager).await;
-    let counter_1 = configs
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|config| config["name"] == "Counter 1")
-        .expect("the demo's Counter 1")["id"]
-        .clone();
-    let (status, _) = shop
-        .api
-        .patch(
-            &format!("/configs/{counter_1}"),
-            &manager,
-            json!({"restrict_price_control": true}),
-        )
-        .await;
-    assert_eq!(status, 200);
+    let (manager, manager_id) = shop.restrict_counter_1(PIN).await;
     let stock_before = croissants_on_hand(shop, &manager).await;
 
     // Two croissants and an espresso, paid in cash.

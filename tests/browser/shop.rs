@@ -8,6 +8,7 @@ use crate::server::{Api, Server};
 use crate::till::{Screenshots, Till};
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
+use serde_json::{Value, json};
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
@@ -42,6 +43,59 @@ impl Shop {
     pub async fn till(&self, profile: &str, login: &str, config_name: &str) -> Till {
         self.till_at(profile, &self.server.base_url.clone(), login, config_name)
             .await
+    }
+
+    /// Signs the demo's manager (`admin`) in through the API: their token and user id.
+    pub async fn manager(&self) -> (String, Value) {
+        let login = self
+            .api
+            .post(
+                "/login",
+                None,
+                json!({"login": "admin", "password": "admin"}),
+            )
+            .await;
+        let token = login["token"].as_str().expect("the manager's token");
+        (token.to_owned(), login["user"]["id"].clone())
+    }
+
+    /// The id of the demo's counter named `name`.
+    pub async fn config_id(&self, token: &str, name: &str) -> Value {
+        let (_, configs) = self.api.get("/configs", token).await;
+        configs
+            .as_array()
+            .expect("a list of configs")
+            .iter()
+            .find(|config| config["name"] == name)
+            .unwrap_or_else(|| panic!("the demo has no counter {name}"))["id"]
+            .clone()
+    }
+
+    /// Gives the user `user_id` the approval PIN `pin` (as the manager `token`).
+    pub async fn set_pin(&self, token: &str, user_id: &Value, pin: &str) {
+        let (status, user) = self
+            .api
+            .patch(&format!("/users/{user_id}"), token, json!({"pin": pin}))
+            .await;
+        assert_eq!(status, 200, "{user}");
+    }
+
+    /// Signs the demo's manager in, gives them `pin` and makes Counter 1 keep
+    /// prices and discounts for managers. Answers the manager's token and id.
+    pub async fn restrict_counter_1(&self, pin: &str) -> (String, Value) {
+        let (manager, manager_id) = self.manager().await;
+        self.set_pin(&manager, &manager_id, pin).await;
+        let counter_1 = self.config_id(&manager, "Counter 1").await;
+        let (status, config) = self
+            .api
+            .patch(
+                &format!("/configs/{counter_1}"),
+                &manager,
+                json!({"restrict_price_control": true}),
+            )
+            .await;
+        assert_eq!(status, 200, "{config}");
+        (manager, manager_id)
     }
 }
 

@@ -15,23 +15,8 @@ async fn a_cashier_sees_only_their_counters_and_sign_out_revokes_the_tokens() {
 }
 
 async fn story(shop: &Shop) {
-    let login = shop
-        .api
-        .post(
-            "/login",
-            None,
-            json!({"login": "admin", "password": "admin"}),
-        )
-        .await;
-    let manager = login["token"].as_str().unwrap().to_owned();
-    let (_, configs) = shop.api.get("/configs", &manager).await;
-    let counter_1 = configs
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|config| config["name"] == "Counter 1")
-        .expect("the demo's Counter 1")["id"]
-        .clone();
+    let (manager, _) = shop.manager().await;
+    let counter_1 = shop.config_id(&manager, "Counter 1").await;
     shop.api
         .post(
             "/users",
