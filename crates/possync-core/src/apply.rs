@@ -196,20 +196,24 @@ fn create(
     let shared = share.unwrap_or(false) || ctx.auto_share;
     let note = note.clone().unwrap_or_default();
     if let Some(existing) = current {
-        let same = existing.origin.session_id == ctx.by.session_id
-            && existing.customer_id == customer_id
-            && existing.note == note
-            && existing.state == OrderState::Draft;
-        return if same {
-            Ok(Applied::Unchanged)
-        } else {
-            Err(reject(
-                RejectCode::Exists,
-                "an order with this id already exists",
-            ))
-        };
+        return created_again(
+            existing.origin.session_id == ctx.by.session_id
+                && existing.customer_id == customer_id
+                && existing.note == note
+                && existing.state == OrderState::Draft,
+        );
     }
     Ok(Applied::Changed(Order {
+        shared,
+        customer_id,
+        note,
+        ..new_draft(order_id, ctx)
+    }))
+}
+
+/// A new, empty, unshared draft made at the caller's session, at version 1.
+fn new_draft(order_id: OrderId, ctx: &ApplyContext<'_>) -> Order {
+    Order {
         id: order_id,
         reference: ctx.reference.to_owned(),
         state: OrderState::Draft,
@@ -218,9 +222,9 @@ fn create(
             config_id: ctx.by.config_id,
             session_id: ctx.by.session_id,
         },
-        shared,
-        customer_id,
-        note,
+        shared: false,
+        customer_id: None,
+        note: Note::default(),
         lines: Vec::new(),
         totals: Totals::default(),
         lock: None,
@@ -234,7 +238,20 @@ fn create(
         created_at: ctx.now,
         updated_at: ctx.now,
         updated_by: ctx.by.clone(),
-    }))
+    }
+}
+
+/// The answer to an op that creates an order whose id exists: a resend of the
+/// same creation (`same`) changes nothing, anything else is refused.
+fn created_again(same: bool) -> Result<Applied, Reject> {
+    if same {
+        Ok(Applied::Unchanged)
+    } else {
+        Err(reject(
+            RejectCode::Exists,
+            "an order with this id already exists",
+        ))
+    }
 }
 
 /// A refund draft: a new order at the caller's session whose lines, made by
@@ -285,46 +302,20 @@ fn create_refund(
         checked.push(line.clone());
     }
     if let Some(existing) = current {
-        let same = existing.origin.session_id == ctx.by.session_id
-            && existing.refund_of == Some(refund_of)
-            && existing.state == OrderState::Draft
-            && existing.version == 1
-            && existing.lines == checked;
-        return if same {
-            Ok(Applied::Unchanged)
-        } else {
-            Err(reject(
-                RejectCode::Exists,
-                "an order with this id already exists",
-            ))
-        };
+        return created_again(
+            existing.origin.session_id == ctx.by.session_id
+                && existing.refund_of == Some(refund_of)
+                && existing.state == OrderState::Draft
+                && existing.version == 1
+                && existing.lines == checked,
+        );
     }
-    let totals = order_totals(&checked);
     Ok(Applied::Changed(Order {
-        id: order_id,
-        reference: ctx.reference.to_owned(),
-        state: OrderState::Draft,
-        version: 1,
-        origin: Origin {
-            config_id: ctx.by.config_id,
-            session_id: ctx.by.session_id,
-        },
         shared: ctx.auto_share,
-        customer_id: None,
-        note: Note::default(),
+        totals: order_totals(&checked),
         lines: checked,
-        totals,
-        lock: None,
-        payments: Vec::new(),
-        change: Money::ZERO,
-        invoice: false,
-        paid_by: None,
-        receipt_number: None,
         refund_of: Some(refund_of),
-        removed_line_ids: BTreeSet::new(),
-        created_at: ctx.now,
-        updated_at: ctx.now,
-        updated_by: ctx.by.clone(),
+        ..new_draft(order_id, ctx)
     }))
 }
 
