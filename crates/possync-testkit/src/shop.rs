@@ -104,4 +104,33 @@ impl Shop {
             customer,
         }
     }
+
+    /// Gives the manager the approval PIN `pin`; answers the manager's user id.
+    pub async fn manager_with_pin(&self, pin: &str) -> i64 {
+        let (_, me) = self.get("/api/v1/me", &self.manager_token).await;
+        let manager_id = me["user"]["id"].as_i64().expect("the manager's id");
+        let (status, user) = self
+            .patch(
+                &format!("/api/v1/users/{manager_id}"),
+                &self.manager_token,
+                json!({"pin": pin}),
+            )
+            .await;
+        assert_eq!(status, 200, "{user}");
+        assert_eq!(user["has_pin"], json!(true), "{user}");
+        manager_id
+    }
+
+    /// Turns the counter `config_id`'s `restrict_price_control` on or off.
+    pub async fn restrict(&self, config_id: i64, restricted: bool) {
+        let (status, config) = self
+            .patch(
+                &format!("/api/v1/configs/{config_id}"),
+                &self.manager_token,
+                json!({"restrict_price_control": restricted}),
+            )
+            .await;
+        assert_eq!(status, 200, "{config}");
+        assert_eq!(config["restrict_price_control"], json!(restricted));
+    }
 }

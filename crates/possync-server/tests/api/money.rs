@@ -9,35 +9,6 @@ use uuid::Uuid;
 
 const PIN: &str = "4821";
 
-/// The manager's user id, and the manager given `PIN`.
-async fn manager_with_pin(shop: &Shop) -> i64 {
-    let manager_id = shop.get("/api/v1/me", &shop.manager_token).await.1["user"]["id"]
-        .as_i64()
-        .unwrap();
-    let (status, user) = shop
-        .patch(
-            &format!("/api/v1/users/{manager_id}"),
-            &shop.manager_token,
-            json!({"pin": PIN}),
-        )
-        .await;
-    assert_eq!(status, 200, "{user}");
-    assert_eq!(user["has_pin"], json!(true), "{user}");
-    manager_id
-}
-
-async fn restrict(shop: &Shop, config_id: i64, restricted: bool) {
-    let (status, config) = shop
-        .patch(
-            &format!("/api/v1/configs/{config_id}"),
-            &shop.manager_token,
-            json!({"restrict_price_control": restricted}),
-        )
-        .await;
-    assert_eq!(status, 200, "{config}");
-    assert_eq!(config["restrict_price_control"], json!(restricted));
-}
-
 /// A draft of `counter` with one espresso line; answers (order id, line id).
 async fn draft_with_a_line(counter: &mut Counter, espresso: i64) -> (Uuid, Uuid) {
     let order_id = Uuid::now_v7();
@@ -66,8 +37,8 @@ async fn order_history(shop: &Shop, order_id: Uuid) -> Vec<Value> {
 #[tokio::test]
 async fn a_restricted_counter_refuses_a_cashiers_discount_until_a_manager_approves_it() {
     let shop = Shop::open().await;
-    let manager_id = manager_with_pin(&shop).await;
-    restrict(&shop, shop.counter_1, true).await;
+    let manager_id = shop.manager_with_pin(PIN).await;
+    shop.restrict(shop.counter_1, true).await;
     let mut cashier = shop.counter(shop.counter_1).await;
     let (order_id, line_id) = draft_with_a_line(&mut cashier, shop.espresso).await;
 
@@ -169,8 +140,8 @@ async fn a_restricted_counter_refuses_a_cashiers_discount_until_a_manager_approv
 #[tokio::test]
 async fn a_wrong_pin_is_refused_changes_nothing_and_is_throttled_like_a_login() {
     let shop = Shop::open().await;
-    let manager_id = manager_with_pin(&shop).await;
-    restrict(&shop, shop.counter_1, true).await;
+    let manager_id = shop.manager_with_pin(PIN).await;
+    shop.restrict(shop.counter_1, true).await;
     let mut cashier = shop.counter(shop.counter_1).await;
     let (order_id, line_id) = draft_with_a_line(&mut cashier, shop.espresso).await;
     let discount = json!({"kind": "set_discount", "line_id": line_id, "discount": "50"});
@@ -249,7 +220,7 @@ async fn a_wrong_pin_is_refused_changes_nothing_and_is_throttled_like_a_login() 
 #[tokio::test]
 async fn a_managers_own_terminal_needs_no_approval_and_unrestricted_counters_are_unchanged() {
     let shop = Shop::open().await;
-    restrict(&shop, shop.counter_1, true).await;
+    shop.restrict(shop.counter_1, true).await;
     // The cashier opened Counter 1's session; the manager joins it with a token of their own.
     let cashier = shop.counter(shop.counter_1).await;
     let (_, manager_token) = shop
@@ -295,7 +266,7 @@ async fn a_managers_own_terminal_needs_no_approval_and_unrestricted_counters_are
     }
 
     // Lifting the restriction gives the cashier their rights back.
-    restrict(&shop, shop.counter_1, false).await;
+    shop.restrict(shop.counter_1, false).await;
     let mut cashier = shop.counter(shop.counter_1).await;
     let (order_id, line_id) = draft_with_a_line(&mut cashier, shop.espresso).await;
     cashier
@@ -309,7 +280,7 @@ async fn a_managers_own_terminal_needs_no_approval_and_unrestricted_counters_are
 #[tokio::test]
 async fn a_manager_releases_a_vanished_terminals_lock_before_its_lease_ends() {
     let shop = Shop::open().await;
-    let manager_id = manager_with_pin(&shop).await;
+    let manager_id = shop.manager_with_pin(PIN).await;
     let mut holder = shop.counter(shop.counter_1).await;
     let (order_id, _) = draft_with_a_line(&mut holder, shop.espresso).await;
     holder.ok(order_id, json!({"kind": "begin_payment"})).await;
@@ -440,7 +411,7 @@ async fn a_manager_approves_with_their_password_checked_and_throttled_as_a_login
     let manager_id = shop.get("/api/v1/me", &shop.manager_token).await.1["user"]["id"]
         .as_i64()
         .unwrap();
-    restrict(&shop, shop.counter_1, true).await;
+    shop.restrict(shop.counter_1, true).await;
     let mut cashier = shop.counter(shop.counter_1).await;
     let (order_id, line_id) = draft_with_a_line(&mut cashier, shop.espresso).await;
     let discount = json!({"kind": "set_discount", "line_id": line_id, "discount": "20"});

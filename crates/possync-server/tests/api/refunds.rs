@@ -253,27 +253,10 @@ async fn concurrent_refunds_of_the_same_line_accept_exactly_one() {
 #[tokio::test]
 async fn a_restricted_counters_cashier_refunds_only_with_a_managers_approval() {
     let shop = Shop::open().await;
-    let manager_id = shop.get("/api/v1/me", &shop.manager_token).await.1["user"]["id"]
-        .as_i64()
-        .unwrap();
-    let (status, user) = shop
-        .patch(
-            &format!("/api/v1/users/{manager_id}"),
-            &shop.manager_token,
-            json!({"pin": PIN}),
-        )
-        .await;
-    assert_eq!(status, 200, "{user}");
+    let manager_id = shop.manager_with_pin(PIN).await;
     let mut counter = shop.counter(shop.counter_1).await;
     let (sale_id, croissants, espressos, _) = paid_sale(&shop, &mut counter).await;
-    let (status, config) = shop
-        .patch(
-            &format!("/api/v1/configs/{}", shop.counter_1),
-            &shop.manager_token,
-            json!({"restrict_price_control": true}),
-        )
-        .await;
-    assert_eq!(status, 200, "{config}");
+    shop.restrict(shop.counter_1, true).await;
 
     let order_id = Uuid::now_v7();
     let body = |approval: Value| json!({"order_id": order_id, "lines": lines(&[(croissants, "1")]), "approval": approval});
