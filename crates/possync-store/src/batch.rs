@@ -230,27 +230,59 @@ impl OutcomeRow {
     }
 }
 
-/// The orders of a batch that become paid in it, in batch order, each with the
-/// state and time of the op that made it paid (an order may become paid at any
-/// of its ops in the batch), so that payments, stock moves and invoices get the
-/// rows and numbers they would get if each op were committed on its own.
-/// `paid` says, for every order of the batch, whether it was paid before the batch.
-pub(crate) fn newly_paid(
-    entries: &[CommitEntry],
-    mut paid: BTreeMap<OrderId, bool>,
-) -> Vec<(&Order, Timestamp)> {
-    let mut newly_paid = Vec::new();
+/// An accepted entry after which its order is paid, where it was not paid
+/// after the order's entry before it in the batch. Whether it was paid before
+/// the batch's first entry of the order only the database knows, so that
+/// candidate is marked ([`PaidCandidate::first_of_order`]) and [`newly_paid`]
+/// decides it. `O` is `&Order` or, where the batch crosses to another thread,
+/// an owned `Order`.
+pub(crate) struct PaidCandidate<O> {
+    pub(crate) order: O,
+    /// The time of the op that made the order paid.
+    pub(crate) at: Timestamp,
+    /// The entry is the batch's first of its order.
+    pub(crate) first_of_order: bool,
+}
+
+/// The [`PaidCandidate`]s of a batch, in batch order. An order may become
+/// paid at any of its ops in the batch; most batches have none.
+pub(crate) fn paid_candidates(entries: &[CommitEntry]) -> Vec<PaidCandidate<&Order>> {
+    let mut paid_after: BTreeMap<OrderId, bool> = BTreeMap::new();
+    let mut candidates = Vec::new();
     for entry in entries {
         let CommitEntry::Accepted { order, entry } = entry else {
             continue;
         };
         let is_paid = order.state == OrderState::Paid;
-        let was_paid = paid.insert(order.id, is_paid) == Some(true);
-        if is_paid && !was_paid {
-            newly_paid.push((order, entry.at));
+        let before = paid_after.insert(order.id, is_paid);
+        if is_paid && before != Some(true) {
+            candidates.push(PaidCandidate {
+                order,
+                at: entry.at,
+                first_of_order: before.is_none(),
+            });
         }
     }
-    newly_paid
+    candidates
+}
+
+/// The orders of a batch that become paid in it, in batch order, each with the
+/// state and time of the op that made it paid, so that payments, stock moves
+/// and invoices get the rows and numbers they would get if each op were
+/// committed on its own. `paid_before` says, for every order of the batch,
+/// whether it was paid before the batch.
+pub(crate) fn newly_paid<'a, O: std::borrow::Borrow<Order>>(
+    candidates: &'a [PaidCandidate<O>],
+    paid_before: &BTreeMap<OrderId, bool>,
+) -> Vec<(&'a Order, Timestamp)> {
+    candidates
+        .iter()
+        .filter(|candidate| {
+            let order = candidate.order.borrow();
+            !candidate.first_of_order || paid_before.get(&order.id) != Some(&true)
+        })
+        .map(|candidate| (candidate.order.borrow(), candidate.at))
+        .collect()
 }
 
 /// The paid orders that refund drafts created by the batch refund, in id

@@ -156,7 +156,7 @@ async fn data_survives_close_and_reopen() {
 }
 
 #[tokio::test]
-async fn pragmas_are_in_effect_on_writer_and_readers() {
+async fn pragmas_are_in_effect_on_committer_writer_and_readers() {
     let (_dir, store) = fresh_store().await;
     let pragmas = store.pragmas().await.expect("read the pragmas");
     let expected = ConnectionPragmas {
@@ -165,6 +165,10 @@ async fn pragmas_are_in_effect_on_writer_and_readers() {
         foreign_keys: true,
         busy_timeout_ms: 5_000,
     };
+    assert_eq!(
+        pragmas.committer, expected,
+        "the commit thread's connection, which writes every op"
+    );
     assert_eq!(pragmas.writer, expected, "writer");
     assert_eq!(pragmas.reader, expected, "reader");
 }
@@ -344,7 +348,7 @@ async fn two_stores_on_one_file_still_open_one_session() {
 }
 
 #[tokio::test]
-async fn a_closed_store_answers_ping_unavailable() {
+async fn a_closed_store_answers_ping_and_commits_unavailable() {
     let (_dir, store) = fresh_store().await;
     store.ping().await.expect("an open store answers");
     store.close().await;
@@ -352,4 +356,17 @@ async fn a_closed_store_answers_ping_unavailable() {
         store.ping().await,
         Err(StoreError::Unavailable(_))
     ));
+    // The commit thread is gone too: an answer, not a hang or a panic.
+    let answer = store
+        .commit_batch(&[possync_core::CommitEntry::Unchanged {
+            op_id: possync_core::OpId(uuid::Uuid::from_u128(1)),
+            order_id: possync_core::OrderId(uuid::Uuid::from_u128(2)),
+            version: 1,
+            at: possync_core::Timestamp::from_unix_millis(1),
+        }])
+        .await;
+    assert!(
+        matches!(&answer, Err(StoreError::Unavailable(message)) if message.contains("closed")),
+        "{answer:?}"
+    );
 }

@@ -25,7 +25,8 @@
 use super::changes::notify_orders;
 use super::{PostgresStore, commit_tx};
 use crate::batch::{
-    APPROVAL_ACTION, BatchPlan, OrderRun, accepting_sessions, newly_paid, refunded_by_new_drafts,
+    APPROVAL_ACTION, BatchPlan, OrderRun, accepting_sessions, newly_paid, paid_candidates,
+    refunded_by_new_drafts,
 };
 use crate::database_errors::{conflict_on_unique, order_write_error, unavailable};
 use crate::rows::OrderRow;
@@ -385,7 +386,8 @@ async fn record_payments(
     entries: &[CommitEntry],
     paid_before: BTreeMap<OrderId, bool>,
 ) -> StoreResult<()> {
-    let newly_paid = newly_paid(entries, paid_before);
+    let candidates = paid_candidates(entries);
+    let newly_paid = newly_paid(&candidates, &paid_before);
     if newly_paid.is_empty() {
         return Ok(());
     }

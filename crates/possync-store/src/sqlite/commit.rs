@@ -1,264 +1,471 @@
-//! Group commit: a batch of op outcomes in one transaction, with what each
-//! payment leaves behind (computed by `possync_core::PaymentLedger`).
+//! Group commit on the store's own thread: a batch of op outcomes in one
+//! transaction, with what each payment leaves behind (computed by
+//! `possync_core::PaymentLedger`).
 //!
-//! A batch often holds many ops of one order (a busy shared draft), and each
-//! statement costs a round trip to sqlx's connection thread, more than the row
-//! it writes. So the batch is checked and encoded in memory first
-//! ([`BatchPlan`]); then each order's version is checked once and its row,
-//! whole JSON body included, written once at its last version in the batch;
-//! history and outcome rows go in with multi-row INSERTs. The database ends up
-//! holding exactly what committing the entries one by one would leave.
+//! Commits are the hot path of every edit, and SQLite does a one-op commit's
+//! work in well under a tenth of a millisecond. Reaching it through sqlx cost
+//! several times that: every statement is a hand-off to sqlx's connection
+//! thread and back, eight per commit (BENCHMARKS.md, "Where the targets of
+//! issue 9 stand"). So commits have a thread of their own, which owns its
+//! connection (rusqlite, the same bundled SQLite as sqlx's) and runs a whole
+//! batch, from `BEGIN IMMEDIATE` to `COMMIT`, per hand-off; its statements
+//! stay prepared in the connection's cache.
+//!
+//! The batch is checked and encoded before it crosses ([`BatchPlan`]): the
+//! thread gets rows it owns ([`Batch`]) and only reads and writes. The other
+//! writes of the store (sessions, catalog, tokens) keep sqlx's writer
+//! connection; the two writers take SQLite's one write lock in turn with
+//! `BEGIN IMMEDIATE` and the busy timeout, as two processes on the file would.
 
-use super::{SqliteStore, commit_tx};
+use super::ConnectionPragmas;
 use crate::batch::{
-    APPROVAL_ACTION, BatchPlan, HistoryRow, OrderRun, OutcomeRow, accepting_sessions, newly_paid,
-    refunded_by_new_drafts,
+    APPROVAL_ACTION, ApprovalRow, BatchPlan, HistoryRow, OutcomeRow, PaidCandidate,
+    accepting_sessions, newly_paid, paid_candidates, refunded_by_new_drafts,
 };
-use crate::database_errors::{
-    conflict_on_unique, order_write_error, orders_write_error, unavailable,
+use crate::database_errors::{conflict_on_unique, order_write_error, unavailable};
+use crate::rows::{
+    OrderRow, decode_quantity, decode_u64, encode_count, encode_json, encode_version,
 };
-use crate::rows::{decode_quantity, decode_u64, encode_count, encode_json, encode_version};
 use crate::{CommitEntry, Conflict, StoreError, StoreResult};
 use possync_core::*;
-use sqlx::query_builder::Separated;
-use sqlx::sqlite::SqliteConnection;
-use sqlx::{QueryBuilder, Sqlite};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 use std::collections::{BTreeMap, BTreeSet};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::Path;
+use std::sync::mpsc;
+use std::time::Duration;
+use tokio::sync::oneshot;
 
-/// Rows in one multi-row statement at most: 1,024 rows of at most 14 columns
-/// bind 14,336 values, below SQLite's limit (32,766 since SQLite 3.32; the
-/// bundled library is newer). A full batch (1,024 ops) then takes one
-/// statement per kind of row.
-const ROWS_PER_STATEMENT_MAX: usize = 1_024;
+/// Statements the commit connection keeps prepared: the commit's own (about
+/// twenty) with room to spare.
+const STATEMENTS_CACHED: usize = 64;
 
-/// How many of `len` rows the next statement takes: a multiple of 64 up to
-/// [`ROWS_PER_STATEMENT_MAX`], or below 64 the largest power of two. The
-/// statement text depends on the number of rows, so this keeps to 22 texts
-/// per kind of statement (a full batch of 1,000 rows in two statements), all
-/// of which stay prepared in the writer's statement cache
-/// ([`super::WRITER_STATEMENTS_CACHED`]); one text per batch size would crowd
-/// it and be compiled again and again.
-fn chunk_len(len: usize) -> usize {
-    const STEP: usize = 64;
-    if len >= STEP {
-        (len.min(ROWS_PER_STATEMENT_MAX) / STEP) * STEP
-    } else {
-        1 << len.max(1).ilog2()
+/// The handle on the commit thread. Cloning shares the thread; the thread
+/// ends when the store is closed or its last handle is dropped.
+#[derive(Debug, Clone)]
+pub(super) struct Committer {
+    requests: mpsc::Sender<Request>,
+}
+
+/// What the commit thread is asked.
+enum Request {
+    Commit {
+        batch: Batch,
+        reply: oneshot::Sender<StoreResult<()>>,
+    },
+    Pragmas {
+        reply: oneshot::Sender<StoreResult<ConnectionPragmas>>,
+    },
+    Close {
+        reply: oneshot::Sender<()>,
+    },
+}
+
+impl Committer {
+    /// Starts the thread and opens its connection to the (already migrated)
+    /// database at `path`.
+    pub(super) async fn start(path: &Path, busy_timeout: Duration) -> StoreResult<Committer> {
+        let (requests, inbox) = mpsc::channel();
+        let (opened, opening) = oneshot::channel();
+        let path = path.to_owned();
+        std::thread::Builder::new()
+            .name("possync-sqlite-commit".to_owned())
+            .spawn(move || match open(&path, busy_timeout) {
+                Ok(conn) => {
+                    // The opener waits for this answer; if it went away, the
+                    // dropped `inbox` ends the loop at once.
+                    let _ = opened.send(Ok(()));
+                    serve(conn, &inbox);
+                }
+                Err(error) => {
+                    let _ = opened.send(Err(error));
+                }
+            })
+            .map_err(|error| {
+                tracing::error!(%error, "sqlite store: cannot start the commit thread");
+                StoreError::Unavailable("cannot start the commit thread".to_owned())
+            })?;
+        opening.await.map_err(|_| stopped())??;
+        Ok(Committer { requests })
+    }
+
+    /// Commits `entries` in one transaction (see [`crate::Store::commit_batch`]).
+    pub(super) async fn commit(&self, entries: &[CommitEntry]) -> StoreResult<()> {
+        if entries.len() > crate::COMMIT_ENTRIES_PER_BATCH_MAX {
+            return Err(StoreError::Invalid(format!(
+                "a batch holds at most {} entries",
+                crate::COMMIT_ENTRIES_PER_BATCH_MAX
+            )));
+        }
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let batch = Batch::new(entries)?;
+        self.ask(|reply| Request::Commit { batch, reply }).await?
+    }
+
+    /// The pragmas in effect on the commit connection.
+    pub(super) async fn pragmas(&self) -> StoreResult<ConnectionPragmas> {
+        self.ask(|reply| Request::Pragmas { reply }).await?
+    }
+
+    /// Closes the connection and ends the thread; a commit asked afterwards
+    /// answers `Unavailable`. Waits for a commit under way to finish first.
+    pub(super) async fn close(&self) {
+        // Already closed: nothing to wait for.
+        let _ = self.ask(|reply| Request::Close { reply }).await;
+    }
+
+    async fn ask<T>(&self, request: impl FnOnce(oneshot::Sender<T>) -> Request) -> StoreResult<T> {
+        let (reply, answer) = oneshot::channel();
+        self.requests.send(request(reply)).map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())
     }
 }
 
-/// Inserts `rows` with as few statements as [`ROWS_PER_STATEMENT_MAX`] allows.
-/// `head` is `INSERT INTO table (columns) `, `tail` what follows the values
-/// (a conflict clause, or nothing); `bind_row` binds one row's values.
-async fn insert_rows<'r, R>(
-    conn: &mut SqliteConnection,
-    head: &'static str,
-    tail: &'static str,
-    rows: &'r [R],
-    bind_row: impl Fn(Separated<'_, 'r, Sqlite, &'static str>, &'r R),
-) -> Result<u64, sqlx::Error> {
-    let mut rest = rows;
-    let mut rows_affected = 0;
-    while !rest.is_empty() {
-        let (chunk, after) = rest.split_at(chunk_len(rest.len()));
-        let mut builder = QueryBuilder::<Sqlite>::new(head);
-        builder.push_values(chunk, &bind_row);
-        builder.push(tail);
-        rows_affected += builder.build().execute(&mut *conn).await?.rows_affected();
-        rest = after;
+fn stopped() -> StoreError {
+    StoreError::Unavailable("the store is closed".to_owned())
+}
+
+/// Opens the commit connection with the writer's durability: WAL, a synced
+/// WAL at every commit (`synchronous=FULL`), foreign keys on.
+fn open(path: &Path, busy_timeout: Duration) -> StoreResult<Connection> {
+    let opened = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .and_then(|conn| {
+        conn.busy_timeout(busy_timeout)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", true)?;
+        conn.set_prepared_statement_cache_capacity(STATEMENTS_CACHED);
+        Ok(conn)
+    });
+    opened.map_err(|error| {
+        tracing::error!(%error, path = %path.display(), "sqlite store: cannot open the commit connection");
+        StoreError::Unavailable(format!("cannot open {}: {error}", path.display()))
+    })
+}
+
+/// The thread's loop: one request at a time, in the order they came.
+fn serve(mut conn: Connection, inbox: &mpsc::Receiver<Request>) {
+    while let Ok(request) = inbox.recv() {
+        match request {
+            Request::Commit { batch, reply } => {
+                // A panic is a bug; it must not take every later commit with
+                // it. Unwinding drops the transaction, which rolls it back.
+                let committed = catch_unwind(AssertUnwindSafe(|| commit(&mut conn, &batch)))
+                    .unwrap_or_else(|_| {
+                        tracing::error!("sqlite store: a commit panicked; it was rolled back");
+                        Err(StoreError::Unavailable("the commit failed".to_owned()))
+                    });
+                // The caller may have stopped waiting; the commit stands.
+                let _ = reply.send(committed);
+            }
+            Request::Pragmas { reply } => {
+                let _ = reply.send(pragmas(&conn));
+            }
+            Request::Close { reply } => {
+                drop(conn);
+                let _ = reply.send(());
+                return;
+            }
+        }
     }
-    Ok(rows_affected)
+}
+
+fn pragmas(conn: &Connection) -> StoreResult<ConnectionPragmas> {
+    let failed = unavailable("could not read the pragmas");
+    let integer = |name: &str| -> StoreResult<i64> {
+        conn.pragma_query_value(None, name, |row| row.get(0))
+            .map_err(failed)
+    };
+    Ok(ConnectionPragmas {
+        journal_mode: conn
+            .pragma_query_value(None, "journal_mode", |row| row.get(0))
+            .map_err(failed)?,
+        synchronous: integer("synchronous")?,
+        foreign_keys: integer("foreign_keys")? == 1,
+        busy_timeout_ms: integer("busy_timeout")?,
+    })
+}
+
+// ---------------------------------------------------------------------------
+// The batch as the thread takes it.
+
+/// A batch checked and encoded by [`BatchPlan`], owning every row, so that it
+/// can cross to the commit thread.
+struct Batch {
+    /// The sessions whose ops the batch accepts: each must still be open.
+    sessions: Vec<SessionId>,
+    /// One run per order, in the order each order first appears.
+    orders: Vec<OrderWrite>,
+    /// The paid orders that new refund drafts refund, with those drafts.
+    refunds: BTreeMap<OrderId, Vec<OrderId>>,
+    /// The ops that may make their order paid (owned copies: rare).
+    paid_candidates: Vec<PaidCandidate<Order>>,
+    accepted_outcomes: Vec<OutcomeRow>,
+    first_answers: Vec<OutcomeRow>,
+    approvals: Vec<ApprovalRow>,
+}
+
+/// One order's run: its row as the run leaves it, and one history row per op.
+struct OrderWrite {
+    order_id: OrderId,
+    /// The stored order must be one below it.
+    first_version: u64,
+    row: OrderColumns,
+    history: Vec<HistoryRow>,
+}
+
+/// The columns of an `orders` row, encoded.
+struct OrderColumns {
+    id: String,
+    state: &'static str,
+    origin_config_id: i64,
+    origin_session_id: i64,
+    shared: bool,
+    version: i64,
+    paid_by_session_id: Option<i64>,
+    paid_by_config_id: Option<i64>,
+    total_minor: i64,
+    tax_minor: i64,
+    change_minor: i64,
+    body: String,
+    created_at: i64,
+    updated_at: i64,
+    refund_of: Option<String>,
+}
+
+impl Batch {
+    fn new(entries: &[CommitEntry]) -> StoreResult<Batch> {
+        let plan = BatchPlan::new(entries)?;
+        let mut orders = Vec::with_capacity(plan.orders.len());
+        for run in plan.orders {
+            let order = run.last;
+            orders.push(OrderWrite {
+                order_id: order.id,
+                first_version: run.first_version,
+                row: OrderColumns {
+                    id: run.order_id_text,
+                    state: order.state.as_str(),
+                    origin_config_id: order.origin.config_id.0,
+                    origin_session_id: order.origin.session_id.0,
+                    shared: order.shared,
+                    version: encode_version(order.version)?,
+                    paid_by_session_id: order.paid_by.as_ref().map(|by| by.session_id.0),
+                    paid_by_config_id: order.paid_by.as_ref().map(|by| by.config_id.0),
+                    total_minor: order.totals.total.minor(),
+                    tax_minor: order.totals.tax.minor(),
+                    change_minor: order.change.minor(),
+                    body: encode_json(order, "order")?,
+                    created_at: order.created_at.unix_millis(),
+                    updated_at: order.updated_at.unix_millis(),
+                    refund_of: order.refund_of.map(|refund_of| refund_of.to_string()),
+                },
+                history: run.history,
+            });
+        }
+        Ok(Batch {
+            sessions: accepting_sessions(entries).into_iter().collect(),
+            orders,
+            refunds: refunded_by_new_drafts(entries),
+            paid_candidates: paid_candidates(entries)
+                .into_iter()
+                .map(|candidate| PaidCandidate {
+                    order: candidate.order.clone(),
+                    at: candidate.at,
+                    first_of_order: candidate.first_of_order,
+                })
+                .collect(),
+            accepted_outcomes: plan.accepted_outcomes,
+            first_answers: plan.first_answers,
+            approvals: plan.approvals,
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The commit, on the thread.
+
+/// One transaction for the batch: one fsync, and on any error the dropped
+/// transaction rolls back every entry.
+fn commit(conn: &mut Connection, batch: &Batch) -> StoreResult<()> {
+    if !conn.is_autocommit() {
+        // A transaction SQLite could neither commit nor roll back (a full
+        // disk) is rolled back before the next, or every later begin fails.
+        tracing::warn!(
+            "sqlite store: the commit connection was left inside a transaction; rolling it back"
+        );
+        conn.execute_batch("ROLLBACK")
+            .map_err(unavailable("could not roll back a failed write"))?;
+    }
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(unavailable("could not begin a write"))?;
+    check_open_sessions(&tx, &batch.sessions)?;
+    let paid_before = write_orders(&tx, &batch.orders)?;
+    check_refunds(&tx, &batch.refunds)?;
+    record_payments(&tx, &batch.paid_candidates, &paid_before)?;
+    write_outcomes(&tx, batch)?;
+    write_approvals(&tx, &batch.approvals)?;
+    tx.commit().map_err(unavailable("could not commit"))
 }
 
 /// Refuses a batch that accepts an op of a closed session: inside the write
 /// transaction, so a close (one writer at a time, also across processes)
 /// comes wholly before or after the batch.
-async fn check_open_sessions(
-    conn: &mut SqliteConnection,
-    entries: &[CommitEntry],
-) -> StoreResult<()> {
-    let session_ids: Vec<SessionId> = accepting_sessions(entries).into_iter().collect();
-    for chunk in session_ids.chunks(ROWS_PER_STATEMENT_MAX) {
-        let mut builder = QueryBuilder::<Sqlite>::new(
-            "SELECT id FROM sessions WHERE state <> 'open' AND id IN (",
-        );
-        let mut ids = builder.separated(", ");
-        for session_id in chunk {
-            ids.push_bind(session_id.0);
-        }
-        builder.push(") LIMIT 1");
-        let closed: Option<i64> = builder
-            .build_query_scalar()
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(unavailable("could not read the batch's sessions"))?;
-        if let Some(session_id) = closed {
-            return Err(Conflict::SessionClosed(SessionId(session_id)).into());
+fn check_open_sessions(conn: &Connection, session_ids: &[SessionId]) -> StoreResult<()> {
+    let mut closed = conn
+        .prepare_cached("SELECT 1 FROM sessions WHERE id = ? AND state <> 'open'")
+        .map_err(unavailable("could not read the batch's sessions"))?;
+    for session_id in session_ids {
+        if closed
+            .exists([session_id.0])
+            .map_err(unavailable("could not read the batch's sessions"))?
+        {
+            return Err(Conflict::SessionClosed(*session_id).into());
         }
     }
     Ok(())
 }
 
-/// The stored version and state of each order of the batch that exists.
-async fn stored_versions(
-    conn: &mut SqliteConnection,
-    runs: &[OrderRun<'_>],
-) -> StoreResult<BTreeMap<String, (i64, String)>> {
-    let mut stored = BTreeMap::new();
-    let mut rest = runs;
-    while !rest.is_empty() {
-        let (chunk, after) = rest.split_at(chunk_len(rest.len()));
-        let mut builder =
-            QueryBuilder::<Sqlite>::new("SELECT id, version, state FROM orders WHERE id IN (");
-        let mut ids = builder.separated(", ");
-        for run in chunk {
-            ids.push_bind(run.order_id_text.as_str());
-        }
-        builder.push(")");
-        let rows: Vec<(String, i64, String)> = builder
-            .build_query_as()
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(unavailable("could not read the orders' versions"))?;
-        stored.extend(
-            rows.into_iter()
-                .map(|(id, version, state)| (id, (version, state))),
-        );
-        rest = after;
-    }
-    Ok(stored)
-}
-
 /// Moves every order of the batch from its stored version to its run's last
-/// version: the versions of all orders read in one statement, each
-/// checked, then every order row written once, whole JSON body included, and
-/// every history row appended, all with multi-row statements. Answers, per
-/// order, whether it was paid before the batch.
+/// version: the stored version checked, the row written once, whole JSON body
+/// included, and the run's history rows appended. Answers, per order, whether
+/// it was paid before the batch.
 ///
-/// Each statement costs a round trip to sqlx's connection thread, and on a
-/// busy machine each round trip waits for both threads to be scheduled: a
-/// statement per order cost more than the rows themselves (BENCHMARKS.md,
-/// "Statements per commit").
-async fn write_order_runs(
-    conn: &mut SqliteConnection,
-    runs: &[OrderRun<'_>],
-) -> StoreResult<BTreeMap<OrderId, bool>> {
-    let stored = stored_versions(conn, runs).await?;
-    let mut paid = BTreeMap::new();
-    let mut rows = Vec::with_capacity(runs.len());
-    for run in runs {
-        let (stored_version, was_paid) = match stored.get(&run.order_id_text) {
+/// The versions are read in this IMMEDIATE transaction, which holds SQLite's
+/// one write lock from its start: nothing can move an order between the read
+/// and the write, so the write needs no version check of its own (the
+/// PostgreSQL store, with concurrent writers, has one).
+fn write_orders(conn: &Connection, orders: &[OrderWrite]) -> StoreResult<BTreeMap<OrderId, bool>> {
+    let mut stored = conn
+        .prepare_cached("SELECT version, state FROM orders WHERE id = ?")
+        .map_err(unavailable("could not read the orders' versions"))?;
+    let mut upsert = conn
+        .prepare_cached(
+            "INSERT INTO orders (id, state, origin_config_id, origin_session_id, shared, version, \
+                                 paid_by_session_id, total_minor, tax_minor, change_minor, body, \
+                                 created_at, updated_at, refund_of, paid_by_config_id) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (id) DO UPDATE SET \
+                 state = excluded.state, shared = excluded.shared, version = excluded.version, \
+                 paid_by_session_id = excluded.paid_by_session_id, \
+                 paid_by_config_id = excluded.paid_by_config_id, \
+                 total_minor = excluded.total_minor, tax_minor = excluded.tax_minor, \
+                 change_minor = excluded.change_minor, body = excluded.body, \
+                 updated_at = excluded.updated_at",
+        )
+        .map_err(unavailable("could not write an order"))?;
+    let mut append = conn
+        .prepare_cached(
+            "INSERT INTO order_ops (order_id, version, op_id, op, by_json, at, approved_by) \
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .map_err(unavailable("could not append an op"))?;
+    let mut paid_before = BTreeMap::new();
+    for write in orders {
+        let row = &write.row;
+        let found: Option<(i64, String)> = stored
+            .query_row([row.id.as_str()], |found| {
+                Ok((found.get(0)?, found.get(1)?))
+            })
+            .optional()
+            .map_err(unavailable("could not read the orders' versions"))?;
+        let (stored_version, was_paid) = match found {
             None => (0, false),
             Some((version, state)) => (
-                decode_u64(*version, "order version")?,
+                decode_u64(version, "order version")?,
                 state == OrderState::Paid.as_str(),
             ),
         };
         // Versions are contiguous: the run's first op applies to exactly the
         // stored version (the later ones were checked against each other).
-        if stored_version + 1 != run.first_version {
+        if stored_version + 1 != write.first_version {
             return Err(Conflict::OrderVersion {
-                order_id: run.last.id,
+                order_id: write.order_id,
                 current: stored_version,
-                next: run.first_version,
+                next: write.first_version,
             }
             .into());
         }
-        paid.insert(run.last.id, was_paid);
-        rows.push(OrderRow {
-            id: run.order_id_text.as_str(),
-            order: run.last,
-            version: encode_version(run.last.version)?,
-            body: encode_json(run.last, "order")?,
-        });
-    }
-    // The versions were read in this IMMEDIATE transaction, which holds
-    // SQLite's one write lock from its start: nothing can move an order
-    // between the read and this write, so the write needs no version check of
-    // its own (the PostgreSQL store, with concurrent writers, has one).
-    let written = insert_rows(
-        conn,
-        "INSERT INTO orders (id, state, origin_config_id, origin_session_id, shared, version, paid_by_session_id, \
-                             total_minor, tax_minor, change_minor, body, created_at, updated_at, refund_of, \
-                             paid_by_config_id) ",
-        " ON CONFLICT (id) DO UPDATE SET \
-             state = excluded.state, shared = excluded.shared, version = excluded.version, \
-             paid_by_session_id = excluded.paid_by_session_id, paid_by_config_id = excluded.paid_by_config_id, \
-             total_minor = excluded.total_minor, \
-             tax_minor = excluded.tax_minor, change_minor = excluded.change_minor, body = excluded.body, \
-             updated_at = excluded.updated_at",
-        &rows,
-        |mut values, row| {
-            let order = row.order;
-            values
-                .push_bind(row.id)
-                .push_bind(order.state.as_str())
-                .push_bind(order.origin.config_id.0)
-                .push_bind(order.origin.session_id.0)
-                .push_bind(order.shared)
-                .push_bind(row.version)
-                .push_bind(order.paid_by.as_ref().map(|by| by.session_id.0))
-                .push_bind(order.totals.total.minor())
-                .push_bind(order.totals.tax.minor())
-                .push_bind(order.change.minor())
-                .push_bind(row.body.as_str())
-                .push_bind(order.created_at.unix_millis())
-                .push_bind(order.updated_at.unix_millis())
+        paid_before.insert(write.order_id, was_paid);
+        upsert
+            .execute(params![
+                row.id,
+                row.state,
+                row.origin_config_id,
+                row.origin_session_id,
+                row.shared,
+                row.version,
+                row.paid_by_session_id,
+                row.total_minor,
+                row.tax_minor,
+                row.change_minor,
+                row.body,
+                row.created_at,
+                row.updated_at,
                 // Written when the order is created, never updated: a refund stays one.
-                .push_bind(order.refund_of.map(|refund_of| refund_of.to_string()))
-                .push_bind(order.paid_by.as_ref().map(|by| by.config_id.0));
-        },
-    )
-    .await
-    .map_err(|error| match runs {
-        [run] => order_write_error(run.last.id)(error),
-        _ => orders_write_error("an order of the batch".to_owned())(error),
-    })?;
-    assert_eq!(
-        written,
-        rows.len() as u64,
-        "every order row of the batch is inserted or updated"
-    );
-
-    // After the order rows: the history's foreign key needs them.
-    let history: Vec<(&str, &HistoryRow)> = runs
-        .iter()
-        .flat_map(|run| {
-            run.history
-                .iter()
-                .map(|row| (run.order_id_text.as_str(), row))
-        })
-        .collect();
-    insert_rows(
-        conn,
-        "INSERT INTO order_ops (order_id, version, op_id, op, by_json, at, approved_by) ",
-        "",
-        &history,
-        |mut values, (order_id, row)| {
-            values
-                .push_bind(*order_id)
-                .push_bind(row.version)
-                .push_bind(row.op_id.as_str())
-                .push_bind(row.op.as_str())
-                .push_bind(row.by.as_str())
-                .push_bind(row.at)
-                .push_bind(row.approved_by);
-        },
-    )
-    .await
-    .map_err(conflict_on_unique(
-        Conflict::OpAnswered,
-        "could not append an op",
-    ))?;
-    Ok(paid)
+                row.refund_of,
+                row.paid_by_config_id,
+            ])
+            .map_err(order_write_error(write.order_id))?;
+        // After the order row: the history's foreign key needs it.
+        for history in &write.history {
+            append
+                .execute(params![
+                    row.id,
+                    history.version,
+                    history.op_id,
+                    history.op,
+                    history.by,
+                    history.at,
+                    history.approved_by,
+                ])
+                .map_err(conflict_on_unique(
+                    Conflict::OpAnswered,
+                    "could not append an op",
+                ))?;
+        }
+    }
+    Ok(paid_before)
 }
 
-/// An order row, encoded, as the batch leaves it.
-struct OrderRow<'a> {
-    id: &'a str,
-    order: &'a Order,
-    version: i64,
-    body: String,
+/// The order `order_id` as stored, read on the commit connection.
+fn load_order(conn: &Connection, order_id: OrderId) -> StoreResult<Option<Order>> {
+    conn.prepare_cached(super::orders::ORDER_BY_ID)
+        .and_then(|mut statement| {
+            statement
+                .query_row([order_id.to_string()], order_row)
+                .optional()
+        })
+        .map_err(unavailable("could not read an order"))?
+        .map(OrderRow::decode)
+        .transpose()
+}
+
+/// The refunds of `order_id` that are not cancelled, read on the commit connection.
+fn load_refunds(conn: &Connection, order_id: OrderId) -> StoreResult<Vec<Order>> {
+    conn.prepare_cached(super::orders::REFUNDS_OF)
+        .and_then(|mut statement| {
+            statement
+                .query_map([order_id.to_string()], order_row)?
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .map_err(unavailable("could not read an order's refunds"))?
+        .into_iter()
+        .map(OrderRow::decode)
+        .collect()
+}
+
+fn order_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<OrderRow> {
+    Ok(OrderRow {
+        id: row.get(0)?,
+        version: row.get(1)?,
+        body: row.get(2)?,
+    })
 }
 
 /// The backstop of "no line is refunded beyond what was sold": after the
@@ -266,15 +473,14 @@ struct OrderRow<'a> {
 /// checked against all of its refunds that are not cancelled, new ones
 /// included. The write transaction holds SQLite's one write lock, so no other
 /// writer (another process on the same file included) adds a refund meanwhile.
-async fn check_refunds(conn: &mut SqliteConnection, entries: &[CommitEntry]) -> StoreResult<()> {
-    for (refund_of, refund_ids) in refunded_by_new_drafts(entries) {
-        let original = super::orders::load_order(conn, refund_of)
-            .await?
-            .ok_or(StoreError::NotFound("refunded order"))?;
-        let refunds = super::orders::load_refunds(conn, refund_of).await?;
+fn check_refunds(conn: &Connection, refunds: &BTreeMap<OrderId, Vec<OrderId>>) -> StoreResult<()> {
+    for (refund_of, refund_ids) in refunds {
+        let original =
+            load_order(conn, *refund_of)?.ok_or(StoreError::NotFound("refunded order"))?;
+        let refunds = load_refunds(conn, *refund_of)?;
         check_refunds_within_sold(&original, &refunds).map_err(|reject| {
             Conflict::RefundBeyondSold {
-                order_id: refund_of,
+                order_id: *refund_of,
                 refund_ids: refund_ids.clone(),
                 message: reject.message,
             }
@@ -283,46 +489,44 @@ async fn check_refunds(conn: &mut SqliteConnection, entries: &[CommitEntry]) -> 
     Ok(())
 }
 
-/// Records what each payment leaves behind. `paid` says, for every order of
-/// the batch, whether it was paid before the batch.
-async fn record_payments(
-    conn: &mut SqliteConnection,
-    entries: &[CommitEntry],
-    paid: BTreeMap<OrderId, bool>,
+/// Records what each payment leaves behind. `paid_before` says, for every
+/// order of the batch, whether it was paid before the batch.
+fn record_payments(
+    conn: &Connection,
+    candidates: &[PaidCandidate<Order>],
+    paid_before: &BTreeMap<OrderId, bool>,
 ) -> StoreResult<()> {
-    let newly_paid = newly_paid(entries, paid);
+    let newly_paid = newly_paid(candidates, paid_before);
     if newly_paid.is_empty() {
         return Ok(());
     }
-    let mut ledger = load_ledger(conn, &newly_paid).await?;
+    let mut ledger = load_ledger(conn, &newly_paid)?;
     for (order, at) in &newly_paid {
         let effects = ledger
             .record(order, *at)
             .map_err(|error| StoreError::Invalid(error.to_string()))?;
-        write_payment_effects(conn, &effects).await?;
+        write_payment_effects(conn, &effects)?;
     }
-    super::printing::queue_receipts(conn, &newly_paid).await
+    super::printing::queue_receipts(conn, &newly_paid)
 }
 
 /// What the payments of `orders` draw from, read inside the write transaction:
-/// the stock of the products they sell and, if one asks for an invoice, the
-/// last invoice number.
-async fn load_ledger(
-    conn: &mut SqliteConnection,
-    orders: &[(&Order, Timestamp)],
-) -> StoreResult<PaymentLedger> {
+/// the stock of the products they sell, the paying sessions' last receipt
+/// numbers and, if one asks for an invoice, the last invoice number.
+fn load_ledger(conn: &Connection, orders: &[(&Order, Timestamp)]) -> StoreResult<PaymentLedger> {
     let product_ids: BTreeSet<ProductId> = orders
         .iter()
         .flat_map(|(order, _)| PaymentLedger::products_of(order))
         .collect();
     let mut stock = BTreeMap::new();
+    let mut level_of = conn
+        .prepare_cached("SELECT tracks_stock, on_hand_milli FROM products WHERE id = ?")
+        .map_err(unavailable("could not read a product's stock"))?;
     for product_id in product_ids {
-        let level: Option<(bool, i64)> =
-            sqlx::query_as("SELECT tracks_stock, on_hand_milli FROM products WHERE id = ?")
-                .bind(product_id.0)
-                .fetch_optional(&mut *conn)
-                .await
-                .map_err(unavailable("could not read a product's stock"))?;
+        let level: Option<(bool, i64)> = level_of
+            .query_row([product_id.0], |row| Ok((row.get(0)?, row.get(1)?)))
+            .optional()
+            .map_err(unavailable("could not read a product's stock"))?;
         if let Some((tracks_stock, on_hand_milli)) = level {
             let on_hand = decode_quantity(on_hand_milli, "stock on hand")?;
             stock.insert(
@@ -337,9 +541,9 @@ async fn load_ledger(
     let last_invoice_number = if orders.iter().any(|(order, _)| order.invoice) {
         // Invoices are never deleted and numbers only come from the ledger, so
         // the largest number is the last one given.
-        let last: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(number), 0) FROM invoices")
-            .fetch_one(&mut *conn)
-            .await
+        let last: i64 = conn
+            .prepare_cached("SELECT COALESCE(MAX(number), 0) FROM invoices")
+            .and_then(|mut statement| statement.query_row([], |row| row.get(0)))
             .map_err(unavailable("could not read the last invoice number"))?;
         decode_u64(last, "invoice number")?
     } else {
@@ -350,15 +554,18 @@ async fn load_ledger(
         .iter()
         .filter_map(|(order, _)| PaymentLedger::session_of(order))
         .collect();
+    let mut last_of = conn
+        .prepare_cached("SELECT last_receipt_number FROM sessions WHERE id = ?")
+        .map_err(unavailable(
+            "could not read a session's last receipt number",
+        ))?;
     for session_id in session_ids {
-        let last: Option<i64> =
-            sqlx::query_scalar("SELECT last_receipt_number FROM sessions WHERE id = ?")
-                .bind(session_id.0)
-                .fetch_optional(&mut *conn)
-                .await
-                .map_err(unavailable(
-                    "could not read a session's last receipt number",
-                ))?;
+        let last: Option<i64> = last_of
+            .query_row([session_id.0], |row| row.get(0))
+            .optional()
+            .map_err(unavailable(
+                "could not read a session's last receipt number",
+            ))?;
         if let Some(last) = last {
             last_receipt_numbers.insert(session_id, decode_u64(last, "receipt number")?);
         }
@@ -371,48 +578,37 @@ async fn load_ledger(
 }
 
 /// Writes what the ledger answered for one payment: payments booked to the
-/// paying session, stock moves and levels, the invoice.
-async fn write_payment_effects(
-    conn: &mut SqliteConnection,
-    effects: &PaymentEffects,
-) -> StoreResult<()> {
+/// paying session, the receipt number, taxes, stock moves and levels, the invoice.
+fn write_payment_effects(conn: &Connection, effects: &PaymentEffects) -> StoreResult<()> {
     let order_id_text = effects.order_id.to_string();
     let at = effects.at.unix_millis();
     let write_failed = || order_write_error(effects.order_id);
+    let execute = |sql: &str, values: &[&dyn rusqlite::ToSql]| {
+        conn.prepare_cached(sql)
+            .and_then(|mut statement| statement.execute(values))
+    };
     for payment in &effects.payments {
-        sqlx::query("INSERT INTO payments (order_id, session_id, method_id, amount_minor, at) VALUES (?, ?, ?, ?, ?)")
-            .bind(&order_id_text)
-            .bind(effects.session_id.0)
-            .bind(payment.method_id.0)
-            .bind(payment.amount.minor())
-            .bind(at)
-            .execute(&mut *conn)
-            .await
-            .map_err(write_failed())?;
+        execute(
+            "INSERT INTO payments (order_id, session_id, method_id, amount_minor, at) VALUES (?, ?, ?, ?, ?)",
+            params![order_id_text, effects.session_id.0, payment.method_id.0, payment.amount.minor(), at],
+        )
+        .map_err(write_failed())?;
     }
     let receipt_sequence = encode_count(effects.receipt_sequence, "receipt number")?;
     // The number goes into the order's body too, so every read of the order
     // (by id, paged) answers it on the order object.
-    sqlx::query(
+    execute(
         "UPDATE orders SET receipt_sequence = ?1, receipt_number = ?2, \
              body = json_set(body, '$.receipt_number', ?2) WHERE id = ?3",
+        params![receipt_sequence, effects.receipt_number, order_id_text],
     )
-    .bind(receipt_sequence)
-    .bind(&effects.receipt_number)
-    .bind(&order_id_text)
-    .execute(&mut *conn)
-    .await
     .map_err(write_failed())?;
-    let advanced = sqlx::query(
+    let advanced = execute(
         "UPDATE sessions SET last_receipt_number = ? WHERE id = ? AND last_receipt_number = ?",
+        params![receipt_sequence, effects.session_id.0, receipt_sequence - 1],
     )
-    .bind(receipt_sequence)
-    .bind(effects.session_id.0)
-    .bind(receipt_sequence - 1)
-    .execute(&mut *conn)
-    .await
     .map_err(unavailable("could not advance a session's receipt number"))?;
-    if advanced.rows_affected() != 1 {
+    if advanced != 1 {
         return Err(StoreError::Invalid(format!(
             "session {} did not hold receipt number {} before order {}",
             effects.session_id,
@@ -421,131 +617,116 @@ async fn write_payment_effects(
         )));
     }
     for tax in &effects.taxes {
-        sqlx::query(
+        execute(
             "INSERT INTO order_taxes (order_id, session_id, tax_id, rate_bp, base_minor, amount_minor) \
              VALUES (?, ?, ?, ?, ?, ?)",
+            params![
+                order_id_text,
+                effects.session_id.0,
+                tax.tax_id.0,
+                tax.rate.basis_points(),
+                tax.base.minor(),
+                tax.amount.minor()
+            ],
         )
-        .bind(&order_id_text)
-        .bind(effects.session_id.0)
-        .bind(tax.tax_id.0)
-        .bind(tax.rate.basis_points())
-        .bind(tax.base.minor())
-        .bind(tax.amount.minor())
-        .execute(&mut *conn)
-        .await
         .map_err(write_failed())?;
     }
     for stock_move in &effects.stock_moves {
-        sqlx::query(
+        execute(
             "INSERT INTO stock_moves (product_id, order_id, qty_milli, at) VALUES (?, ?, ?, ?)",
+            params![
+                stock_move.product_id.0,
+                order_id_text,
+                stock_move.qty.milli(),
+                stock_move.at.unix_millis()
+            ],
         )
-        .bind(stock_move.product_id.0)
-        .bind(&order_id_text)
-        .bind(stock_move.qty.milli())
-        .bind(stock_move.at.unix_millis())
-        .execute(&mut *conn)
-        .await
         .map_err(write_failed())?;
     }
     for level in &effects.on_hand {
-        sqlx::query("UPDATE products SET on_hand_milli = ? WHERE id = ?")
-            .bind(level.on_hand.milli())
-            .bind(level.product_id.0)
-            .execute(&mut *conn)
-            .await
-            .map_err(unavailable("could not update stock on hand"))?;
+        execute(
+            "UPDATE products SET on_hand_milli = ? WHERE id = ?",
+            params![level.on_hand.milli(), level.product_id.0],
+        )
+        .map_err(unavailable("could not update stock on hand"))?;
     }
     for product_id in &effects.unknown_products {
         tracing::warn!(order_id = %effects.order_id, %product_id, "paid line of an unknown product");
     }
     if let Some(invoice) = &effects.invoice {
-        sqlx::query("INSERT INTO invoices (number, order_id, customer_id, at) VALUES (?, ?, ?, ?)")
-            .bind(encode_count(invoice.number, "invoice number")?)
-            .bind(&order_id_text)
-            .bind(invoice.customer_id.0)
-            .bind(invoice.at.unix_millis())
-            .execute(&mut *conn)
-            .await
-            .map_err(write_failed())?;
+        execute(
+            "INSERT INTO invoices (number, order_id, customer_id, at) VALUES (?, ?, ?, ?)",
+            params![
+                encode_count(invoice.number, "invoice number")?,
+                order_id_text,
+                invoice.customer_id.0,
+                invoice.at.unix_millis()
+            ],
+        )
+        .map_err(write_failed())?;
     }
     Ok(())
 }
 
-/// Writes the batch's answers. Within the batch every op id appears once
-/// (see [`BatchPlan::new`]), so the two statements cannot clash with each other.
-async fn write_outcomes(conn: &mut SqliteConnection, plan: &BatchPlan<'_>) -> StoreResult<()> {
-    fn bind_outcome<'r>(mut values: Separated<'_, 'r, Sqlite, &'static str>, row: &'r OutcomeRow) {
-        values
-            .push_bind(row.op_id.as_str())
-            .push_bind(row.order_id.as_str())
-            .push_bind(row.outcome.as_str())
-            .push_bind(row.at);
+/// Writes the batch's answers. Within the batch every op id appears once (see
+/// [`BatchPlan::new`]), so the two kinds of rows cannot clash with each other.
+fn write_outcomes(conn: &Connection, batch: &Batch) -> StoreResult<()> {
+    // An accepted op that already has an answer must not take effect a second
+    // time: the plain INSERT fails the batch, and the caller reloads.
+    let mut accepted = conn
+        .prepare_cached(
+            "INSERT INTO op_outcomes (op_id, order_id, outcome, at) VALUES (?, ?, ?, ?)",
+        )
+        .map_err(unavailable("could not record an op outcome"))?;
+    for row in &batch.accepted_outcomes {
+        accepted
+            .execute(params![row.op_id, row.order_id, row.outcome, row.at])
+            .map_err(conflict_on_unique(
+                Conflict::OpAnswered,
+                "could not record an op outcome",
+            ))?;
     }
-    insert_rows(
-        conn,
-        "INSERT INTO op_outcomes (op_id, order_id, outcome, at) ",
-        "",
-        &plan.accepted_outcomes,
-        bind_outcome,
-    )
-    .await
-    .map_err(conflict_on_unique(
-        Conflict::OpAnswered,
-        "could not record an op outcome",
-    ))?;
-    insert_rows(
-        conn,
-        "INSERT INTO op_outcomes (op_id, order_id, outcome, at) ",
-        " ON CONFLICT (op_id) DO NOTHING",
-        &plan.first_answers,
-        bind_outcome,
-    )
-    .await
-    .map_err(unavailable("could not record a reject"))?;
+    // The first answer to a reject or an unchanged ack wins: a resend
+    // answered again keeps the first.
+    let mut first = conn
+        .prepare_cached(
+            "INSERT INTO op_outcomes (op_id, order_id, outcome, at) VALUES (?, ?, ?, ?) \
+             ON CONFLICT (op_id) DO NOTHING",
+        )
+        .map_err(unavailable("could not record a reject"))?;
+    for row in &batch.first_answers {
+        first
+            .execute(params![row.op_id, row.order_id, row.outcome, row.at])
+            .map_err(unavailable("could not record a reject"))?;
+    }
     Ok(())
-}
-
-pub(super) async fn commit_batch(store: &SqliteStore, entries: &[CommitEntry]) -> StoreResult<()> {
-    if entries.len() > crate::COMMIT_ENTRIES_PER_BATCH_MAX {
-        return Err(StoreError::Invalid(format!(
-            "a batch holds at most {} entries",
-            crate::COMMIT_ENTRIES_PER_BATCH_MAX
-        )));
-    }
-    if entries.is_empty() {
-        return Ok(());
-    }
-    // Checked and encoded before the write lock is taken.
-    let plan = BatchPlan::new(entries)?;
-    // One transaction for the batch: one fsync, and on any error the
-    // dropped transaction rolls back every entry.
-    let mut tx = store.write_tx().await?;
-    check_open_sessions(&mut tx, entries).await?;
-    let paid = write_order_runs(&mut tx, &plan.orders).await?;
-    check_refunds(&mut tx, entries).await?;
-    record_payments(&mut tx, entries, paid).await?;
-    write_outcomes(&mut tx, &plan).await?;
-    write_approvals(&mut tx, &plan).await?;
-    commit_tx(tx).await
 }
 
 /// The audit trail's entry for each approved op, in the op's transaction:
 /// an approval is in the trail exactly when its op took effect.
-async fn write_approvals(conn: &mut SqliteConnection, plan: &BatchPlan<'_>) -> StoreResult<()> {
-    for approval in &plan.approvals {
-        sqlx::query(
+fn write_approvals(conn: &Connection, approvals: &[ApprovalRow]) -> StoreResult<()> {
+    if approvals.is_empty() {
+        return Ok(());
+    }
+    let mut insert = conn
+        .prepare_cached(
             "INSERT INTO audit_log (at, user_id, action, target, details) VALUES (?, ?, ?, ?, ?)",
         )
-        .bind(approval.at)
-        .bind(approval.user_id)
-        .bind(APPROVAL_ACTION)
-        .bind(&approval.target)
-        .bind(&approval.details)
-        .execute(&mut *conn)
-        .await
         .map_err(unavailable(
             "could not record an approval in the audit trail",
         ))?;
+    for approval in approvals {
+        insert
+            .execute(params![
+                approval.at,
+                approval.user_id,
+                APPROVAL_ACTION,
+                approval.target,
+                approval.details
+            ])
+            .map_err(unavailable(
+                "could not record an approval in the audit trail",
+            ))?;
     }
     Ok(())
 }

@@ -46,11 +46,6 @@ use std::time::Duration;
 /// The schema, embedded in the binary so a deployment is one file.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
-/// Prepared statements the writer keeps: a group commit's multi-row
-/// statements come in up to 22 sizes per kind of row (`commit::chunk_len`),
-/// five kinds, beside every other write; sqlx's default (100) would evict them.
-pub(crate) const WRITER_STATEMENTS_CACHED: usize = 256;
-
 /// Reader connections at most by default: enough for the back office and
 /// catch-ups on a small machine.
 pub const READ_CONNECTIONS_MAX_DEFAULT: u32 = 4;
@@ -64,8 +59,11 @@ pub const BUSY_TIMEOUT_MS_DEFAULT: u64 = 5_000;
 /// The embedded SQLite store. Cloning is cheap and shares the connections.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
-    /// Exactly one connection: SQLite has one writer at a time anyway, and
-    /// queueing for the pool is cheaper and fairer than retrying on `SQLITE_BUSY`.
+    /// The group commit of ops, on a thread that owns its connection
+    /// (`commit`): the hot path, a whole batch per hand-off.
+    committer: commit::Committer,
+    /// Every other write, on exactly one connection: queueing for the pool is
+    /// cheaper and fairer than retrying on `SQLITE_BUSY`.
     writer: SqlitePool,
     /// Readers see the last committed state and never wait for the writer (WAL).
     reader: SqlitePool,
@@ -82,9 +80,11 @@ pub struct ConnectionPragmas {
     pub busy_timeout_ms: i64,
 }
 
-/// The pragmas of the writer connection and of one reader connection.
+/// The pragmas of the commit connection, the writer connection and one reader connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SqlitePragmas {
+    /// The commit thread's connection, which writes every op.
+    pub committer: ConnectionPragmas,
     pub writer: ConnectionPragmas,
     pub reader: ConnectionPragmas,
 }
@@ -104,6 +104,11 @@ impl SqliteStore {
                 .acquire_timeout_ms
                 .unwrap_or(ACQUIRE_TIMEOUT_MS_DEFAULT),
         );
+        let busy_timeout = Duration::from_millis(
+            settings
+                .statement_timeout_ms
+                .unwrap_or(BUSY_TIMEOUT_MS_DEFAULT),
+        );
         let options = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
@@ -111,11 +116,7 @@ impl SqliteStore {
             // FULL syncs the WAL at every commit: an acknowledged op survives a power cut.
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_millis(
-                settings
-                    .statement_timeout_ms
-                    .unwrap_or(BUSY_TIMEOUT_MS_DEFAULT),
-            ));
+            .busy_timeout(busy_timeout);
         let open_failed = |error: sqlx::Error| {
             tracing::error!(%error, path = %path.display(), "sqlite store: cannot open the database");
             if is_damaged(&error) {
@@ -131,11 +132,7 @@ impl SqliteStore {
             // the last connection closing would checkpoint the WAL mid-run.
             .idle_timeout(None)
             .max_lifetime(None)
-            .connect_with(
-                options
-                    .clone()
-                    .statement_cache_capacity(WRITER_STATEMENTS_CACHED),
-            )
+            .connect_with(options.clone())
             .await
             .map_err(open_failed)?;
         MIGRATOR.run(&writer).await.map_err(|error| {
@@ -158,12 +155,20 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(open_failed)?;
-        Ok(SqliteStore { writer, reader })
+        // Last: the schema is in place, and the commit connection is opened
+        // on a file SQLite has already read as a database.
+        let committer = commit::Committer::start(path, busy_timeout).await?;
+        Ok(SqliteStore {
+            committer,
+            writer,
+            reader,
+        })
     }
 
     /// Closes every connection, waiting for them to finish. The store answers
     /// `Unavailable` afterwards.
     pub async fn close(&self) {
+        self.committer.close().await;
         self.reader.close().await;
         self.writer.close().await;
     }
@@ -171,6 +176,7 @@ impl SqliteStore {
     /// The pragmas in effect on the writer and on a reader connection.
     pub async fn pragmas(&self) -> StoreResult<SqlitePragmas> {
         Ok(SqlitePragmas {
+            committer: self.committer.pragmas().await?,
             writer: connection_pragmas(&self.writer).await?,
             reader: connection_pragmas(&self.reader).await?,
         })
@@ -566,7 +572,7 @@ impl Store for SqliteStore {
     }
 
     async fn commit_batch(&self, entries: &[CommitEntry]) -> StoreResult<()> {
-        commit::commit_batch(self, entries).await
+        self.committer.commit(entries).await
     }
 
     async fn find_op_outcome(&self, op_id: OpId) -> StoreResult<Option<OpOutcome>> {

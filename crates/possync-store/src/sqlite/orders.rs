@@ -19,11 +19,19 @@ const DIALECT: Dialect = Dialect {
 };
 use sqlx::sqlite::SqliteConnection;
 
+/// An order by id (`id, version, body`), here and on the commit thread.
+pub(super) const ORDER_BY_ID: &str = "SELECT id, version, body FROM orders WHERE id = ?";
+
+/// The refunds of an order that are not cancelled, oldest first, here and on
+/// the commit thread.
+pub(super) const REFUNDS_OF: &str = "SELECT id, version, body FROM orders \
+     WHERE refund_of = ? AND state <> 'cancelled' ORDER BY created_at, id";
+
 pub(super) async fn load_order(
     conn: &mut SqliteConnection,
     order_id: OrderId,
 ) -> StoreResult<Option<Order>> {
-    sqlx::query_as::<_, OrderRow>("SELECT id, version, body FROM orders WHERE id = ?")
+    sqlx::query_as::<_, OrderRow>(ORDER_BY_ID)
         .bind(order_id.to_string())
         .fetch_optional(&mut *conn)
         .await
@@ -49,17 +57,14 @@ pub(super) async fn load_refunds(
     conn: &mut SqliteConnection,
     order_id: OrderId,
 ) -> StoreResult<Vec<Order>> {
-    sqlx::query_as::<_, OrderRow>(
-        "SELECT id, version, body FROM orders WHERE refund_of = ? AND state <> 'cancelled' \
-         ORDER BY created_at, id",
-    )
-    .bind(order_id.to_string())
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(unavailable("could not read an order's refunds"))?
-    .into_iter()
-    .map(OrderRow::decode)
-    .collect()
+    sqlx::query_as::<_, OrderRow>(REFUNDS_OF)
+        .bind(order_id.to_string())
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(unavailable("could not read an order's refunds"))?
+        .into_iter()
+        .map(OrderRow::decode)
+        .collect()
 }
 
 pub(super) async fn refunds_of(store: &SqliteStore, order_id: OrderId) -> StoreResult<Vec<Order>> {

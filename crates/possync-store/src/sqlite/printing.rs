@@ -1,6 +1,7 @@
 //! Receipt printers: the jobs queued for each config's printer, taken one at
 //! a time under a lease, and what the last attempt found. The receipt job of
-//! a payment is written by the payment's own transaction (`commit`).
+//! a payment is written by the payment's own transaction, on the commit
+//! thread (`commit`).
 
 use super::{SqliteStore, commit_tx};
 use crate::database_errors::unavailable;
@@ -11,24 +12,30 @@ use sqlx::sqlite::SqliteConnection;
 use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
 
+/// Counts the jobs waiting for a printer (its config id bound).
+const QUEUED_JOBS: &str = "SELECT COUNT(*) FROM print_jobs WHERE config_id = ? AND done_at IS NULL";
+
+/// Queues a job (config, order, session, kind, open drawer, queued at bound).
+const INSERT_JOB: &str = "INSERT INTO print_jobs (config_id, order_id, session_id, kind, open_drawer, queued_at) \
+     VALUES (?, ?, ?, ?, ?, ?)";
+
 /// Jobs waiting for the printer of `config_id`.
 async fn queued_jobs(conn: &mut SqliteConnection, config_id: ConfigId) -> StoreResult<u64> {
-    let queued: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM print_jobs WHERE config_id = ? AND done_at IS NULL",
-    )
-    .bind(config_id.0)
-    .fetch_one(&mut *conn)
-    .await
-    .map_err(unavailable("could not count a printer's queue"))?;
+    let queued: i64 = sqlx::query_scalar(QUEUED_JOBS)
+        .bind(config_id.0)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(unavailable("could not count a printer's queue"))?;
     decode_u64(queued, "queued print jobs")
 }
 
 /// Queues the receipt of each newly paid order for the printer of the config
-/// that took the payment, inside the payment's transaction: a crash after the
-/// commit cannot lose a receipt, and a resent `pay` (which pays nothing)
-/// queues nothing. A config without a printer costs one read per batch.
-pub(super) async fn queue_receipts(
-    conn: &mut SqliteConnection,
+/// that took the payment, inside the payment's transaction on the commit
+/// thread: a crash after the commit cannot lose a receipt, and a resent `pay`
+/// (which pays nothing) queues nothing. A config without a printer costs one
+/// read per batch.
+pub(super) fn queue_receipts(
+    conn: &rusqlite::Connection,
     newly_paid: &[(&Order, Timestamp)],
 ) -> StoreResult<()> {
     let mut inputs: BTreeMap<ConfigId, PrintInputs> = BTreeMap::new();
@@ -38,7 +45,7 @@ pub(super) async fn queue_receipts(
         };
         let config_inputs = match inputs.entry(config_id) {
             Entry::Occupied(known) => known.into_mut(),
-            Entry::Vacant(unknown) => unknown.insert(print_inputs(conn, config_id).await?),
+            Entry::Vacant(unknown) => unknown.insert(print_inputs(conn, config_id)?),
         };
         match receipt_print_job(order, config_inputs, *at) {
             ReceiptPrint::NoPrinter => {}
@@ -47,7 +54,18 @@ pub(super) async fn queue_receipts(
                 "store: the printer's queue is full; this receipt is not queued (reprint it from the till)"
             ),
             ReceiptPrint::Queue(job) => {
-                insert_job(conn, &job).await?;
+                conn.prepare_cached(INSERT_JOB)
+                    .and_then(|mut insert| {
+                        insert.execute(rusqlite::params![
+                            job.config_id.0,
+                            order_of(&job).map(|order_id| order_id.to_string()),
+                            session_of(&job).map(|session_id| session_id.0),
+                            job.kind.as_str(),
+                            job.open_drawer,
+                            job.queued_at.unix_millis(),
+                        ])
+                    })
+                    .map_err(unavailable("could not queue a print job"))?;
                 config_inputs.queued += 1;
             }
         }
@@ -57,28 +75,31 @@ pub(super) async fn queue_receipts(
 
 /// What deciding a payment's print job needs: the paying config's printer,
 /// which payment methods are cash, and how many jobs wait for the printer.
-async fn print_inputs(
-    conn: &mut SqliteConnection,
-    config_id: ConfigId,
-) -> StoreResult<PrintInputs> {
-    let printer: Option<Option<String>> =
-        sqlx::query_scalar("SELECT printer FROM configs WHERE id = ?")
-            .bind(config_id.0)
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(unavailable("could not read a config's printer"))?;
+fn print_inputs(conn: &rusqlite::Connection, config_id: ConfigId) -> StoreResult<PrintInputs> {
+    use rusqlite::OptionalExtension;
+    let printer: Option<Option<String>> = conn
+        .prepare_cached("SELECT printer FROM configs WHERE id = ?")
+        .and_then(|mut select| select.query_row([config_id.0], |row| row.get(0)).optional())
+        .map_err(unavailable("could not read a config's printer"))?;
     let Some(printer) = decode_printer(printer.flatten())? else {
         return Ok(PrintInputs::default());
     };
-    let cash_method_ids: Vec<i64> =
-        sqlx::query_scalar("SELECT id FROM payment_methods WHERE kind = 'cash'")
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(unavailable("could not read the cash payment methods"))?;
+    let cash_method_ids: Vec<i64> = conn
+        .prepare_cached("SELECT id FROM payment_methods WHERE kind = 'cash'")
+        .and_then(|mut select| {
+            select
+                .query_map([], |row| row.get(0))?
+                .collect::<Result<_, _>>()
+        })
+        .map_err(unavailable("could not read the cash payment methods"))?;
+    let queued: i64 = conn
+        .prepare_cached(QUEUED_JOBS)
+        .and_then(|mut count| count.query_row([config_id.0], |row| row.get(0)))
+        .map_err(unavailable("could not count a printer's queue"))?;
     Ok(PrintInputs {
         printer: Some(printer),
         cash_method_ids: cash_method_ids.into_iter().map(PaymentMethodId).collect(),
-        queued: queued_jobs(conn, config_id).await?,
+        queued: decode_u64(queued, "queued print jobs")?,
     })
 }
 
@@ -97,18 +118,16 @@ fn session_of(job: &PrintJobNew) -> Option<SessionId> {
 }
 
 async fn insert_job(conn: &mut SqliteConnection, job: &PrintJobNew) -> StoreResult<i64> {
-    let inserted = sqlx::query(
-        "INSERT INTO print_jobs (config_id, order_id, session_id, kind, open_drawer, queued_at) VALUES (?, ?, ?, ?, ?, ?)",
-    )
-    .bind(job.config_id.0)
-    .bind(order_of(job).map(|order_id| order_id.to_string()))
-    .bind(session_of(job).map(|session_id| session_id.0))
-    .bind(job.kind.as_str())
-    .bind(job.open_drawer)
-    .bind(job.queued_at.unix_millis())
-    .execute(&mut *conn)
-    .await
-    .map_err(unavailable("could not queue a print job"))?;
+    let inserted = sqlx::query(INSERT_JOB)
+        .bind(job.config_id.0)
+        .bind(order_of(job).map(|order_id| order_id.to_string()))
+        .bind(session_of(job).map(|session_id| session_id.0))
+        .bind(job.kind.as_str())
+        .bind(job.open_drawer)
+        .bind(job.queued_at.unix_millis())
+        .execute(&mut *conn)
+        .await
+        .map_err(unavailable("could not queue a print job"))?;
     Ok(inserted.last_insert_rowid())
 }
 
