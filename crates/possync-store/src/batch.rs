@@ -181,6 +181,18 @@ impl<'a> BatchPlan<'a> {
     }
 }
 
+/// Refuses a batch of more than [`crate::COMMIT_ENTRIES_PER_BATCH_MAX`]
+/// entries; answers whether there is anything to commit.
+pub(crate) fn worth_committing(entries: &[CommitEntry]) -> StoreResult<bool> {
+    if entries.len() > crate::COMMIT_ENTRIES_PER_BATCH_MAX {
+        return Err(StoreError::Invalid(format!(
+            "a batch holds at most {} entries",
+            crate::COMMIT_ENTRIES_PER_BATCH_MAX
+        )));
+    }
+    Ok(!entries.is_empty())
+}
+
 /// What an accepted entry must satisfy on its own.
 fn check_accepted(order: &Order, entry: &HistoryEntry) -> StoreResult<()> {
     if entry.version == 0 || order.version != entry.version {

@@ -26,7 +26,7 @@ use super::changes::notify_orders;
 use super::{PostgresStore, commit_tx};
 use crate::batch::{
     APPROVAL_ACTION, BatchPlan, OrderRun, accepting_sessions, newly_paid, paid_candidates,
-    refunded_by_new_drafts,
+    refunded_by_new_drafts, worth_committing,
 };
 use crate::database_errors::{conflict_on_unique, order_write_error, unavailable};
 use crate::rows::OrderRow;
@@ -47,13 +47,7 @@ pub(super) async fn commit_batch(
     store: &PostgresStore,
     entries: &[CommitEntry],
 ) -> StoreResult<()> {
-    if entries.len() > crate::COMMIT_ENTRIES_PER_BATCH_MAX {
-        return Err(StoreError::Invalid(format!(
-            "a batch holds at most {} entries",
-            crate::COMMIT_ENTRIES_PER_BATCH_MAX
-        )));
-    }
-    if entries.is_empty() {
+    if !worth_committing(entries)? {
         return Ok(());
     }
     let plan = BatchPlan::new(entries)?;

@@ -20,7 +20,7 @@
 use super::ConnectionPragmas;
 use crate::batch::{
     APPROVAL_ACTION, ApprovalRow, BatchPlan, HistoryRow, OutcomeRow, PaidCandidate,
-    accepting_sessions, newly_paid, paid_candidates, refunded_by_new_drafts,
+    accepting_sessions, newly_paid, paid_candidates, refunded_by_new_drafts, worth_committing,
 };
 use crate::database_errors::{conflict_on_unique, order_write_error, unavailable};
 use crate::rows::{
@@ -91,13 +91,7 @@ impl Committer {
 
     /// Commits `entries` in one transaction (see [`crate::Store::commit_batch`]).
     pub(super) async fn commit(&self, entries: &[CommitEntry]) -> StoreResult<()> {
-        if entries.len() > crate::COMMIT_ENTRIES_PER_BATCH_MAX {
-            return Err(StoreError::Invalid(format!(
-                "a batch holds at most {} entries",
-                crate::COMMIT_ENTRIES_PER_BATCH_MAX
-            )));
-        }
-        if entries.is_empty() {
+        if !worth_committing(entries)? {
             return Ok(());
         }
         let batch = Batch::new(entries)?;
