@@ -370,3 +370,55 @@ async fn a_closed_store_answers_ping_and_commits_unavailable() {
         "{answer:?}"
     );
 }
+
+/// The commit thread and sqlx's writer are two connections of one store;
+/// inside the process they take turns (the store's write turn) instead of
+/// meeting at SQLite's lock, where the busy handler sleeps and gives up after
+/// the busy timeout. With a busy timeout of 1 ms, which gives up almost as
+/// soon as the two meet, a stream of commits and a stream of back-office
+/// writes side by side all succeed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_two_writers_take_turns_instead_of_meeting_at_the_lock() {
+    use possync_core::{CommitEntry, CustomerNew, Name, OpId, OrderId, Timestamp};
+    let dir = tempfile::tempdir().expect("create a temp dir");
+    let settings = possync_store::ConnectionSettings {
+        statement_timeout_ms: Some(1),
+        ..Default::default()
+    };
+    let store = Arc::new(
+        SqliteStore::open_with(&dir.path().join("possync.db"), &settings)
+            .await
+            .expect("open a fresh store"),
+    );
+    let committing = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            for n in 1..=300_u128 {
+                // A first answer to an op: one outcome row, one transaction, one fsync.
+                let answer = CommitEntry::Unchanged {
+                    op_id: OpId(uuid::Uuid::from_u128(n)),
+                    order_id: OrderId(uuid::Uuid::from_u128(1 << 100)),
+                    version: 1,
+                    at: Timestamp::from_unix_millis(1),
+                };
+                store
+                    .commit_batch(&[answer])
+                    .await
+                    .expect("a commit beside the back-office writes");
+            }
+        })
+    };
+    for n in 0..100 {
+        let customer = CustomerNew {
+            name: Name::parse(&format!("Customer {n}")).expect("a name"),
+            email: None,
+            phone: None,
+        };
+        store
+            .create_customer(&customer)
+            .await
+            .expect("a back-office write beside the commits");
+    }
+    committing.await.expect("the commits ran");
+    assert_eq!(store.list_customers().await.expect("list").len(), 100);
+}

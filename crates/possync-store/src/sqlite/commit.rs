@@ -14,10 +14,12 @@
 //! The batch is checked and encoded before it crosses ([`BatchPlan`]): the
 //! thread gets rows it owns ([`Batch`]) and only reads and writes. The other
 //! writes of the store (sessions, catalog, tokens) keep sqlx's writer
-//! connection; the two writers take SQLite's one write lock in turn with
-//! `BEGIN IMMEDIATE` and the busy timeout, as two processes on the file would.
+//! connection. The two writers take the store's write turn for each
+//! transaction (`super::WriteTurn`): each batch's turn travels with it to the
+//! thread and passes on once it is committed, so the two never meet at
+//! SQLite's lock and its sleeping busy handler.
 
-use super::ConnectionPragmas;
+use super::{ConnectionPragmas, WriteTurn};
 use crate::batch::{
     APPROVAL_ACTION, ApprovalRow, BatchPlan, HistoryRow, OutcomeRow, PaidCandidate,
     accepting_sessions, newly_paid, paid_candidates, refunded_by_new_drafts, worth_committing,
@@ -34,7 +36,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 use std::sync::mpsc;
 use std::time::Duration;
-use tokio::sync::oneshot;
+use tokio::sync::{OwnedMutexGuard, oneshot};
 
 /// Statements the commit connection keeps prepared: the commit's own (about
 /// twenty) with room to spare.
@@ -45,12 +47,17 @@ const STATEMENTS_CACHED: usize = 64;
 #[derive(Debug, Clone)]
 pub(super) struct Committer {
     requests: mpsc::Sender<Request>,
+    /// The store's write turn, taken for each batch and handed to the thread
+    /// with it: it passes on when the batch is committed, even if the caller
+    /// stopped waiting.
+    turn: WriteTurn,
 }
 
 /// What the commit thread is asked.
 enum Request {
     Commit {
         batch: Batch,
+        turn: OwnedMutexGuard<()>,
         reply: oneshot::Sender<StoreResult<()>>,
     },
     Pragmas {
@@ -64,7 +71,11 @@ enum Request {
 impl Committer {
     /// Starts the thread and opens its connection to the (already migrated)
     /// database at `path`.
-    pub(super) async fn start(path: &Path, busy_timeout: Duration) -> StoreResult<Committer> {
+    pub(super) async fn start(
+        path: &Path,
+        busy_timeout: Duration,
+        turn: WriteTurn,
+    ) -> StoreResult<Committer> {
         let (requests, inbox) = mpsc::channel();
         let (opened, opening) = oneshot::channel();
         let path = path.to_owned();
@@ -86,7 +97,7 @@ impl Committer {
                 StoreError::Unavailable("cannot start the commit thread".to_owned())
             })?;
         opening.await.map_err(|_| stopped())??;
-        Ok(Committer { requests })
+        Ok(Committer { requests, turn })
     }
 
     /// Commits `entries` in one transaction (see [`crate::Store::commit_batch`]).
@@ -94,8 +105,11 @@ impl Committer {
         if !worth_committing(entries)? {
             return Ok(());
         }
+        // Encoded before the turn is taken: the other writer need not wait for it.
         let batch = Batch::new(entries)?;
-        self.ask(|reply| Request::Commit { batch, reply }).await?
+        let turn = self.turn.take().await;
+        self.ask(|reply| Request::Commit { batch, turn, reply })
+            .await?
     }
 
     /// The pragmas in effect on the commit connection.
@@ -146,19 +160,14 @@ fn open(path: &Path, busy_timeout: Duration) -> StoreResult<Connection> {
 fn serve(mut conn: Connection, inbox: &mpsc::Receiver<Request>) {
     while let Ok(request) = inbox.recv() {
         match request {
-            Request::Commit { batch, reply } => {
-                // A panic is a bug; it must not take every later commit with
-                // it. Unwinding drops the transaction, which rolls it back.
-                let committed = catch_unwind(AssertUnwindSafe(|| commit(&mut conn, &batch)))
-                    .unwrap_or_else(|_| {
-                        tracing::error!("sqlite store: a commit panicked; it was rolled back");
-                        Err(StoreError::Unavailable("the commit failed".to_owned()))
-                    });
+            Request::Commit { batch, turn, reply } => {
+                let committed = unless_panicked("a commit", || commit(&mut conn, &batch));
+                drop(turn);
                 // The caller may have stopped waiting; the commit stands.
                 let _ = reply.send(committed);
             }
             Request::Pragmas { reply } => {
-                let _ = reply.send(pragmas(&conn));
+                let _ = reply.send(unless_panicked("reading the pragmas", || pragmas(&conn)));
             }
             Request::Close { reply } => {
                 drop(conn);
@@ -167,6 +176,16 @@ fn serve(mut conn: Connection, inbox: &mpsc::Receiver<Request>) {
             }
         }
     }
+}
+
+/// Runs `work`, answering `Unavailable` if it panics: a panic is a bug, and it
+/// must not end the thread and every later commit with it. Unwinding drops
+/// whatever transaction was open, which rolls it back.
+fn unless_panicked<T>(what: &str, work: impl FnOnce() -> StoreResult<T>) -> StoreResult<T> {
+    catch_unwind(AssertUnwindSafe(work)).unwrap_or_else(|_| {
+        tracing::error!("sqlite store: {what} panicked on the commit thread; it was rolled back");
+        Err(StoreError::Unavailable(format!("{what} failed")))
+    })
 }
 
 fn pragmas(conn: &Connection) -> StoreResult<ConnectionPragmas> {
@@ -359,11 +378,12 @@ fn write_orders(conn: &Connection, orders: &[OrderWrite]) -> StoreResult<BTreeMa
              VALUES (?, ?, ?, ?, ?, ?, ?)",
         )
         .map_err(unavailable("could not append an op"))?;
+    // Every version checked before anything is written, so that a stale
+    // order is reported as such whatever else the batch would break.
     let mut paid_before = BTreeMap::new();
     for write in orders {
-        let row = &write.row;
         let found: Option<(i64, String)> = stored
-            .query_row([row.id.as_str()], |found| {
+            .query_row([write.row.id.as_str()], |found| {
                 Ok((found.get(0)?, found.get(1)?))
             })
             .optional()
@@ -386,6 +406,9 @@ fn write_orders(conn: &Connection, orders: &[OrderWrite]) -> StoreResult<BTreeMa
             .into());
         }
         paid_before.insert(write.order_id, was_paid);
+    }
+    for write in orders {
+        let row = &write.row;
         upsert
             .execute(params![
                 row.id,

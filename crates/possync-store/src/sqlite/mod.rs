@@ -1,6 +1,13 @@
-//! The SQLite store: one file in WAL mode with `synchronous=FULL`, one writer
-//! connection that serializes every write, and a pool of readers that never
-//! wait for it.
+//! The SQLite store: one file in WAL mode with `synchronous=FULL`, two writer
+//! connections (the commit thread's, for ops, and sqlx's, for everything
+//! else) that take turns, and a pool of readers that never wait for them.
+//!
+//! The two writers take the store's write turn ([`WriteTurn`], a fair async
+//! lock) before `BEGIN IMMEDIATE` and keep it to the end of the transaction,
+//! so within the process writes queue in order instead of meeting at SQLite's
+//! lock, whose busy handler retries after sleeps of 1 to 100 ms and could
+//! starve a back-office write behind a stream of commits. SQLite's lock and
+//! busy timeout still order writes against other processes on the file.
 //!
 //! Every trait method is one transaction. Writes begin with `BEGIN IMMEDIATE`,
 //! which takes the write lock up front: a transaction that reads and then
@@ -40,8 +47,11 @@ use sqlx::sqlite::{
     SqliteSynchronous,
 };
 use sqlx::{Sqlite, Transaction};
+use std::ops::{Deref, DerefMut};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::{Mutex, OwnedMutexGuard};
 
 /// The schema, embedded in the binary so a deployment is one file.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -65,6 +75,8 @@ pub struct SqliteStore {
     /// Every other write, on exactly one connection: queueing for the pool is
     /// cheaper and fairer than retrying on `SQLITE_BUSY`.
     writer: SqlitePool,
+    /// Taken by either writer for the whole of each write.
+    turn: WriteTurn,
     /// Readers see the last committed state and never wait for the writer (WAL).
     reader: SqlitePool,
 }
@@ -157,10 +169,12 @@ impl SqliteStore {
             .map_err(open_failed)?;
         // Last: the schema is in place, and the commit connection is opened
         // on a file SQLite has already read as a database.
-        let committer = commit::Committer::start(path, busy_timeout).await?;
+        let turn = WriteTurn::default();
+        let committer = commit::Committer::start(path, busy_timeout, turn.clone()).await?;
         Ok(SqliteStore {
             committer,
             writer,
+            turn,
             reader,
         })
     }
@@ -173,7 +187,7 @@ impl SqliteStore {
         self.writer.close().await;
     }
 
-    /// The pragmas in effect on the writer and on a reader connection.
+    /// The pragmas in effect on the commit connection, the writer and a reader connection.
     pub async fn pragmas(&self) -> StoreResult<SqlitePragmas> {
         Ok(SqlitePragmas {
             committer: self.committer.pragmas().await?,
@@ -182,8 +196,10 @@ impl SqliteStore {
         })
     }
 
-    async fn write_tx(&self) -> StoreResult<Transaction<'static, Sqlite>> {
-        match self.writer.begin_with("BEGIN IMMEDIATE").await {
+    /// Begins a write on sqlx's writer connection, in the store's write turn.
+    async fn write_tx(&self) -> StoreResult<WriteTx> {
+        let turn = self.turn.take().await;
+        let tx = match self.writer.begin_with("BEGIN IMMEDIATE").await {
             Err(sqlx::Error::InvalidSavePointStatement) => {
                 self.replace_stuck_writer().await?;
                 self.writer
@@ -192,7 +208,8 @@ impl SqliteStore {
                     .map_err(unavailable("could not begin a write"))
             }
             begun => begun.map_err(unavailable("could not begin a write")),
-        }
+        }?;
+        Ok(WriteTx { tx, turn })
     }
 
     /// When the disk is full, SQLite rolls a failing transaction back by
@@ -266,8 +283,62 @@ async fn connection_pragmas(pool: &SqlitePool) -> StoreResult<ConnectionPragmas>
     })
 }
 
-async fn commit_tx(tx: Transaction<'static, Sqlite>) -> StoreResult<()> {
-    tx.commit().await.map_err(unavailable("could not commit"))
+/// The store's write turn: the commit thread and sqlx's writer take it for
+/// the whole of each write, in the order they asked (tokio's mutex is fair).
+#[derive(Debug, Clone, Default)]
+struct WriteTurn(Arc<Mutex<()>>);
+
+impl WriteTurn {
+    async fn take(&self) -> OwnedMutexGuard<()> {
+        self.0.clone().lock_owned().await
+    }
+}
+
+/// A transaction on sqlx's writer connection, holding the write turn until it
+/// is committed or dropped (rolled back).
+struct WriteTx {
+    tx: Transaction<'static, Sqlite>,
+    turn: OwnedMutexGuard<()>,
+}
+
+impl Deref for WriteTx {
+    type Target = SqliteConnection;
+
+    fn deref(&self) -> &SqliteConnection {
+        &self.tx
+    }
+}
+
+impl DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut SqliteConnection {
+        &mut self.tx
+    }
+}
+
+/// A transaction [`commit_tx`] ends: a read, or a write with its turn.
+trait Finish {
+    /// The transaction, and the write turn to hold until it is committed.
+    fn into_parts(self) -> (Transaction<'static, Sqlite>, Option<OwnedMutexGuard<()>>);
+}
+
+impl Finish for Transaction<'static, Sqlite> {
+    fn into_parts(self) -> (Transaction<'static, Sqlite>, Option<OwnedMutexGuard<()>>) {
+        (self, None)
+    }
+}
+
+impl Finish for WriteTx {
+    fn into_parts(self) -> (Transaction<'static, Sqlite>, Option<OwnedMutexGuard<()>>) {
+        (self.tx, Some(self.turn))
+    }
+}
+
+/// Commits `tx`; a write's turn passes on only once the commit is done.
+async fn commit_tx(tx: impl Finish) -> StoreResult<()> {
+    let (tx, turn) = tx.into_parts();
+    let committed = tx.commit().await.map_err(unavailable("could not commit"));
+    drop(turn);
+    committed
 }
 
 /// Whether the row `id` exists; `sql` is `SELECT 1 FROM <table> WHERE id = ?`.

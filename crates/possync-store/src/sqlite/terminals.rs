@@ -14,6 +14,8 @@ pub(super) async fn bind_terminal(
     token_hash: &str,
     now: Timestamp,
 ) -> StoreResult<String> {
+    // The write and the read after it in one turn of the store's writers.
+    let _turn = store.turn.take().await;
     sqlx::query(
         "INSERT INTO terminal_bindings (terminal_id, token_hash, bound_at) VALUES (?, ?, ?) \
          ON CONFLICT (terminal_id) DO NOTHING",

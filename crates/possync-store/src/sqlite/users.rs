@@ -205,6 +205,7 @@ pub(super) async fn create_token(
     created_at: Timestamp,
     expires_at: Option<Timestamp>,
 ) -> StoreResult<()> {
+    let _turn = store.turn.take().await;
     let (owner_kind, user_id, session_id) = encode_token_owner(owner);
     sqlx::query("INSERT INTO tokens (hash, owner_kind, user_id, session_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)")
         .bind(token_hash)
@@ -244,6 +245,7 @@ pub(super) async fn revoke_token(
     token_hash: &str,
     now: Timestamp,
 ) -> StoreResult<bool> {
+    let _turn = store.turn.take().await;
     let revoked =
         sqlx::query("UPDATE tokens SET revoked_at = ? WHERE hash = ? AND revoked_at IS NULL")
             .bind(now.unix_millis())
@@ -260,6 +262,7 @@ pub(super) async fn revoke_user_tokens(
     user_id: UserId,
     now: Timestamp,
 ) -> StoreResult<Vec<String>> {
+    let _turn = store.turn.take().await;
     sqlx::query_scalar(
         "UPDATE tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL RETURNING hash",
     )
@@ -297,6 +300,7 @@ pub(super) async fn append_audit(
     store: &SqliteStore,
     entry: &AuditNew<'_>,
 ) -> StoreResult<AuditEntry> {
+    let _turn = store.turn.take().await;
     let id: i64 = sqlx::query_scalar("INSERT INTO audit_log (at, user_id, action, target, details) VALUES (?, ?, ?, ?, ?) RETURNING id")
         .bind(entry.at.unix_millis())
         .bind(entry.user_id.0)
