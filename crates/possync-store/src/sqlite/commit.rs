@@ -43,7 +43,9 @@ use tokio::sync::{OwnedMutexGuard, oneshot};
 const STATEMENTS_CACHED: usize = 64;
 
 /// The handle on the commit thread. Cloning shares the thread; the thread
-/// ends when the store is closed or its last handle is dropped.
+/// ends when the store is closed or its last handle is dropped. Its channel
+/// needs no bound of its own: a batch is sent only with the write turn, so at
+/// most one waits there at any time.
 #[derive(Debug, Clone)]
 pub(super) struct Committer {
     requests: mpsc::Sender<Request>,
