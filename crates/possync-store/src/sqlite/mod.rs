@@ -297,6 +297,9 @@ impl WriteTurn {
 /// A transaction on sqlx's writer connection, holding the write turn until it
 /// is committed or dropped (rolled back).
 struct WriteTx {
+    /// Declared before `turn`: fields drop in order, so an uncommitted
+    /// transaction's rollback is queued on the connection before the turn
+    /// passes on.
     tx: Transaction<'static, Sqlite>,
     turn: OwnedMutexGuard<()>,
 }
