@@ -454,6 +454,42 @@ pub async fn op_outcomes<S: Store + ?Sized>(store: Arc<S>) {
         ),
         Some(OpOutcome::Accepted { .. })
     ));
+
+    // An op that was rejected cannot be accepted later: its answer stands.
+    let other = draft(store, &till, None, false, &[]).await;
+    let CommitEntry::Accepted {
+        order: noted,
+        entry,
+    } = till.decide(Some(&other), other.id, Op::SetNote { note: note("late") })
+    else {
+        panic!("decide answers an accepted entry");
+    };
+    expect_conflict(
+        store
+            .commit_batch(&[CommitEntry::Accepted {
+                order: noted,
+                entry: HistoryEntry {
+                    op_id: rejected_op_id,
+                    ..entry
+                },
+            }])
+            .await,
+        Conflict::OpAnswered,
+        "accepting an op that was rejected",
+    );
+    assert_eq!(
+        ok(store.get_order(other.id).await, "get the order"),
+        Some(other),
+        "the refused op changed nothing"
+    );
+    assert_eq!(
+        ok(
+            store.find_op_outcome(rejected_op_id).await,
+            "find the reject"
+        ),
+        first_answer,
+        "the reject stands"
+    );
 }
 
 /// list_orders answers the orders in one state, oldest first.
@@ -1209,4 +1245,25 @@ pub async fn newest_id_stamp<S: Store + ?Sized>(store: Arc<S>) {
         Some(fixture_ms + 100_000)
     );
     assert_eq!(newest(i64::MAX).await, Some(fixture_ms + 100_000));
+
+    // An accepted op stamped later than every other id.
+    let op_ms = fixture_ms + 200_000;
+    let order = draft(store, &till, None, false, &[]).await;
+    let CommitEntry::Accepted { order, entry } = till.decide(Some(&order), order.id, Op::Share {})
+    else {
+        panic!("decide answers an accepted entry");
+    };
+    let entry = HistoryEntry {
+        op_id: OpId(v7_stamped(op_ms, 3)),
+        ..entry
+    };
+    ok(
+        store
+            .commit_batch(&[CommitEntry::Accepted { order, entry }])
+            .await,
+        "commit an accepted op",
+    );
+    assert_eq!(newest(op_ms - 1).await, Some(fixture_ms + 100_000));
+    assert_eq!(newest(op_ms).await, Some(op_ms), "accepted op ids count");
+    assert_eq!(newest(i64::MAX).await, Some(op_ms));
 }

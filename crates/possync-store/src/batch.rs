@@ -13,9 +13,6 @@ use std::collections::{BTreeMap, BTreeSet};
 pub(crate) struct BatchPlan<'a> {
     /// One run per order, in the order each order first appears in the batch.
     pub(crate) orders: Vec<OrderRun<'a>>,
-    /// Written with a plain INSERT: an accepted op that already has an answer
-    /// must not take effect a second time, so the batch fails and the caller reloads.
-    pub(crate) accepted_outcomes: Vec<OutcomeRow>,
     /// Rejects and unchanged acks, written with `ON CONFLICT DO NOTHING`: the
     /// first answer to an op wins, so a resend answered again keeps the first.
     pub(crate) first_answers: Vec<OutcomeRow>,
@@ -97,7 +94,6 @@ impl<'a> BatchPlan<'a> {
         // Op ids answered earlier in this batch; answers from earlier batches
         // are caught by the database when the outcome rows are inserted.
         let mut answered: BTreeSet<OpId> = BTreeSet::new();
-        let mut accepted_outcomes = Vec::new();
         let mut first_answers = Vec::new();
         let mut approvals = Vec::new();
         for entry in entries {
@@ -135,16 +131,6 @@ impl<'a> BatchPlan<'a> {
                     if !answered.insert(entry.op_id) {
                         return Err(Conflict::OpAnswered.into());
                     }
-                    let outcome = OpOutcome::Accepted {
-                        order_id: order.id,
-                        version: entry.version,
-                    };
-                    accepted_outcomes.push(OutcomeRow::encode(
-                        entry.op_id,
-                        order.id,
-                        &outcome,
-                        entry.at,
-                    )?);
                 }
                 CommitEntry::Rejected {
                     op_id,
@@ -174,10 +160,34 @@ impl<'a> BatchPlan<'a> {
         }
         Ok(BatchPlan {
             orders,
-            accepted_outcomes,
             first_answers,
             approvals,
         })
+    }
+
+    /// The `op_outcomes` rows of the accepted ops, for a store that keeps
+    /// them there (PostgreSQL; the SQLite store answers them from the history).
+    /// Written with a plain INSERT: an accepted op that already has an answer
+    /// must not take effect a second time, so the batch fails and the caller
+    /// reloads.
+    pub(crate) fn accepted_outcomes(&self) -> StoreResult<Vec<OutcomeRow>> {
+        let mut rows = Vec::new();
+        for run in &self.orders {
+            // A run's versions are contiguous from its first.
+            for (version, history) in (run.first_version..).zip(&run.history) {
+                let outcome = OpOutcome::Accepted {
+                    order_id: run.last.id,
+                    version,
+                };
+                rows.push(OutcomeRow {
+                    op_id: history.op_id.clone(),
+                    order_id: run.order_id_text.clone(),
+                    outcome: encode_json(&outcome, "op outcome")?,
+                    at: history.at,
+                });
+            }
+        }
+        Ok(rows)
     }
 }
 

@@ -341,8 +341,9 @@ async fn write_history(conn: &mut PgConnection, plan: &BatchPlan<'_>) -> StoreRe
 /// `BatchPlan::new`); an accepted op that already has an answer in the store
 /// fails the batch, a reject that already has one keeps the first.
 async fn write_outcomes(conn: &mut PgConnection, plan: &BatchPlan<'_>) -> StoreResult<()> {
+    let accepted_outcomes = plan.accepted_outcomes()?;
     for (rows, conflict_clause, on_error) in [
-        (&plan.accepted_outcomes, "", Some(Conflict::OpAnswered)),
+        (&accepted_outcomes, "", Some(Conflict::OpAnswered)),
         (&plan.first_answers, " ON CONFLICT (op_id) DO NOTHING", None),
     ] {
         if rows.is_empty() {

@@ -220,7 +220,8 @@ struct Batch {
     refunds: BTreeMap<OrderId, Vec<OrderId>>,
     /// The ops that may make their order paid (owned copies: rare).
     paid_candidates: Vec<PaidCandidate<Order>>,
-    accepted_outcomes: Vec<OutcomeRow>,
+    /// Rejects and unchanged acks; an accepted op's answer is its history row
+    /// (see [`write_outcomes`]).
     first_answers: Vec<OutcomeRow>,
     approvals: Vec<ApprovalRow>,
 }
@@ -294,7 +295,6 @@ impl Batch {
                     first_of_order: candidate.first_of_order,
                 })
                 .collect(),
-            accepted_outcomes: plan.accepted_outcomes,
             first_answers: plan.first_answers,
             approvals: plan.approvals,
         })
@@ -357,7 +357,9 @@ fn check_open_sessions(conn: &Connection, session_ids: &[SessionId]) -> StoreRes
 /// PostgreSQL store, with concurrent writers, has one).
 fn write_orders(conn: &Connection, orders: &[OrderWrite]) -> StoreResult<BTreeMap<OrderId, bool>> {
     let mut stored = conn
-        .prepare_cached("SELECT version, state FROM orders WHERE id = ?")
+        .prepare_cached(
+            "SELECT version, state, paid_by_session_id, paid_by_config_id FROM orders WHERE id = ?",
+        )
         .map_err(unavailable("could not read the orders' versions"))?;
     let mut upsert = conn
         .prepare_cached(
@@ -374,6 +376,17 @@ fn write_orders(conn: &Connection, orders: &[OrderWrite]) -> StoreResult<BTreeMa
                  updated_at = excluded.updated_at",
         )
         .map_err(unavailable("could not write an order"))?;
+    // The columns an edit of an order can change outside of every index. An
+    // UPDATE rewrites the entry of each index over a column it sets, even to
+    // the same value: the upsert above rewrites three index pages (two on
+    // `state`), in the WAL and its fsync, for every edit of a draft.
+    let mut edit = conn
+        .prepare_cached(
+            "UPDATE orders SET shared = ?, version = ?, total_minor = ?, tax_minor = ?, \
+                               change_minor = ?, body = ?, updated_at = ? \
+             WHERE id = ?",
+        )
+        .map_err(unavailable("could not write an order"))?;
     let mut append = conn
         .prepare_cached(
             "INSERT INTO order_ops (order_id, version, op_id, op, by_json, at, approved_by) \
@@ -383,20 +396,27 @@ fn write_orders(conn: &Connection, orders: &[OrderWrite]) -> StoreResult<BTreeMa
     // Every version checked before anything is written, so that a stale
     // order is reported as such whatever else the batch would break.
     let mut paid_before = BTreeMap::new();
+    let mut indexed_unchanged = Vec::with_capacity(orders.len());
     for write in orders {
-        let found: Option<(i64, String)> = stored
+        let found: Option<StoredOrder> = stored
             .query_row([write.row.id.as_str()], |found| {
-                Ok((found.get(0)?, found.get(1)?))
+                Ok(StoredOrder {
+                    version: found.get(0)?,
+                    state: found.get(1)?,
+                    paid_by_session_id: found.get(2)?,
+                    paid_by_config_id: found.get(3)?,
+                })
             })
             .optional()
             .map_err(unavailable("could not read the orders' versions"))?;
-        let (stored_version, was_paid) = match found {
+        let (stored_version, was_paid) = match &found {
             None => (0, false),
-            Some((version, state)) => (
-                decode_u64(version, "order version")?,
-                state == OrderState::Paid.as_str(),
+            Some(found) => (
+                decode_u64(found.version, "order version")?,
+                found.state == OrderState::Paid.as_str(),
             ),
         };
+        indexed_unchanged.push(found.is_some_and(|found| found.indexed_as(&write.row)));
         // Versions are contiguous: the run's first op applies to exactly the
         // stored version (the later ones were checked against each other).
         if stored_version + 1 != write.first_version {
@@ -409,10 +429,21 @@ fn write_orders(conn: &Connection, orders: &[OrderWrite]) -> StoreResult<BTreeMa
         }
         paid_before.insert(write.order_id, was_paid);
     }
-    for write in orders {
+    for (write, indexed_unchanged) in orders.iter().zip(indexed_unchanged) {
         let row = &write.row;
-        upsert
-            .execute(params![
+        let written = if indexed_unchanged {
+            edit.execute(params![
+                row.shared,
+                row.version,
+                row.total_minor,
+                row.tax_minor,
+                row.change_minor,
+                row.body,
+                row.updated_at,
+                row.id,
+            ])
+        } else {
+            upsert.execute(params![
                 row.id,
                 row.state,
                 row.origin_config_id,
@@ -430,7 +461,8 @@ fn write_orders(conn: &Connection, orders: &[OrderWrite]) -> StoreResult<BTreeMa
                 row.refund_of,
                 row.paid_by_config_id,
             ])
-            .map_err(order_write_error(write.order_id))?;
+        };
+        written.map_err(order_write_error(write.order_id))?;
         // After the order row: the history's foreign key needs it.
         for history in &write.history {
             append
@@ -450,6 +482,28 @@ fn write_orders(conn: &Connection, orders: &[OrderWrite]) -> StoreResult<BTreeMa
         }
     }
     Ok(paid_before)
+}
+
+/// What [`write_orders`] reads of a stored order: its version, and the
+/// columns an order's edits can change that are under an index.
+struct StoredOrder {
+    version: i64,
+    state: String,
+    paid_by_session_id: Option<i64>,
+    paid_by_config_id: Option<i64>,
+}
+
+impl StoredOrder {
+    /// Whether writing `row` leaves every indexed column as stored, so that
+    /// the narrow UPDATE may write it. The other indexed columns (id, origin,
+    /// `created_at`, `refund_of`, the receipt number) are never changed by an
+    /// edit; `updated_at` is under an index of paid orders only, and such an
+    /// order's edit rewrites that index's entry with the new time, as it must.
+    fn indexed_as(&self, row: &OrderColumns) -> bool {
+        self.state == row.state
+            && self.paid_by_session_id == row.paid_by_session_id
+            && self.paid_by_config_id == row.paid_by_config_id
+    }
 }
 
 /// The order `order_id` as stored, read on the commit connection.
@@ -688,28 +742,37 @@ fn write_payment_effects(conn: &Connection, effects: &PaymentEffects) -> StoreRe
 }
 
 /// Writes the batch's answers. Within the batch every op id appears once (see
-/// [`BatchPlan::new`]), so the two kinds of rows cannot clash with each other.
+/// [`BatchPlan::new`]), so the two kinds of answers cannot clash with each other.
+///
+/// An accepted op's answer is its history row, already written: `order_ops`
+/// holds its order and version under a unique op id, and
+/// `super::orders::find_op_outcome` answers from it. `op_outcomes` holds the
+/// other answers, rejects and unchanged acks (and, in a database written
+/// before, the accepted ops too, which agree with their history rows). One
+/// answer per op holds across the two tables because the write transaction
+/// holds SQLite's one write lock: nothing answers an op between a check here
+/// and the write after it.
 fn write_outcomes(conn: &Connection, batch: &Batch) -> StoreResult<()> {
     // An accepted op that already has an answer must not take effect a second
-    // time: the plain INSERT fails the batch, and the caller reloads.
-    let mut accepted = conn
-        .prepare_cached(
-            "INSERT INTO op_outcomes (op_id, order_id, outcome, at) VALUES (?, ?, ?, ?)",
-        )
-        .map_err(unavailable("could not record an op outcome"))?;
-    for row in &batch.accepted_outcomes {
-        accepted
-            .execute(params![row.op_id, row.order_id, row.outcome, row.at])
-            .map_err(conflict_on_unique(
-                Conflict::OpAnswered,
-                "could not record an op outcome",
-            ))?;
+    // time: the batch fails, and the caller reloads. (An op accepted before
+    // fails it already, at its history row's unique op id.)
+    let mut answered = conn
+        .prepare_cached("SELECT 1 FROM op_outcomes WHERE op_id = ?")
+        .map_err(unavailable("could not read an op outcome"))?;
+    for history in batch.orders.iter().flat_map(|write| &write.history) {
+        if answered
+            .exists([history.op_id.as_str()])
+            .map_err(unavailable("could not read an op outcome"))?
+        {
+            return Err(Conflict::OpAnswered.into());
+        }
     }
     // The first answer to a reject or an unchanged ack wins: a resend
-    // answered again keeps the first.
+    // answered again keeps the first, accepted or not.
     let mut first = conn
         .prepare_cached(
-            "INSERT INTO op_outcomes (op_id, order_id, outcome, at) VALUES (?, ?, ?, ?) \
+            "INSERT INTO op_outcomes (op_id, order_id, outcome, at) \
+             SELECT ?1, ?2, ?3, ?4 WHERE NOT EXISTS (SELECT 1 FROM order_ops WHERE op_id = ?1) \
              ON CONFLICT (op_id) DO NOTHING",
         )
         .map_err(unavailable("could not record a reject"))?;

@@ -7,6 +7,7 @@ use crate::paging::{Arg, Dialect, orders_page_query};
 use crate::rows::decode_history_from;
 use crate::rows::{
     HistoryReadRow, OrderRow, decode_history, decode_invoices, decode_json, decode_stock_moves,
+    decode_u64, decode_uuid,
 };
 use crate::{HistoryEntry, Invoice, OpOutcome, StockMove, StoreError, StoreResult};
 use possync_core::*;
@@ -89,10 +90,25 @@ pub(super) async fn list_orders(store: &SqliteStore, state: OrderState) -> Store
     .collect()
 }
 
+/// An accepted op's answer is its history row; the other answers are in
+/// `op_outcomes` (see `super::commit::write_outcomes`). The history is asked
+/// first: a database written before may hold an accepted op in both, alike.
 pub(super) async fn find_op_outcome(
     store: &SqliteStore,
     op_id: OpId,
 ) -> StoreResult<Option<OpOutcome>> {
+    let accepted: Option<(String, i64)> =
+        sqlx::query_as("SELECT order_id, version FROM order_ops WHERE op_id = ?")
+            .bind(op_id.to_string())
+            .fetch_optional(&store.reader)
+            .await
+            .map_err(unavailable("could not find an op outcome"))?;
+    if let Some((order_id, version)) = accepted {
+        return Ok(Some(OpOutcome::Accepted {
+            order_id: OrderId(decode_uuid(&order_id, "order id")?),
+            version: decode_u64(version, "order version")?,
+        }));
+    }
     let outcome: Option<String> =
         sqlx::query_scalar("SELECT outcome FROM op_outcomes WHERE op_id = ?")
             .bind(op_id.to_string())
@@ -108,11 +124,13 @@ pub(super) async fn newest_id_stamp_ms(
     store: &SqliteStore,
     at_most_ms: i64,
 ) -> StoreResult<Option<i64>> {
-    // Each MAX seeks the primary key's index from the bound down: two index
-    // lookups, whatever the history holds.
+    // Each MAX seeks a unique index from the bound down: three index lookups,
+    // whatever the history holds. Accepted ops are answered from the history,
+    // the other ops from `op_outcomes`.
     let below = crate::first_uuid_stamped(at_most_ms.saturating_add(1)).to_string();
     let newest: Option<String> = sqlx::query_scalar(
         "SELECT MAX(id) FROM (SELECT MAX(op_id) AS id FROM op_outcomes WHERE op_id < ?1 \
+                              UNION ALL SELECT MAX(op_id) FROM order_ops WHERE op_id < ?1 \
                               UNION ALL SELECT MAX(id) FROM orders WHERE id < ?1)",
     )
     .bind(&below)
