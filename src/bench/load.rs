@@ -5,7 +5,7 @@
 use super::stats::Latencies;
 use anyhow::{Context, Result, bail};
 use futures_util::stream::SplitSink;
-use futures_util::{SinkExt, StreamExt, TryStreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt, TryStreamExt};
 use indicatif::{ProgressBar, ProgressStyle};
 use possync_client::http::HttpApi;
 use possync_client::wire::{self, FrameKind, Socket};
@@ -429,6 +429,7 @@ pub async fn run_terminal(
     let mut sent = 0usize;
     let mut waiting_observation: Option<oneshot::Receiver<()>> = None;
     let mut reported_done = false;
+    let mut unflushed = false;
     let mut next_send = match &sending {
         Sending::Rate { phase, .. } => Some(Instant::now() + *phase),
         Sending::Nothing => None,
@@ -459,7 +460,8 @@ pub async fn run_terminal(
             let op_id = request.op_id;
             pending.insert(op_id, Instant::now());
             waiting_observation = registry.sent(op_id, config_id, observers).await;
-            send(&mut sink, &request).await?;
+            feed(&mut sink, &request).await?;
+            unflushed = true;
             sent += 1;
             bar.inc(1);
             if let Sending::Rate { interval, .. } = &sending {
@@ -476,6 +478,11 @@ pub async fn run_terminal(
             reported_done = true;
             registry.senders_active.fetch_sub(1, Ordering::Relaxed);
         }
+        // The ops of a window go to the kernel together: one write for the
+        // ops the acks of one server write let go.
+        if std::mem::take(&mut unflushed) {
+            sink.flush().await.context("sending ops")?;
+        }
         if *stop.borrow() {
             break;
         }
@@ -486,9 +493,15 @@ pub async fn run_terminal(
         };
         tokio::select! {
             frame = stream.next() => {
-                if let Some(rejected) = handle_frame(frame, &mut pending, &registry, config_id).await? {
-                    registry.forget(rejected).await;
-                    waiting_observation = None;
+                // This frame and those already read with it (the acks of one
+                // server write): the window refills once for all of them.
+                let mut frame = Some(frame);
+                while let Some(next) = frame {
+                    if let Some(rejected) = handle_frame(next, &mut pending, &registry, config_id).await? {
+                        registry.forget(rejected).await;
+                        waiting_observation = None;
+                    }
+                    frame = stream.next().now_or_never();
                 }
             }
             () = async {
@@ -516,8 +529,10 @@ pub async fn run_terminal(
     Ok(())
 }
 
-async fn send(sink: &mut SplitSink<Socket, Message>, request: &OpRequest) -> Result<()> {
-    sink.send(Message::text(wire::encode(&ClientMessage::Op(
+/// Queues an op on the socket; it goes out at the next flush (or once the
+/// socket's write buffer is full).
+async fn feed(sink: &mut SplitSink<Socket, Message>, request: &OpRequest) -> Result<()> {
+    sink.feed(Message::text(wire::encode(&ClientMessage::Op(
         request.clone(),
     ))))
     .await

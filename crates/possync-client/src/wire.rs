@@ -27,6 +27,10 @@ pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 /// holding 10,000 terminals would spend over a gigabyte on empty buffers.
 /// The buffer grows when a larger frame (a catch-up `order`) arrives.
 pub const SOCKET_READ_BUFFER_BYTES: usize = 4 * 1024;
+/// How many bytes of frames fed without a flush the socket gathers before it
+/// writes them: a sender that feeds several ops and then flushes sends them
+/// to the kernel together. A plain send (feed and flush) writes at once.
+pub const SOCKET_WRITE_BUFFER_BYTES: usize = 1024;
 /// The largest server frame accepted: an order at its line limit fits many times over.
 pub const SERVER_FRAME_BYTES_MAX: usize = 16 * 1024 * 1024;
 
@@ -68,11 +72,11 @@ pub fn sync_url(base_url: &str) -> Result<String, ConnectError> {
     Ok(format!("{rest}/api/v1/sync"))
 }
 
-/// The socket settings the SDK uses: small read buffers, a cap on incoming frames.
+/// The socket settings the SDK uses: small buffers, a cap on incoming frames.
 pub fn socket_config() -> WebSocketConfig {
     WebSocketConfig::default()
         .read_buffer_size(SOCKET_READ_BUFFER_BYTES)
-        .write_buffer_size(0)
+        .write_buffer_size(SOCKET_WRITE_BUFFER_BYTES)
         .max_message_size(Some(SERVER_FRAME_BYTES_MAX))
         .max_frame_size(Some(SERVER_FRAME_BYTES_MAX))
 }

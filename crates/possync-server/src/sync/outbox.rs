@@ -41,6 +41,17 @@ struct State {
     receiver_gone: bool,
 }
 
+impl State {
+    /// The next frame; an emptied queue gives back the capacity a burst left.
+    fn take(&mut self) -> Option<Outgoing> {
+        let outgoing = self.frames.pop_front()?;
+        if self.frames.is_empty() && self.frames.capacity() > CAPACITY_KEPT_MAX {
+            self.frames = VecDeque::new();
+        }
+        Some(outgoing)
+    }
+}
+
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, State> {
         // Nothing panics while holding it; a poisoned queue is still consistent.
@@ -98,11 +109,10 @@ impl OutboxReceiver {
     pub async fn recv(&mut self) -> Option<Outgoing> {
         loop {
             {
+                // One look under one lock: a frame queued just before the
+                // sender went is still taken.
                 let mut state = self.0.lock();
-                if let Some(outgoing) = state.frames.pop_front() {
-                    if state.frames.is_empty() && state.frames.capacity() > CAPACITY_KEPT_MAX {
-                        state.frames = VecDeque::new();
-                    }
+                if let Some(outgoing) = state.take() {
                     return Some(outgoing);
                 }
                 if state.sender_gone {
@@ -113,6 +123,12 @@ impl OutboxReceiver {
             // permit in `ready`: the wait ends at once.
             self.0.ready.notified().await;
         }
+    }
+
+    /// The next frame if one is queued now; `None` otherwise (and once the
+    /// sender is gone and the queue is empty, as [`Self::recv`] then says).
+    pub fn try_recv(&mut self) -> Option<Outgoing> {
+        self.0.lock().take()
     }
 
     /// Whether nothing is queued now.
@@ -165,6 +181,25 @@ mod tests {
         );
         assert!(receiver.recv().await.is_none());
         assert!(receiver.recv().await.is_none());
+    }
+
+    #[test]
+    fn try_recv_takes_what_is_queued_now_in_order() {
+        let (sender, mut receiver) = outbox();
+        assert!(receiver.try_recv().is_none(), "nothing queued yet");
+        sender.send(text("a")).unwrap();
+        sender.send(text("b")).unwrap();
+        assert_eq!(as_text(receiver.try_recv()).as_deref(), Some("a"));
+        assert_eq!(as_text(receiver.try_recv()).as_deref(), Some("b"));
+        assert!(receiver.try_recv().is_none(), "the queue is empty again");
+        sender.send(text("c")).unwrap();
+        drop(sender);
+        assert_eq!(
+            as_text(receiver.try_recv()).as_deref(),
+            Some("c"),
+            "a frame queued before the sender went is still taken"
+        );
+        assert!(receiver.try_recv().is_none());
     }
 
     #[tokio::test]

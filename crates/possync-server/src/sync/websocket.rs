@@ -32,6 +32,7 @@ use axum::response::{IntoResponse, Response};
 use futures_util::SinkExt;
 use possync_core::RejectCode;
 use possync_engine::{ConnId, Peer, TokenKey};
+use possync_protocol::CloseCode;
 use possync_protocol::{ClientMessage, DecodeError, decode_client_message};
 use possync_store::Store;
 use std::future::Future;
@@ -54,6 +55,18 @@ const SOCKET_READ_BUFFER_BYTES: usize = 1024;
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
 /// The connection reports its writing to the node at least every this many frames.
 const FLUSH_REPORT_FRAMES: u32 = 64;
+/// The most frames one write gathers: the frame the connection woke for and
+/// those queued behind it (a batch's acks and changes for one terminal),
+/// sent to the kernel in one `send` rather than one each.
+const WRITE_BURST_FRAMES_MAX: u32 = 16;
+/// How many bytes of gathered frames the socket holds before it writes them
+/// anyway: a few acks and changes (a few hundred bytes each), as small as the
+/// read buffer. The write buffer keeps the capacity of the most it held at
+/// once for the terminal's whole life: gathering the frames of connecting
+/// costs an idle terminal about 1 KiB more than writing each frame at once
+/// (6.1 against 7.1 KiB, 512 bytes to 4 KiB alike), for an eighth more
+/// durable ops/s under load (BENCHMARKS.md).
+const SOCKET_WRITE_BUFFER_BYTES: usize = 1024;
 
 /// The live sync WebSocket (see the wire contract).
 #[utoipa::path(
@@ -100,7 +113,7 @@ pub async fn sync_socket(
         // tungstenite's defaults (128 KiB to read, a write buffer beside it)
         // made an idle terminal cost 137 KiB; a terminal's frames are small.
         .read_buffer_size(SOCKET_READ_BUFFER_BYTES)
-        .write_buffer_size(0)
+        .write_buffer_size(SOCKET_WRITE_BUFFER_BYTES)
         .on_upgrade(move |socket| connection(socket, opening))
 }
 
@@ -273,12 +286,15 @@ async fn serve(
         tokio::select! {
             outgoing = queue.recv() => match outgoing {
                 Some(Outgoing::Text(text)) => {
-                    let bytes = text.len() as u64;
-                    if socket.send(Message::Text(text)).await.is_err() {
+                    let Ok(burst) = write_burst(socket, queue, text).await else {
                         return Ended::ByTerminal;
+                    };
+                    frames_written += burst.frames;
+                    bytes_written += burst.bytes;
+                    if let Some(code) = burst.closing {
+                        let _ = socket.send(close_message(code.code(), code.reason())).await;
+                        return Ended::ByServer;
                     }
-                    frames_written += 1;
-                    bytes_written += bytes;
                     if frames_written >= FLUSH_REPORT_FRAMES || queue.is_empty() {
                         let report = Command::Flushed { conn, frames: frames_written, bytes: bytes_written };
                         frames_written = 0;
@@ -342,6 +358,47 @@ async fn serve(
             }
         }
     }
+}
+
+/// What [`write_burst`] wrote.
+struct Burst {
+    frames: u32,
+    bytes: u64,
+    /// The close the node queued behind the burst's frames: it goes out next.
+    closing: Option<CloseCode>,
+}
+
+/// Writes `first` and the text frames queued behind it, at most
+/// [`WRITE_BURST_FRAMES_MAX`], then flushes once: a batch's frames for this
+/// terminal leave in one `send` to the kernel instead of one each (the socket
+/// writes earlier only past [`SOCKET_WRITE_BUFFER_BYTES`]). Stops at a close,
+/// which it hands back unwritten.
+async fn write_burst(
+    socket: &mut WebSocket,
+    queue: &mut OutboxReceiver,
+    first: Utf8Bytes,
+) -> Result<Burst, axum::Error> {
+    let mut burst = Burst {
+        frames: 0,
+        bytes: 0,
+        closing: None,
+    };
+    let mut next = Some(Outgoing::Text(first));
+    while let Some(outgoing) = next.take() {
+        match outgoing {
+            Outgoing::Text(text) => {
+                burst.frames += 1;
+                burst.bytes += text.len() as u64;
+                socket.feed(Message::Text(text)).await?;
+                if burst.frames < WRITE_BURST_FRAMES_MAX {
+                    next = queue.try_recv();
+                }
+            }
+            Outgoing::Close(code) => burst.closing = Some(code),
+        }
+    }
+    socket.flush().await?;
+    Ok(burst)
 }
 
 /// After the terminal went: writes what is queued until the actor drops the
