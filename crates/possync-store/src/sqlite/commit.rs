@@ -158,7 +158,10 @@ fn open(path: &Path, busy_timeout: Duration) -> StoreResult<Connection> {
     })
 }
 
-/// The thread's loop: one request at a time, in the order they came.
+/// The thread's loop: one request at a time, in the order they came. Between
+/// batches it sleeps on the channel. Spinning before it sleeps was measured
+/// (BENCHMARKS.md, 2026-12-02): it saves a closed loop the wake-up, and costs
+/// a busy shop up to a core; a cashier's edit finds the thread asleep either way.
 fn serve(mut conn: Connection, inbox: &mpsc::Receiver<Request>) {
     while let Ok(request) = inbox.recv() {
         match request {
