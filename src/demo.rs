@@ -17,6 +17,8 @@ pub enum DemoOutcome {
     Seeded {
         n_products: usize,
         n_customers: usize,
+        /// The counters, by name and config id (what `possync order --config` takes).
+        counters: Vec<(String, ConfigId)>,
     },
     KeptExistingData,
 }
@@ -28,9 +30,17 @@ impl DemoOutcome {
             DemoOutcome::Seeded {
                 n_products,
                 n_customers,
-            } => vec![format!(
-                "Demo shop created: {n_products} products, {n_customers} customers, counters Bar, Counter 1 and Counter 2 (Counter 1 and Counter 2 are linked)."
-            )],
+                counters,
+            } => {
+                let counters: Vec<String> = counters
+                    .iter()
+                    .map(|(name, id)| format!("{name} (config {})", id.0))
+                    .collect();
+                vec![format!(
+                    "Demo shop created: {n_products} products, {n_customers} customers, counters {}; Counter 1 and Counter 2 are linked.",
+                    counters.join(", ")
+                )]
+            }
             DemoOutcome::KeptExistingData => vec![String::from(
                 "Demo data not loaded: the database already has data, and it is kept as it is.",
             )],
@@ -323,9 +333,14 @@ async fn seed(store: &dyn Store) -> Result<DemoOutcome> {
             .await?;
     }
 
+    let counters = [bar, counter_1, counter_2]
+        .into_iter()
+        .map(|config| (config.name.as_str().to_owned(), config.id))
+        .collect();
     Ok(DemoOutcome::Seeded {
         n_products,
         n_customers: CUSTOMERS.len(),
+        counters,
     })
 }
 

@@ -258,6 +258,10 @@ fn names(list: &Value) -> Vec<String> {
 async fn demo_serves_a_believable_shop_and_stops_cleanly_on_sigterm() {
     let data_dir = tempfile::tempdir().unwrap();
     let mut server = ServerProcess::start(data_dir.path(), &["--demo"]);
+    let created = server.wait_for_line(
+        |line| line.starts_with("Demo shop created: "),
+        START_TIMEOUT,
+    );
     server.wait_for_line(
         |line| line.contains("Demo logins: admin / admin"),
         START_TIMEOUT,
@@ -336,6 +340,11 @@ async fn demo_serves_a_believable_shop_and_stops_cleanly_on_sigterm() {
         by_name("Counter 2")["sync_with"],
         json!([id_of("Counter 1")])
     );
+    // The banner names each counter's config id, which `possync order --config` takes.
+    for counter in ["Bar", "Counter 1", "Counter 2"] {
+        let named = format!("{counter} (config {})", id_of(counter));
+        assert!(created.contains(&named), "{named:?} in {created:?}");
+    }
 
     // The web POS is served at the root.
     let index = api
