@@ -31,6 +31,7 @@ mod sessions;
 mod shared_database;
 mod terminals;
 mod users;
+mod workload;
 
 pub use catalog::catalog;
 pub use configs::configs_and_links;
@@ -53,6 +54,7 @@ pub use shared_database::{
 };
 pub use terminals::{link_history, terminal_bindings};
 pub use users::{audit_trail, ping, staff_access_and_revocation, tokens, users};
+pub use workload::EditBatches;
 
 /// Generates one `#[tokio::test]` per contract behaviour for a store.
 ///

@@ -42,6 +42,24 @@ use tokio::sync::{OwnedMutexGuard, oneshot};
 /// twenty) with room to spare.
 const STATEMENTS_CACHED: usize = 64;
 
+/// WAL pages after which a commit copies the WAL back into the database file
+/// (SQLite's `wal_autocheckpoint`), while batches are small: SQLite's own
+/// default. A till's edits come one or two to a batch; after a checkpoint the
+/// WAL is written again from its start, in place, and a sync of a file that
+/// does not grow is the cheaper one.
+const CHECKPOINT_PAGES_SMALL_BATCHES: i64 = 1_000;
+
+/// The same while batches are large. Many counters at once rewrite the same
+/// pages (their open orders, the tail of the history) commit after commit; a
+/// checkpoint copies each page once however often the WAL holds it, so
+/// checkpointing a tenth as often copies far fewer pages. The WAL then holds up
+/// to about 40 MiB; at 1,000 pages it would grow for fewer commits, but small
+/// batches would pay for its growth (BENCHMARKS.md, 2026-12-02).
+const CHECKPOINT_PAGES_LARGE_BATCHES: i64 = 10_000;
+
+/// Ops in a batch from which it counts as large.
+const LARGE_BATCH_OPS: usize = 32;
+
 /// The handle on the commit thread. Cloning shares the thread; the thread
 /// ends when the store is closed or its last handle is dropped. Its channel
 /// needs no bound of its own: a batch is sent only with the write turn, so at
@@ -149,6 +167,7 @@ fn open(path: &Path, busy_timeout: Duration) -> StoreResult<Connection> {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", true)?;
+        conn.pragma_update(None, "wal_autocheckpoint", CHECKPOINT_PAGES_SMALL_BATCHES)?;
         conn.set_prepared_statement_cache_capacity(STATEMENTS_CACHED);
         Ok(conn)
     });
@@ -158,14 +177,45 @@ fn open(path: &Path, busy_timeout: Duration) -> StoreResult<Connection> {
     })
 }
 
+/// The checkpoint threshold of the commit connection, set for each batch by
+/// its size.
+struct Checkpoints {
+    pages: i64,
+}
+
+impl Checkpoints {
+    /// Sets the threshold the batch's commit will check, when it changes.
+    /// SQLite keeps its previous threshold if this fails, which is safe.
+    fn set_for(&mut self, conn: &Connection, batch: &Batch) {
+        let pages = if batch.ops() >= LARGE_BATCH_OPS {
+            CHECKPOINT_PAGES_LARGE_BATCHES
+        } else {
+            CHECKPOINT_PAGES_SMALL_BATCHES
+        };
+        if pages == self.pages {
+            return;
+        }
+        match conn.pragma_update(None, "wal_autocheckpoint", pages) {
+            Ok(()) => self.pages = pages,
+            Err(error) => {
+                tracing::warn!(%error, pages, "sqlite store: could not set the checkpoint threshold");
+            }
+        }
+    }
+}
+
 /// The thread's loop: one request at a time, in the order they came. Between
 /// batches it sleeps on the channel. Spinning before it sleeps was measured
 /// (BENCHMARKS.md, 2026-12-02): it saves a closed loop the wake-up, and costs
 /// a busy shop up to a core; a cashier's edit finds the thread asleep either way.
 fn serve(mut conn: Connection, inbox: &mpsc::Receiver<Request>) {
+    let mut checkpoints = Checkpoints {
+        pages: CHECKPOINT_PAGES_SMALL_BATCHES,
+    };
     while let Ok(request) = inbox.recv() {
         match request {
             Request::Commit { batch, turn, reply } => {
+                checkpoints.set_for(&conn, &batch);
                 let committed = unless_panicked("a commit", || commit(&mut conn, &batch));
                 drop(turn);
                 // The caller may have stopped waiting; the commit stands.
@@ -206,6 +256,7 @@ fn pragmas(conn: &Connection) -> StoreResult<ConnectionPragmas> {
         synchronous: integer("synchronous")?,
         foreign_keys: integer("foreign_keys")? == 1,
         busy_timeout_ms: integer("busy_timeout")?,
+        wal_autocheckpoint_pages: integer("wal_autocheckpoint")?,
     })
 }
 
@@ -301,6 +352,11 @@ impl Batch {
             first_answers: plan.first_answers,
             approvals: plan.approvals,
         })
+    }
+
+    /// The ops the batch writes to the history.
+    fn ops(&self) -> usize {
+        self.orders.iter().map(|order| order.history.len()).sum()
     }
 }
 

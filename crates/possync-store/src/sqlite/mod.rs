@@ -90,6 +90,10 @@ pub struct ConnectionPragmas {
     pub synchronous: i64,
     pub foreign_keys: bool,
     pub busy_timeout_ms: i64,
+    /// WAL pages after which a commit on this connection checkpoints
+    /// (`wal_autocheckpoint`). The commit connection sets it for each batch
+    /// by the batch's size (`commit`).
+    pub wal_autocheckpoint_pages: i64,
 }
 
 /// The pragmas of the commit connection, the writer connection and one reader connection.
@@ -275,11 +279,16 @@ async fn connection_pragmas(pool: &SqlitePool) -> StoreResult<ConnectionPragmas>
         .fetch_one(&mut *conn)
         .await
         .map_err(failed)?;
+    let wal_autocheckpoint_pages: i64 = sqlx::query_scalar("PRAGMA wal_autocheckpoint")
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(failed)?;
     Ok(ConnectionPragmas {
         journal_mode,
         synchronous,
         foreign_keys: foreign_keys == 1,
         busy_timeout_ms,
+        wal_autocheckpoint_pages,
     })
 }
 
