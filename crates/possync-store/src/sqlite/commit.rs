@@ -53,8 +53,8 @@ const CHECKPOINT_PAGES_SMALL_BATCHES: i64 = 1_000;
 /// pages (their open orders, the tail of the history) commit after commit; a
 /// checkpoint copies each page once however often the WAL holds it, so
 /// checkpointing a tenth as often copies far fewer pages. The WAL then holds up
-/// to about 40 MiB; at 1,000 pages it would grow for fewer commits, but small
-/// batches would pay for its growth (BENCHMARKS.md, 2026-12-02).
+/// to about 40 MiB. A fixed 10,000 would make a till's small batches pay for
+/// that growth after every restart (BENCHMARKS.md, 2026-12-02), hence two levels.
 const CHECKPOINT_PAGES_LARGE_BATCHES: i64 = 10_000;
 
 /// Ops in a batch from which it counts as large.
