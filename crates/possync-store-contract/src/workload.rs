@@ -12,14 +12,13 @@ use std::fmt;
 pub struct EditBatches {
     till: Till,
     order: OrderOps,
-    edits: usize,
 }
 
 impl fmt::Debug for EditBatches {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EditBatches")
             .field("order_id", &self.order.order_id)
-            .field("edits", &self.edits)
+            .field("ops", &self.order.entries.len())
             .finish_non_exhaustive()
     }
 }
@@ -33,7 +32,6 @@ impl EditBatches {
         EditBatches {
             order: OrderOps::new(created.id, Some(created)),
             till,
-            edits: 0,
         }
     }
 
@@ -46,8 +44,7 @@ impl EditBatches {
     pub async fn commit<S: Store + ?Sized>(&mut self, store: &S, ops: usize) {
         let mut batch = Vec::with_capacity(ops);
         for _ in 0..ops {
-            self.edits += 1;
-            let op = Op::set_note(note(&format!("edit {}", self.edits)));
+            let op = Op::set_note(note(&format!("edit {}", self.order.entries.len() + 1)));
             self.order.push(&self.till, op, &mut batch);
         }
         ok(store.commit_batch(&batch).await, "commit a batch of edits");

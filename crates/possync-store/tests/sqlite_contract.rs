@@ -2,7 +2,7 @@
 //! store promises: data survives a reopen, durable pragmas, idempotent migrations.
 
 use possync_core::OrderState;
-use possync_store::sqlite::{ConnectionPragmas, SqlitePragmas, SqliteStore};
+use possync_store::sqlite::{ConnectionPragmas, SqliteStore};
 use possync_store::{Store, StoreError};
 use possync_store_contract as contract;
 use sqlx::ConnectOptions;
@@ -177,52 +177,34 @@ async fn pragmas_are_in_effect_on_committer_writer_and_readers() {
 #[tokio::test]
 async fn the_commit_connection_checkpoints_less_often_while_batches_are_large() {
     let (_dir, store) = fresh_store().await;
-    let checkpoint_pages = |pragmas: SqlitePragmas| {
+    let mut edits = contract::EditBatches::start(store.as_ref()).await;
+    // (ops in the next batch, then the checkpoint pages of the commit and writer connections)
+    let steps = [
+        (0, (1_000, 1_000), "SQLite's default after one-op commits"),
+        (31, (1_000, 1_000), "31 ops are not many"),
         (
+            32,
+            (10_000, 1_000),
+            "a batch of 32 ops: the commit connection's alone",
+        ),
+        (1, (1_000, 1_000), "back to small batches"),
+    ];
+    for (ops, expected, what) in steps {
+        if ops > 0 {
+            edits.commit(store.as_ref(), ops).await;
+        }
+        let pragmas = store.pragmas().await.expect("read the pragmas");
+        let pages = (
             pragmas.committer.wal_autocheckpoint_pages,
             pragmas.writer.wal_autocheckpoint_pages,
-        )
-    };
-    let mut edits = contract::EditBatches::start(store.as_ref()).await;
-    let pragmas = store.pragmas().await.expect("read the pragmas");
-    assert_eq!(
-        checkpoint_pages(pragmas),
-        (1_000, 1_000),
-        "SQLite's default after one-op commits"
-    );
-
-    edits.commit(store.as_ref(), 31).await;
-    let pragmas = store.pragmas().await.expect("read the pragmas");
-    assert_eq!(
-        checkpoint_pages(pragmas),
-        (1_000, 1_000),
-        "31 ops are not many"
-    );
-
-    edits.commit(store.as_ref(), 32).await;
-    let pragmas = store.pragmas().await.expect("read the pragmas");
-    assert_eq!(
-        checkpoint_pages(pragmas),
-        (10_000, 1_000),
-        "a batch of 32 ops: the commit connection's alone"
-    );
-
-    edits.commit(store.as_ref(), 1).await;
-    let pragmas = store.pragmas().await.expect("read the pragmas");
-    assert_eq!(
-        checkpoint_pages(pragmas),
-        (1_000, 1_000),
-        "back to small batches"
-    );
-    assert_eq!(
-        store
-            .order_history(edits.order_id())
-            .await
-            .expect("read the history")
-            .len(),
-        1 + 31 + 32 + 1,
-        "every edit committed"
-    );
+        );
+        assert_eq!(pages, expected, "{what}");
+    }
+    let history = store
+        .order_history(edits.order_id())
+        .await
+        .expect("read the history");
+    assert_eq!(history.len(), 1 + 31 + 32 + 1, "every edit committed");
 }
 
 /// The migrations recorded in the file: (version, success).
